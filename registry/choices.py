@@ -1,0 +1,119 @@
+"""Controlled vocabularies of the registry, each value with a translatable label.
+
+Values are stable ASCII strings stored in the database and used in URLs, exports and the
+API; labels are what people read, in Vietnamese by default.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+
+class LabelledEnum(StrEnum):
+    """A string enum whose members carry a human label."""
+
+    @property
+    def label(self) -> str:
+        return str(LABELS[type(self)][self])
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(member.value, member.label) for member in cls]
+
+
+class AgencyLevel(LabelledEnum):
+    CENTRAL = "central"
+    PROVINCE = "province"
+    COMMUNE = "commune"
+
+
+class AgencyBlock(LabelledEnum):
+    PARTY = "party"
+    STATE = "state"
+    FRONT = "front"
+    LOCALITY = "locality"
+
+
+class SystemStatus(LabelledEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    IN_OPERATION = "in_operation"
+    RETIRED = "retired"
+
+
+PROPOSAL_STATUSES = frozenset(
+    {
+        SystemStatus.SUBMITTED,
+        SystemStatus.IN_REVIEW,
+        SystemStatus.CHANGES_REQUESTED,
+        SystemStatus.APPROVED,
+        SystemStatus.REJECTED,
+    }
+)
+"""Statuses of a proposal under or after review: every governance field must be filled."""
+
+INVENTORY_STATUSES = frozenset({SystemStatus.IN_OPERATION, SystemStatus.RETIRED})
+"""Systems recorded as they exist: gaps are kept and flagged, never refused."""
+
+
+class Hosting(LabelledEnum):
+    PARTY_DC = "party_dc"
+    NATIONAL_DC = "national_dc"
+    PROVINCIAL_DC = "provincial_dc"
+    OWN_SERVER_ROOM = "own_server_room"
+    CLOUD = "cloud"
+
+
+class DependencyKind(LabelledEnum):
+    DATA_EXCHANGE = "data_exchange"
+    AUTHENTICATION = "authentication"
+    HOSTED_ON = "hosted_on"
+    CONSUMES_API = "consumes_api"
+    REPLACES = "replaces"
+
+
+SECURITY_LEVELS = (1, 2, 3, 4, 5)
+
+LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
+    AgencyLevel: {
+        AgencyLevel.CENTRAL: _l("Central"),
+        AgencyLevel.PROVINCE: _l("Province"),
+        AgencyLevel.COMMUNE: _l("Commune"),
+    },
+    AgencyBlock: {
+        AgencyBlock.PARTY: _l("Party agencies"),
+        AgencyBlock.STATE: _l("Ministries and branches"),
+        AgencyBlock.FRONT: _l("Fatherland Front and mass organisations"),
+        AgencyBlock.LOCALITY: _l("Localities"),
+    },
+    SystemStatus: {
+        SystemStatus.DRAFT: _l("Draft"),
+        SystemStatus.SUBMITTED: _l("Submitted"),
+        SystemStatus.IN_REVIEW: _l("In review"),
+        SystemStatus.CHANGES_REQUESTED: _l("Changes requested"),
+        SystemStatus.APPROVED: _l("Approved"),
+        SystemStatus.REJECTED: _l("Rejected"),
+        SystemStatus.IN_OPERATION: _l("In operation"),
+        SystemStatus.RETIRED: _l("Retired"),
+    },
+    Hosting: {
+        Hosting.PARTY_DC: _l("Party data centre (National Data Centre)"),
+        Hosting.NATIONAL_DC: _l("National Data Centre"),
+        Hosting.PROVINCIAL_DC: _l("Provincial shared data centre"),
+        Hosting.OWN_SERVER_ROOM: _l("Own server room"),
+        Hosting.CLOUD: _l("Cloud"),
+    },
+    DependencyKind: {
+        DependencyKind.DATA_EXCHANGE: _l("Data exchange"),
+        DependencyKind.AUTHENTICATION: _l("Authentication"),
+        DependencyKind.HOSTED_ON: _l("Hosted on"),
+        DependencyKind.CONSUMES_API: _l("Consumes API"),
+        DependencyKind.REPLACES: _l("Replaces"),
+    },
+}

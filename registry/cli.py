@@ -1,0 +1,55 @@
+"""``flask --app app …`` commands for the work done outside the browser."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlmodel import Session
+
+from registry import db, migrate
+
+
+@click.group("db")
+def db_group() -> None:
+    """Create or upgrade the database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (creates the schema on an empty database)."""
+    engine = db.get_engine()
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine, revision)
+    after = migrate.current_revision(engine)
+    click.echo(f"Schema at revision {after} (was {before or 'empty'}).")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and the newest one available."""
+    engine = db.get_engine()
+    click.echo(f"database: {migrate.current_revision(engine) or 'empty'}; newest: {migrate.head_revision()}")
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Load the demo portfolio (idempotent: records already present are left alone)."""
+    from registry.services.seed import SeedError, load_seed
+
+    engine = db.get_engine()
+    if migrate.is_empty(engine):
+        migrate.upgrade(engine)
+    with Session(engine) as session:
+        try:
+            report = load_seed(session)
+        except SeedError as exc:
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+            raise click.ClickException(f"{len(exc.problems)} problem(s); nothing was loaded.") from exc
+    click.echo(report.summary())
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(seed_command)

@@ -1,0 +1,68 @@
+"""Application settings, read from the environment so one build runs anywhere.
+
+Only two settings matter to an operator: ``DATABASE_URL`` (defaults to a SQLite file in the
+instance folder, so a newcomer needs nothing installed) and ``SECRET_KEY`` (refused when left
+at a placeholder outside development, because it signs sessions and CSRF tokens).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev"})
+
+PAGE_SIZES = (25, 50, 100)
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment describes a configuration that must not start."""
+
+
+def default_database_url(instance_path: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(instance_path) / 'registry.sqlite3'}"
+
+
+def load_settings(
+    instance_path: str | os.PathLike[str], environ: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables.
+
+    Production (``REGISTRY_ENV=production``) refuses a missing or placeholder ``SECRET_KEY``;
+    development generates a random one per process, which is safe but logs users out on restart.
+    """
+    env = os.environ if environ is None else environ
+    production = env.get("REGISTRY_ENV", "development") == "production"
+    secret = env.get("SECRET_KEY", "")
+    if secret in PLACEHOLDER_SECRETS:
+        if production:
+            raise ConfigError("SECRET_KEY must be set to a long random value in production.")
+        secret = secrets.token_hex(32)
+    database_url = env.get("DATABASE_URL") or default_database_url(instance_path)
+    return {
+        "SECRET_KEY": secret,
+        "DATABASE_URL": normalise_database_url(database_url),
+        "REGISTRY_ENV": "production" if production else "development",
+        # An empty SQLite database gets its schema and the demo portfolio on first start, so
+        # the README's single run command is enough; never on PostgreSQL, where data is real.
+        "AUTO_SETUP": env.get("REGISTRY_AUTO_SETUP", "1") not in {"0", "false", "no"},
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "LANGUAGES": ("vi", "en"),
+        "PAGE_SIZE": 25,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Route plain ``postgresql://`` URLs to psycopg 3, the only PostgreSQL driver installed."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

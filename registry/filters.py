@@ -1,0 +1,236 @@
+"""One definition of how the portfolio is filtered, sorted and paged.
+
+The list page uses it today; the API and the exports take the same query string, so an
+auditor's export holds exactly what the filtered page showed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, false, func, or_, select
+from sqlmodel import Session
+
+from registry.choices import AgencyLevel, SystemStatus
+from registry.config import PAGE_SIZES
+from registry.models import (
+    Agency,
+    Capability,
+    InformationSystem,
+    SystemCapabilityLink,
+    SystemUserAgencyLink,
+)
+from registry.services.agencies import subtree_ids
+from registry.text import search_terms
+
+AGENCY_ROLES = ("any", "owner", "operator", "user")
+
+SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (InformationSystem.name_key.asc(), InformationSystem.id.asc()),
+    "-name": (InformationSystem.name_key.desc(), InformationSystem.id.desc()),
+    "code": (InformationSystem.code.asc(),),
+    "-code": (InformationSystem.code.desc(),),
+    "updated": (InformationSystem.updated_at.asc(), InformationSystem.id.asc()),
+    "-updated": (InformationSystem.updated_at.desc(), InformationSystem.id.desc()),
+    "cost": (InformationSystem.estimated_cost_vnd.asc().nulls_first(), InformationSystem.id.asc()),
+    "-cost": (InformationSystem.estimated_cost_vnd.desc().nulls_last(), InformationSystem.id.desc()),
+}
+SORT_LABELS: dict[str, object] = {
+    "name": _l("Name (A–Z)"),
+    "-name": _l("Name (Z–A)"),
+    "code": _l("Oldest code first"),
+    "-code": _l("Newest code first"),
+    "-updated": _l("Recently updated"),
+    "updated": _l("Least recently updated"),
+    "-cost": _l("Highest cost"),
+    "cost": _l("Lowest cost"),
+}
+
+
+@dataclass
+class SystemFilter:
+    q: str = ""
+    statuses: list[str] = field(default_factory=list)
+    agency: str = ""
+    agency_role: str = "any"
+    level: str = ""
+    capability: str = ""
+    shared: str = ""
+    sort: str = "name"
+    page: int = 1
+    per_page: int = PAGE_SIZES[0]
+
+    def to_args(self, **overrides: Any) -> dict[str, Any]:
+        """Query-string arguments that reproduce this filter (for links, pagers and exports)."""
+        values = {
+            "q": self.q,
+            "status": self.statuses,
+            "agency": self.agency,
+            "agency_role": self.agency_role if self.agency_role != "any" else "",
+            "level": self.level,
+            "capability": self.capability,
+            "shared": self.shared,
+            "sort": self.sort if self.sort != "name" else "",
+            "page": self.page if self.page != 1 else "",
+            "per_page": self.per_page if self.per_page != PAGE_SIZES[0] else "",
+        }
+        values.update(overrides)
+        return {k: v for k, v in values.items() if v not in ("", None, [])}
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.q or self.statuses or self.agency or self.level or self.capability or self.shared)
+
+
+@dataclass
+class ParsedFilter:
+    filter: SystemFilter
+    problems: list[object]
+
+
+def parse_filter(args: Mapping[str, Any]) -> ParsedFilter:
+    """Read a query string; unknown values are dropped and reported, never fatal for a list page."""
+    problems: list[object] = []
+    get_list = getattr(args, "getlist", None)
+    raw_statuses: Sequence[str] = get_list("status") if get_list else _as_list(args.get("status"))
+    statuses = [s for s in raw_statuses if s in SystemStatus._value2member_map_]
+    if len(statuses) != len([s for s in raw_statuses if s]):
+        problems.append(_l("An unknown status in the filter was ignored."))
+
+    level = (args.get("level") or "").strip()
+    if level and level not in AgencyLevel._value2member_map_:
+        problems.append(_l("An unknown scope level in the filter was ignored."))
+        level = ""
+    shared = (args.get("shared") or "").strip()
+    if shared not in ("", "yes", "no"):
+        problems.append(_l("The shared-platform filter must be yes or no; it was ignored."))
+        shared = ""
+    role = (args.get("agency_role") or "any").strip()
+    if role not in AGENCY_ROLES:
+        problems.append(_l("An unknown agency role in the filter was ignored."))
+        role = "any"
+    sort = (args.get("sort") or "name").strip()
+    if sort not in SORTS:
+        problems.append(_l("An unknown sort order was ignored."))
+        sort = "name"
+    page = _positive_int(args.get("page"), 1)
+    per_page = _positive_int(args.get("per_page"), PAGE_SIZES[0])
+    if per_page not in PAGE_SIZES:
+        problems.append(_l("Page size must be 25, 50 or 100."))
+        per_page = PAGE_SIZES[0]
+    return ParsedFilter(
+        SystemFilter(
+            q=(args.get("q") or "").strip()[:200],
+            statuses=list(dict.fromkeys(statuses)),
+            agency=(args.get("agency") or "").strip()[:40],
+            agency_role=role,
+            level=level,
+            capability=(args.get("capability") or "").strip()[:40],
+            shared=shared,
+            sort=sort,
+            page=min(page, 100_000),
+            per_page=per_page,
+        ),
+        problems,
+    )
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _positive_int(value: Any, default: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
+
+
+def filter_conditions(session: Session, flt: SystemFilter) -> list[Any]:
+    """SQL conditions for a filter, shared by the page query and its count."""
+    conditions: list[Any] = []
+    for term in search_terms(flt.q):
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(
+            or_(
+                InformationSystem.search_text.like(pattern, escape="\\"),
+                InformationSystem.code.ilike(pattern, escape="\\"),
+            )
+        )
+    if flt.statuses:
+        conditions.append(InformationSystem.status.in_(flt.statuses))
+    if flt.level:
+        conditions.append(InformationSystem.scope_level == flt.level)
+    if flt.shared:
+        conditions.append(InformationSystem.is_shared_platform.is_(flt.shared == "yes"))
+    if flt.capability:
+        conditions.append(
+            exists()
+            .where(SystemCapabilityLink.system_id == InformationSystem.id)
+            .where(SystemCapabilityLink.capability_id == Capability.id)
+            .where(Capability.code == flt.capability)
+        )
+    if flt.agency:
+        conditions.append(_agency_condition(session, flt.agency, flt.agency_role))
+    return conditions
+
+
+def _agency_condition(session: Session, code: str, role: str) -> Any:
+    agency_id = session.scalar(select(Agency.id).where(Agency.code == code))
+    if agency_id is None:
+        return false()
+    ids = sorted(subtree_ids(session, agency_id))
+    by_role = {
+        "owner": InformationSystem.owner_agency_id.in_(ids),
+        "operator": InformationSystem.operator_agency_id.in_(ids),
+        "user": exists().where(
+            and_(
+                SystemUserAgencyLink.system_id == InformationSystem.id,
+                SystemUserAgencyLink.agency_id.in_(ids),
+            )
+        ),
+    }
+    return by_role[role] if role in by_role else or_(*by_role.values())
+
+
+@dataclass
+class Page:
+    items: list[InformationSystem]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.page * self.per_page, self.total)
+
+
+def list_systems(session: Session, flt: SystemFilter) -> Page:
+    """One page of systems matching ``flt``; a page past the end shows the last page."""
+    conditions = filter_conditions(session, flt)
+    total = session.scalar(select(func.count()).select_from(InformationSystem).where(*conditions)) or 0
+    pages = max(1, -(-total // flt.per_page))
+    page = min(flt.page, pages)
+    query = (
+        select(InformationSystem)
+        .where(*conditions)
+        .order_by(*SORTS[flt.sort])
+        .offset((page - 1) * flt.per_page)
+        .limit(flt.per_page)
+    )
+    items = list(session.scalars(query).unique())
+    return Page(items=items, total=total, page=page, per_page=flt.per_page)

@@ -1,0 +1,25 @@
+"""SQLModel tables of the registry; importing this package registers them all on the metadata."""
+
+import registry.models.base  # noqa: F401 - naming convention first, before any table
+from registry.models.agency import Agency
+from registry.models.dependency import Dependency
+from registry.models.system import (
+    InformationSystem,
+    SystemCapabilityLink,
+    SystemDataDomainLink,
+    SystemUserAgencyLink,
+)
+from registry.models.taxonomy import Capability, DataDomain
+from registry.models.usage import UsageReport
+
+__all__ = [
+    "Agency",
+    "Capability",
+    "DataDomain",
+    "Dependency",
+    "InformationSystem",
+    "SystemCapabilityLink",
+    "SystemDataDomainLink",
+    "SystemUserAgencyLink",
+    "UsageReport",
+]

@@ -1,0 +1,130 @@
+"""Dependencies between systems: reading both directions and editing them with checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from registry.choices import DependencyKind
+from registry.models import Dependency, InformationSystem, UsageReport
+from registry.services.errors import NotFoundError, ValidationError
+from registry.text import clean_line
+
+
+@dataclass
+class Edge:
+    dependency: Dependency
+    other: InformationSystem
+
+
+@dataclass
+class SystemNeighbourhood:
+    """What the detail page shows around a system."""
+
+    outgoing: list[Edge]
+    incoming: list[Edge]
+    deployments: list[InformationSystem]
+    deployment_count: int
+    usage_reports: list[UsageReport]
+
+
+DEPLOYMENTS_SHOWN = 50
+
+
+def neighbourhood(session: Session, system: InformationSystem) -> SystemNeighbourhood:
+    outgoing = session.execute(
+        select(Dependency, InformationSystem)
+        .join(InformationSystem, InformationSystem.id == Dependency.target_id)
+        .where(Dependency.source_id == system.id)
+        .order_by(InformationSystem.name_key)
+    ).all()
+    incoming = session.execute(
+        select(Dependency, InformationSystem)
+        .join(InformationSystem, InformationSystem.id == Dependency.source_id)
+        .where(Dependency.target_id == system.id)
+        .order_by(InformationSystem.name_key)
+    ).all()
+    deployment_count = session.scalar(
+        select(func.count())
+        .select_from(InformationSystem)
+        .where(InformationSystem.instance_of_id == system.id)
+    )
+    deployments = list(
+        session.scalars(
+            select(InformationSystem)
+            .where(InformationSystem.instance_of_id == system.id)
+            .order_by(InformationSystem.name_key)
+            .limit(DEPLOYMENTS_SHOWN)
+        ).unique()
+    )
+    reports = list(
+        session.scalars(
+            select(UsageReport)
+            .where(UsageReport.system_id == system.id)
+            .order_by(UsageReport.period_start.desc())
+        )
+    )
+    return SystemNeighbourhood(
+        outgoing=[Edge(d, s) for d, s in outgoing],
+        incoming=[Edge(d, s) for d, s in incoming],
+        deployments=deployments,
+        deployment_count=deployment_count or 0,
+        usage_reports=reports,
+    )
+
+
+def add_dependency(
+    session: Session,
+    source: InformationSystem,
+    *,
+    target_code: str,
+    kind: str,
+    note: str | None = None,
+    commit: bool = True,
+) -> Dependency:
+    """Record that ``source`` depends on the system with public code ``target_code``."""
+    errors: dict[str, list[object]] = {}
+    code = (clean_line(target_code) or "").upper()
+    target = session.scalar(select(InformationSystem).where(InformationSystem.code == code)) if code else None
+    if not code:
+        errors["target_code"] = [_l("Enter the public code of the system depended on.")]
+    elif target is None:
+        errors["target_code"] = [_l("No system has the code %(code)s.", code=code)]
+    elif target.id == source.id:
+        errors["target_code"] = [_l("A system cannot depend on itself.")]
+    if kind not in DependencyKind._value2member_map_:
+        errors["kind"] = [_l("Choose a valid kind of dependency.")]
+    note = clean_line(note)
+    if note and len(note) > 500:
+        errors["note"] = [
+            _l("Must be at most %(limit)s characters (now %(length)s).", limit=500, length=len(note))
+        ]
+    if not errors and target is not None:
+        duplicate = session.scalar(
+            select(Dependency.id).where(
+                Dependency.source_id == source.id, Dependency.target_id == target.id, Dependency.kind == kind
+            )
+        )
+        if duplicate is not None:
+            errors["target_code"] = [_l("This dependency is already recorded.")]
+    if errors:
+        raise ValidationError(errors)
+    assert target is not None and source.id is not None and target.id is not None
+    dependency = Dependency(source_id=source.id, target_id=target.id, kind=kind, note=note)
+    session.add(dependency)
+    if commit:
+        session.commit()
+    else:
+        session.flush()
+    return dependency
+
+
+def remove_dependency(session: Session, source: InformationSystem, dependency_id: int) -> None:
+    dependency = session.get(Dependency, dependency_id)
+    if dependency is None or dependency.source_id != source.id:
+        raise NotFoundError(str(dependency_id))
+    session.delete(dependency)
+    session.commit()

@@ -1,0 +1,411 @@
+"""Loading the demo portfolio from the YAML files in ``seed/data``.
+
+The files are data that people edit, so the loader treats them like any other input: every
+record passes the same validation as the forms, every problem is reported with its file, record
+and field, and nothing is written unless everything is valid. Loading twice changes nothing:
+agencies and taxonomies are matched by code, systems by their seed key (kept as the external
+id ``seed:<key>``), and records that already exist are left as people may have edited them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlmodel import Session
+
+from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
+from registry.fields import field_label
+from registry.models import Agency, Capability, DataDomain, Dependency, InformationSystem, UsageReport
+from registry.services.errors import ValidationError
+from registry.services.systems import SystemInput, create_system
+from registry.text import clean_line
+
+SEED_DIR = Path(__file__).resolve().parent.parent.parent / "seed" / "data"
+EXTERNAL_PREFIX = "seed:"
+
+
+class SeedError(Exception):
+    """The seed files are invalid; ``problems`` lists every one, nothing was written."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in the seed data:\n" + "\n".join(problems))
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int] = field(default_factory=dict)
+    existing: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, created: bool) -> None:
+        bucket = self.created if created else self.existing
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+    def summary(self) -> str:
+        kinds = ["agencies", "capabilities", "data_domains", "systems", "dependencies", "usage_reports"]
+        return ", ".join(
+            f"{kind}: {self.created.get(kind, 0)} created, {self.existing.get(kind, 0)} already present"
+            for kind in kinds
+        )
+
+
+@dataclass
+class _Context:
+    source: str
+    problems: list[str]
+
+    def problem(self, where: str, message: object) -> None:
+        self.problems.append(f"{self.source}: {where}: {message}")
+
+
+def read_yaml(path: Path, key: str) -> list[dict[str, Any]]:
+    """The list under ``key`` in a YAML file, or a :class:`SeedError` saying why not."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SeedError([f"{path.name}: cannot be read: {exc}"]) from exc
+    records = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise SeedError([f"{path.name}: expected a top-level '{key}:' list of records"])
+    return records
+
+
+def load_seed(session: Session, seed_dir: Path = SEED_DIR) -> SeedReport:
+    """Load every seed file in one transaction; raise :class:`SeedError` and write nothing if any is bad."""
+    report = SeedReport()
+    problems: list[str] = []
+    try:
+        _load_agencies(session, read_yaml(seed_dir / "agencies.yaml", "agencies"), report, problems)
+        for kind, model in (("capabilities", Capability), ("data_domains", DataDomain)):
+            records = read_yaml(seed_dir / f"{kind}.yaml", kind)
+            _load_taxonomy(session, model, kind, records, report, problems)
+        system_files = sorted((seed_dir / "systems").glob("*.yaml"))
+        systems = [(path.name, record) for path in system_files for record in read_yaml(path, "systems")]
+        if not problems:
+            _load_systems(session, systems, report, problems)
+    except SeedError:
+        session.rollback()
+        raise
+    if problems:
+        session.rollback()
+        raise SeedError(problems)
+    session.commit()
+    return report
+
+
+def _text(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    return clean_line(str(value)) if value is not None else None
+
+
+def _load_agencies(
+    session: Session, records: list[dict[str, Any]], report: SeedReport, problems: list[str]
+) -> None:
+    ctx = _Context("agencies.yaml", problems)
+    existing = {a.code: a for a in session.scalars(select(Agency))}
+    by_code: dict[str, dict[str, Any]] = {}
+    for index, record in enumerate(records, start=1):
+        code = _text(record, "code") or ""
+        where = f"agency {index} ({code or 'no code'})"
+        if not code or len(code) > 40:
+            ctx.problem(where, "code is required, at most 40 characters")
+            continue
+        if code in by_code:
+            ctx.problem(where, "code is used twice")
+        if not _text(record, "name"):
+            ctx.problem(where, "name is required")
+        if record.get("level") not in AgencyLevel._value2member_map_:
+            ctx.problem(where, f"level must be one of {', '.join(AgencyLevel)}")
+        if record.get("block") not in AgencyBlock._value2member_map_:
+            ctx.problem(where, f"block must be one of {', '.join(AgencyBlock)}")
+        by_code[code] = record
+    for code, record in by_code.items():
+        parent = record.get("parent")
+        if parent is not None and parent not in by_code and parent not in existing:
+            ctx.problem(f"agency {code}", f"parent {parent} does not exist")
+    if problems:
+        return
+
+    created: dict[str, Agency] = {}
+
+    def ensure(code: str, trail: tuple[str, ...] = ()) -> Agency | None:
+        if code in existing:
+            return existing[code]
+        if code in created:
+            return created[code]
+        if code in trail:
+            ctx.problem(f"agency {code}", "parents form a cycle")
+            return None
+        record = by_code[code]
+        parent = ensure(record["parent"], (*trail, code)) if record.get("parent") else None
+        agency = Agency(
+            code=code,
+            name=_text(record, "name") or code,
+            name_en=_text(record, "name_en"),
+            level=record["level"],
+            block=record["block"],
+            parent_id=parent.id if parent else None,
+        )
+        session.add(agency)
+        session.flush()
+        created[code] = agency
+        return agency
+
+    for code in by_code:
+        ensure(code)
+        report.count("agencies", code not in existing)
+
+
+def _load_taxonomy(
+    session: Session,
+    model: type[Capability] | type[DataDomain],
+    kind: str,
+    records: list[dict[str, Any]],
+    report: SeedReport,
+    problems: list[str],
+) -> None:
+    ctx = _Context(f"{kind}.yaml", problems)
+    existing = set(session.scalars(select(model.code)))
+    seen: set[str] = set()
+    for index, record in enumerate(records, start=1):
+        code = _text(record, "code") or ""
+        where = f"entry {index} ({code or 'no code'})"
+        if not code or len(code) > 40:
+            ctx.problem(where, "code is required, at most 40 characters")
+            continue
+        if code in seen:
+            ctx.problem(where, "code is used twice")
+            continue
+        seen.add(code)
+        if not _text(record, "name") or not _text(record, "name_en"):
+            ctx.problem(where, "name and name_en are required")
+            continue
+        if code in existing:
+            report.count(kind, False)
+            continue
+        session.add(
+            model(
+                code=code,
+                name=_text(record, "name") or "",
+                name_en=_text(record, "name_en") or "",
+                description=_text(record, "description"),
+            )
+        )
+        report.count(kind, True)
+    session.flush()
+
+
+class _Converter:
+    """Typed reads of one YAML record that note a problem instead of raising."""
+
+    def __init__(self, ctx: _Context, where: str, record: dict[str, Any]):
+        self.ctx, self.where, self.record = ctx, where, record
+
+    def fail(self, key: str, message: str) -> None:
+        self.ctx.problem(self.where, f"{field_label(key)} ({key}): {message}")
+
+    def integer(self, key: str) -> int | None:
+        value = self.record.get(key)
+        if value is None or isinstance(value, int) and not isinstance(value, bool):
+            return value
+        self.fail(key, f"expected a whole number, got {value!r}")
+        return None
+
+    def day(self, key: str) -> date | None:
+        value = self.record.get(key)
+        if value is None or isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(key, f"expected a date YYYY-MM-DD, got {value!r}")
+            return None
+
+    def codes(self, key: str, known: dict[str, int], source_key: str | None = None) -> list[int]:
+        value = self.record.get(source_key or key) or []
+        if not isinstance(value, list):
+            self.fail(key, "expected a list")
+            return []
+        missing = [str(v) for v in value if v not in known]
+        if missing:
+            self.fail(key, f"unknown code(s): {', '.join(missing)}")
+        return [known[v] for v in value if v in known]
+
+    def code(self, key: str, known: dict[str, int], source_key: str) -> int | None:
+        value = self.record.get(source_key)
+        if value is None:
+            return None
+        if value not in known:
+            self.fail(key, f"unknown code {value!r}")
+            return None
+        return known[value]
+
+
+def _ids_by_code(session: Session, model: Any) -> dict[str, int]:
+    return dict(session.execute(select(model.code, model.id)).tuples())
+
+
+def _platforms_first(systems: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Shared platforms before their deployments, so ``instance_of`` always resolves."""
+    return sorted(systems, key=lambda item: 0 if item[1].get("is_shared_platform") else 1)
+
+
+def _load_systems(
+    session: Session,
+    systems: list[tuple[str, dict[str, Any]]],
+    report: SeedReport,
+    problems: list[str],
+) -> None:
+    agencies = _ids_by_code(session, Agency)
+    capabilities = _ids_by_code(session, Capability)
+    domains = _ids_by_code(session, DataDomain)
+    existing = {
+        ext[len(EXTERNAL_PREFIX) :]: system_id
+        for ext, system_id in session.execute(
+            select(InformationSystem.external_id, InformationSystem.id).where(
+                InformationSystem.external_id.like(EXTERNAL_PREFIX + "%")
+            )
+        ).tuples()
+    }
+    ids: dict[str, int] = dict(existing)
+    created: list[tuple[_Context, str, dict[str, Any], int]] = []
+    seen: set[str] = set()
+
+    for source, record in _platforms_first(systems):
+        ctx = _Context(source, problems)
+        key = _text(record, "key") or ""
+        where = f"system {key or '(no key)'}"
+        if not key or len(key) > 60:
+            ctx.problem(where, "key is required, at most 60 characters")
+            continue
+        if key in seen:
+            ctx.problem(where, "key is used twice")
+            continue
+        seen.add(key)
+        if key in existing:
+            report.count("systems", False)
+            continue
+        read = _Converter(ctx, where, record)
+        year = read.integer("registered_year")
+        if year is None or not 2000 <= year <= date.today().year:
+            read.fail("registered_year", "a year between 2000 and this year is required")
+            continue
+        data = SystemInput(
+            name=record.get("name"),
+            description=record.get("description"),
+            purpose=record.get("purpose"),
+            status=str(record.get("status") or ""),
+            scope_level=record.get("scope_level"),
+            is_shared_platform=bool(record.get("is_shared_platform")),
+            instance_of_id=read.code("instance_of_id", ids, "instance_of"),
+            owner_agency_id=read.code("owner_agency_id", agencies, "owner"),
+            operator_agency_id=read.code("operator_agency_id", agencies, "operator"),
+            user_agency_ids=read.codes("user_agency_ids", agencies, "users"),
+            legal_basis=record.get("legal_basis"),
+            mandate=record.get("mandate"),
+            operating_rules_ref=record.get("operating_rules_ref"),
+            operating_rules_date=read.day("operating_rules_date"),
+            usage_orientation=record.get("usage_orientation"),
+            capability_ids=read.codes("capability_ids", capabilities, "capabilities"),
+            data_domain_ids=read.codes("data_domain_ids", domains, "data_domains"),
+            hosting=record.get("hosting"),
+            security_level=read.integer("security_level"),
+            estimated_cost_vnd=read.integer("estimated_cost_vnd"),
+            funding_source=record.get("funding_source"),
+            target_users=read.integer("target_users"),
+            active_users=read.integer("active_users"),
+            overlap_justification=record.get("overlap_justification"),
+        )
+        try:
+            system = create_system(
+                session, data, registered_year=year, external_id=EXTERNAL_PREFIX + key, commit=False
+            )
+        except ValidationError as exc:
+            for name, messages in exc.errors.items():
+                for message in messages:
+                    read.fail(name, str(message))
+            continue
+        assert system.id is not None
+        ids[key] = system.id
+        created.append((ctx, key, record, system.id))
+        report.count("systems", True)
+
+    for ctx, key, record, system_id in created:
+        _load_edges(session, ctx, key, record, system_id, ids, report)
+        _load_usage(session, ctx, key, record, system_id, report)
+    session.flush()
+
+
+def _records(ctx: _Context, where: str, value: Any, what: str) -> Iterable[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        ctx.problem(where, f"{what} must be a list of records")
+        return []
+    return value
+
+
+def _load_edges(
+    session: Session,
+    ctx: _Context,
+    key: str,
+    record: dict[str, Any],
+    system_id: int,
+    ids: dict[str, int],
+    report: SeedReport,
+) -> None:
+    seen: set[tuple[int, str]] = set()
+    for edge in _records(ctx, f"system {key}", record.get("depends_on"), "depends_on"):
+        where = f"system {key}: dependency on {edge.get('system')}"
+        target = ids.get(edge.get("system"))  # type: ignore[arg-type]
+        kind = edge.get("kind")
+        if target is None:
+            ctx.problem(where, "the system depended on does not exist")
+        elif target == system_id:
+            ctx.problem(where, "a system cannot depend on itself")
+        elif kind not in DependencyKind._value2member_map_:
+            ctx.problem(where, f"kind must be one of {', '.join(DependencyKind)}")
+        elif (target, kind) in seen:
+            ctx.problem(where, "listed twice")
+        else:
+            seen.add((target, kind))
+            session.add(
+                Dependency(source_id=system_id, target_id=target, kind=kind, note=_text(edge, "note"))
+            )
+            report.count("dependencies", True)
+
+
+_USAGE_FIELDS: tuple[tuple[str, Callable[[_Converter, str], Any]], ...] = (
+    ("period_start", _Converter.day),
+    ("period_end", _Converter.day),
+    ("active_users", _Converter.integer),
+    ("transactions", _Converter.integer),
+    ("cost_vnd", _Converter.integer),
+)
+
+
+def _load_usage(
+    session: Session, ctx: _Context, key: str, record: dict[str, Any], system_id: int, report: SeedReport
+) -> None:
+    for index, raw in enumerate(
+        _records(ctx, f"system {key}", record.get("usage_reports"), "usage_reports"), 1
+    ):
+        read = _Converter(ctx, f"system {key}: usage report {index}", raw)
+        values = {name: reader(read, name) for name, reader in _USAGE_FIELDS}
+        if values["period_start"] is None or values["period_end"] is None:
+            read.fail("period_start", "period_start and period_end are required")
+            continue
+        if values["period_end"] < values["period_start"]:
+            read.fail("period_end", "the period ends before it starts")
+            continue
+        if any(values[n] is not None and values[n] < 0 for n in ("active_users", "transactions", "cost_vnd")):
+            read.fail("active_users", "figures cannot be negative")
+            continue
+        session.add(UsageReport(system_id=system_id, note=_text(raw, "note"), **values))
+        report.count("usage_reports", True)

@@ -1,0 +1,326 @@
+"""Registering and editing information systems, with the validation every entry point shares."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from registry.choices import (
+    PROPOSAL_STATUSES,
+    SECURITY_LEVELS,
+    AgencyLevel,
+    Hosting,
+    SystemStatus,
+)
+from registry.models import Agency, Capability, DataDomain, InformationSystem
+from registry.services.errors import NotFoundError, StaleEditError, ValidationError, too_long
+from registry.text import clean_line, clean_text, fold
+
+CODE_PREFIX = "HTTT"
+
+TEXT_LIMITS: dict[str, int] = {
+    "name": 200,
+    "description": 4000,
+    "purpose": 2000,
+    "legal_basis": 1000,
+    "mandate": 1000,
+    "operating_rules_ref": 300,
+    "usage_orientation": 2000,
+    "funding_source": 300,
+    "overlap_justification": 4000,
+}
+MULTILINE_FIELDS = frozenset({"description", "purpose", "usage_orientation", "overlap_justification"})
+
+NUMBER_LIMITS: dict[str, int] = {
+    "estimated_cost_vnd": 10**15,
+    "target_users": 10**9,
+    "active_users": 10**9,
+}
+
+PROPOSAL_REQUIRED = (
+    "operator_agency_id",
+    "user_agency_ids",
+    "legal_basis",
+    "mandate",
+    "usage_orientation",
+    "security_level",
+    "target_users",
+)
+"""Fields a proposal must fill before review: the directives stop systems that lack a basis,
+a stated task, named agencies, an orientation for use or practical grounding (target users)."""
+
+
+@dataclass
+class SystemInput:
+    """Everything a person can set on a system, with relations given by id.
+
+    Forms, the seed loader, imports and the API all build one of these, so they share the
+    same normalisation and the same rules.
+    """
+
+    name: str | None = None
+    description: str | None = None
+    purpose: str | None = None
+    status: str = SystemStatus.DRAFT.value
+    scope_level: str | None = None
+    is_shared_platform: bool = False
+    instance_of_id: int | None = None
+    owner_agency_id: int | None = None
+    operator_agency_id: int | None = None
+    user_agency_ids: list[int] = field(default_factory=list)
+    legal_basis: str | None = None
+    mandate: str | None = None
+    operating_rules_ref: str | None = None
+    operating_rules_date: date | None = None
+    usage_orientation: str | None = None
+    capability_ids: list[int] = field(default_factory=list)
+    data_domain_ids: list[int] = field(default_factory=list)
+    hosting: str | None = None
+    security_level: int | None = None
+    estimated_cost_vnd: int | None = None
+    funding_source: str | None = None
+    target_users: int | None = None
+    active_users: int | None = None
+    overlap_justification: str | None = None
+
+    def normalised(self) -> SystemInput:
+        """A copy with text NFC-normalised and trimmed, empty text as ``None``, ids de-duplicated."""
+        values = dataclasses.asdict(self)
+        for name in TEXT_LIMITS:
+            cleaner = clean_text if name in MULTILINE_FIELDS else clean_line
+            values[name] = cleaner(values[name])
+        for name in ("user_agency_ids", "capability_ids", "data_domain_ids"):
+            values[name] = list(dict.fromkeys(int(v) for v in values[name]))
+        values["status"] = (clean_line(values["status"]) or "").lower()
+        values["scope_level"] = (clean_line(values["scope_level"]) or "").lower() or None
+        values["hosting"] = (clean_line(values["hosting"]) or "").lower() or None
+        return SystemInput(**values)
+
+    @classmethod
+    def from_system(cls, system: InformationSystem) -> SystemInput:
+        values = {name: getattr(system, name) for name in InformationSystem.EDITABLE_FIELDS}
+        return cls(
+            **values,
+            instance_of_id=system.instance_of_id,
+            owner_agency_id=system.owner_agency_id,
+            operator_agency_id=system.operator_agency_id,
+            user_agency_ids=[a.id for a in system.user_agencies if a.id is not None],
+            capability_ids=[c.id for c in system.capabilities if c.id is not None],
+            data_domain_ids=[d.id for d in system.data_domains if d.id is not None],
+        )
+
+
+class _Errors(dict[str, list[object]]):
+    def add(self, name: str, message: object) -> None:
+        self.setdefault(name, []).append(message)
+
+
+def validate_system_input(
+    session: Session, data: SystemInput, *, system_id: int | None = None, today: date | None = None
+) -> SystemInput:
+    """Return the normalised input or raise :class:`ValidationError` naming every bad field.
+
+    How much is required depends on the status: a draft needs only a name, a description and
+    its managing agency; a proposal (submitted and later) needs every governance field; a system
+    recorded as in operation or retired is kept as found, so that the gaps the directives
+    target (no operator, no operating rules) are visible and flagged instead of being refused.
+    """
+    data = data.normalised()
+    errors = _Errors()
+    today = today or date.today()
+
+    for name, limit in TEXT_LIMITS.items():
+        value = getattr(data, name)
+        if value is not None and len(value) > limit:
+            errors.add(name, too_long(limit, len(value)))
+    if not data.name:
+        errors.add("name", _l("Enter the name of the system."))
+    if not data.description:
+        errors.add("description", _l("Describe what the system does."))
+
+    if data.status not in SystemStatus._value2member_map_:
+        errors.add("status", _l("Choose a valid status."))
+    if data.scope_level is None:
+        errors.add("scope_level", _l("Choose the level the system serves."))
+    elif data.scope_level not in AgencyLevel._value2member_map_:
+        errors.add("scope_level", _l("Choose central, province or commune."))
+    if data.hosting is not None and data.hosting not in Hosting._value2member_map_:
+        errors.add("hosting", _l("Choose a valid hosting option."))
+    if data.security_level is not None and data.security_level not in SECURITY_LEVELS:
+        errors.add("security_level", _l("The security level must be between 1 and 5."))
+
+    for name, limit in NUMBER_LIMITS.items():
+        value = getattr(data, name)
+        if value is not None and not 0 <= value <= limit:
+            errors.add(name, _l("Must be a whole number between 0 and %(limit)s.", limit=f"{limit:,}"))
+
+    if data.operating_rules_date is not None:
+        if data.operating_rules_ref is None:
+            errors.add(
+                "operating_rules_ref", _l("Give the reference of the operating rules issued on this date.")
+            )
+        if data.operating_rules_date > today:
+            errors.add("operating_rules_date", _l("The date cannot be in the future."))
+
+    _check_references(session, data, errors, system_id)
+
+    if data.status in PROPOSAL_STATUSES:
+        for name in PROPOSAL_REQUIRED:
+            if getattr(data, name) in (None, []):
+                errors.add(
+                    name, _l("Required for a proposal under review; save as a draft until you have it.")
+                )
+        if not data.capability_ids:
+            errors.add("capability_ids", _l("Choose at least one capability, so overlaps can be checked."))
+
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
+def _check_references(session: Session, data: SystemInput, errors: _Errors, system_id: int | None) -> None:
+    agency_ids = {data.owner_agency_id, data.operator_agency_id, *data.user_agency_ids} - {None}
+    known_agencies = _existing_ids(session, Agency, agency_ids)
+    if data.owner_agency_id is None:
+        errors.add("owner_agency_id", _l("Choose the managing agency."))
+    elif data.owner_agency_id not in known_agencies:
+        errors.add("owner_agency_id", _l("This agency does not exist."))
+    if data.operator_agency_id is not None and data.operator_agency_id not in known_agencies:
+        errors.add("operator_agency_id", _l("This agency does not exist."))
+    if any(a not in known_agencies for a in data.user_agency_ids):
+        errors.add("user_agency_ids", _l("One of the chosen agencies does not exist."))
+    if len(_existing_ids(session, Capability, data.capability_ids)) != len(data.capability_ids):
+        errors.add("capability_ids", _l("One of the chosen capabilities does not exist."))
+    if len(_existing_ids(session, DataDomain, data.data_domain_ids)) != len(data.data_domain_ids):
+        errors.add("data_domain_ids", _l("One of the chosen data domains does not exist."))
+
+    if data.instance_of_id is not None:
+        platform = session.get(InformationSystem, data.instance_of_id)
+        if platform is None:
+            errors.add("instance_of_id", _l("This system does not exist."))
+        elif system_id is not None and platform.id == system_id:
+            errors.add("instance_of_id", _l("A system cannot be a deployment of itself."))
+        elif not platform.is_shared_platform:
+            errors.add(
+                "instance_of_id", _l("Only a shared platform can be deployed; this system is not one.")
+            )
+
+
+def _existing_ids(session: Session, model: type, ids: Iterable[int]) -> set[int]:
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(model.id).where(model.id.in_(wanted))))
+
+
+def next_code(session: Session, year: int) -> str:
+    """The next free public code of ``year``: ``HTTT-2026-000124`` after ``HTTT-2026-000123``."""
+    prefix = f"{CODE_PREFIX}-{year:04d}-"
+    last = session.scalar(
+        select(func.max(InformationSystem.code)).where(InformationSystem.code.like(prefix + "%"))
+    )
+    number = int(last[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{number:06d}"
+
+
+def _apply(session: Session, system: InformationSystem, data: SystemInput) -> None:
+    for name in InformationSystem.EDITABLE_FIELDS:
+        setattr(system, name, getattr(data, name))
+    system.instance_of_id = data.instance_of_id
+    system.owner_agency_id = data.owner_agency_id  # type: ignore[assignment]
+    system.operator_agency_id = data.operator_agency_id
+    system.user_agencies = _load(session, Agency, data.user_agency_ids)
+    system.capabilities = _load(session, Capability, data.capability_ids)
+    system.data_domains = _load(session, DataDomain, data.data_domain_ids)
+    system.search_text = " ".join(fold(v) for v in (data.name, data.description, data.purpose) if v)
+    system.name_key = fold(data.name)[:200]
+    system.updated_at = datetime.now(UTC)
+
+
+def _load(session: Session, model: type, ids: list[int]) -> list:
+    if not ids:
+        return []
+    return list(session.scalars(select(model).where(model.id.in_(ids))))
+
+
+def create_system(
+    session: Session,
+    data: SystemInput,
+    *,
+    registered_year: int | None = None,
+    external_id: str | None = None,
+    commit: bool = True,
+) -> InformationSystem:
+    """Validate and register a system under a fresh public code.
+
+    Two registrations racing for the same code both pass the ``max()`` read; the unique index
+    refuses the second, which then retries with the next number inside a savepoint.
+    """
+    data = validate_system_input(session, data)
+    year = registered_year or datetime.now(UTC).year
+    for _attempt in range(5):
+        system = InformationSystem(
+            code=next_code(session, year),
+            external_id=external_id,
+            owner_agency_id=data.owner_agency_id,  # type: ignore[arg-type]
+            name=data.name or "",
+            description=data.description or "",
+            status=data.status,
+            scope_level=data.scope_level or "",
+        )
+        _apply(session, system, data)
+        try:
+            with session.begin_nested():
+                session.add(system)
+                session.flush()
+        except IntegrityError:
+            session.expunge(system)
+            continue
+        break
+    else:  # pragma: no cover - five collisions in a row means something else is wrong
+        raise RuntimeError("could not allocate a public code")
+    if commit:
+        session.commit()
+    return system
+
+
+def update_system(
+    session: Session,
+    system: InformationSystem,
+    data: SystemInput,
+    *,
+    expected_version: int | None,
+    commit: bool = True,
+) -> InformationSystem:
+    """Save an edit made on version ``expected_version`` of ``system``.
+
+    A stale version is refused before anything changes; a concurrent save that slips between
+    this check and the UPDATE is caught by the version counter in the UPDATE's WHERE clause.
+    """
+    if expected_version != system.version:
+        raise StaleEditError(system.version, expected_version)
+    data = validate_system_input(session, data, system_id=system.id)
+    _apply(session, system, data)
+    if commit:
+        try:
+            session.commit()
+        except StaleDataError as exc:
+            session.rollback()
+            session.refresh(system)
+            raise StaleEditError(system.version, expected_version) from exc
+    return system
+
+
+def get_system(session: Session, code: str) -> InformationSystem:
+    system = session.scalar(select(InformationSystem).where(InformationSystem.code == code))
+    if system is None:
+        raise NotFoundError(code)
+    return system

@@ -1,0 +1,1 @@
+"""Blueprints of the HTML interface: thin views that parse, call a service and render."""

@@ -1,0 +1,201 @@
+"""WTForms that parse what the browser sends; the services decide what is valid.
+
+Forms only turn strings into typed values (numbers, dates, ids) and keep CSRF; the rules
+(required fields, limits, references) live in :mod:`registry.services.systems` so the seed
+loader, imports and the API enforce exactly the same ones. Service errors are attached back to
+the fields they name, so each message appears next to its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import TextInput
+
+from registry.choices import SECURITY_LEVELS, AgencyLevel, DependencyKind, Hosting, SystemStatus
+from registry.fields import SYSTEM_FIELD_LABELS as L
+from registry.services.systems import SystemInput
+
+
+class _BabelTranslations:
+    """Routes WTForms' own messages ("Not a valid date value.") through the app's catalogue."""
+
+    def gettext(self, string: str) -> str:
+        return gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return ngettext(singular, plural, n)
+
+
+class BaseForm(FlaskForm):
+    class Meta:
+        def get_translations(self, form: Any) -> _BabelTranslations:
+            return _BabelTranslations()
+
+    def attach_errors(self, errors: Mapping[str, list[object]]) -> list[object]:
+        """Put service errors on their fields; return those that belong to no field."""
+        unplaced: list[object] = []
+        for name, messages in errors.items():
+            field = self._fields.get(name)
+            if field is None:
+                unplaced.extend(messages)
+                continue
+            if not isinstance(field.errors, list):
+                field.errors = list(field.errors)
+            field.errors.extend(str(m) for m in messages)
+        return unplaced
+
+
+def optional_int(value: Any) -> int | None:
+    """Coerce a select's value; the empty option means "none"."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class WholeNumberField(Field):
+    """A non-negative whole number typed the way people write it: "12.500.000" or "12 500 000".
+
+    VND has no fractional part, so dots, commas and spaces are all thousands separators.
+    """
+
+    widget = TextInput()
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data:,}".replace(",", ".")
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = None
+        if not valuelist:
+            return
+        text = "".join(ch for ch in valuelist[0] if ch not in ".,  \u00a0\u202f")
+        if not text:
+            return
+        if not text.isdigit():
+            raise ValueError(gettext("Enter a whole number, e.g. 12.500.000."))
+        self.data = int(text)
+
+
+def _blank(label: object) -> tuple[str, object]:
+    return ("", label)
+
+
+class SystemForm(BaseForm):
+    name = StringField(L["name"], render_kw={"maxlength": 200, "autocomplete": "off"})
+    description = TextAreaField(L["description"], render_kw={"rows": 4, "maxlength": 4000})
+    purpose = TextAreaField(L["purpose"], render_kw={"rows": 3, "maxlength": 2000})
+    status = SelectField(L["status"], validate_choice=False)
+    scope_level = SelectField(L["scope_level"], validate_choice=False)
+    is_shared_platform = BooleanField(L["is_shared_platform"])
+    instance_of_id = SelectField(L["instance_of_id"], coerce=optional_int, validate_choice=False)
+    owner_agency_id = SelectField(L["owner_agency_id"], coerce=optional_int, validate_choice=False)
+    operator_agency_id = SelectField(L["operator_agency_id"], coerce=optional_int, validate_choice=False)
+    user_agency_ids = SelectMultipleField(
+        L["user_agency_ids"], coerce=int, validate_choice=False, render_kw={"size": 8}
+    )
+    legal_basis = TextAreaField(L["legal_basis"], render_kw={"rows": 2, "maxlength": 1000})
+    mandate = TextAreaField(L["mandate"], render_kw={"rows": 2, "maxlength": 1000})
+    operating_rules_ref = StringField(L["operating_rules_ref"], render_kw={"maxlength": 300})
+    operating_rules_date = DateField(L["operating_rules_date"], default=None, render_kw={"type": "date"})
+    usage_orientation = TextAreaField(L["usage_orientation"], render_kw={"rows": 3, "maxlength": 2000})
+    capability_ids = SelectMultipleField(
+        L["capability_ids"], coerce=int, validate_choice=False, render_kw={"size": 8}
+    )
+    data_domain_ids = SelectMultipleField(
+        L["data_domain_ids"], coerce=int, validate_choice=False, render_kw={"size": 6}
+    )
+    hosting = SelectField(L["hosting"], validate_choice=False)
+    security_level = SelectField(L["security_level"], coerce=optional_int, validate_choice=False)
+    estimated_cost_vnd = WholeNumberField(L["estimated_cost_vnd"], render_kw={"inputmode": "numeric"})
+    funding_source = StringField(L["funding_source"], render_kw={"maxlength": 300})
+    target_users = WholeNumberField(L["target_users"], render_kw={"inputmode": "numeric"})
+    active_users = WholeNumberField(L["active_users"], render_kw={"inputmode": "numeric"})
+    overlap_justification = TextAreaField(
+        L["overlap_justification"], render_kw={"rows": 3, "maxlength": 4000}
+    )
+    version = HiddenField()
+
+    def fill_choices(
+        self,
+        *,
+        agencies: list[tuple[int, str]],
+        capabilities: list[tuple[int, str]],
+        data_domains: list[tuple[int, str]],
+        platforms: list[tuple[int, str]],
+    ) -> None:
+        none = _l("— none —")
+        self.status.choices = SystemStatus.choices()
+        self.scope_level.choices = [_blank(_l("— choose —")), *AgencyLevel.choices()]
+        self.hosting.choices = [_blank(_l("— not declared —")), *Hosting.choices()]
+        self.security_level.choices = [
+            _blank(_l("— not declared —")),
+            *[(level, gettext("Level %(n)s", n=level)) for level in SECURITY_LEVELS],
+        ]
+        self.owner_agency_id.choices = [_blank(_l("— choose —")), *agencies]
+        self.operator_agency_id.choices = [_blank(none), *agencies]
+        self.user_agency_ids.choices = agencies
+        self.capability_ids.choices = capabilities
+        self.data_domain_ids.choices = data_domains
+        self.instance_of_id.choices = [_blank(_l("— not a deployment —")), *platforms]
+
+    def to_input(self) -> SystemInput:
+        return SystemInput(
+            name=self.name.data,
+            description=self.description.data,
+            purpose=self.purpose.data,
+            status=self.status.data or "",
+            scope_level=self.scope_level.data or None,
+            is_shared_platform=bool(self.is_shared_platform.data),
+            instance_of_id=self.instance_of_id.data,
+            owner_agency_id=self.owner_agency_id.data,
+            operator_agency_id=self.operator_agency_id.data,
+            user_agency_ids=list(self.user_agency_ids.data or []),
+            legal_basis=self.legal_basis.data,
+            mandate=self.mandate.data,
+            operating_rules_ref=self.operating_rules_ref.data,
+            operating_rules_date=self.operating_rules_date.data,
+            usage_orientation=self.usage_orientation.data,
+            capability_ids=list(self.capability_ids.data or []),
+            data_domain_ids=list(self.data_domain_ids.data or []),
+            hosting=self.hosting.data or None,
+            security_level=self.security_level.data,
+            estimated_cost_vnd=self.estimated_cost_vnd.data,
+            funding_source=self.funding_source.data,
+            target_users=self.target_users.data,
+            active_users=self.active_users.data,
+            overlap_justification=self.overlap_justification.data,
+        )
+
+    def submitted_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class DependencyForm(BaseForm):
+    target_code = StringField(
+        _l("Public code of the system depended on"),
+        render_kw={"placeholder": "HTTT-2024-000001", "maxlength": 16, "autocomplete": "off"},
+    )
+    kind = SelectField(_l("Kind"), validate_choice=False)
+    note = StringField(_l("Note"), render_kw={"maxlength": 500})
+
+    def fill_choices(self) -> None:
+        self.kind.choices = DependencyKind.choices()

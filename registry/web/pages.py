@@ -1,0 +1,45 @@
+"""Site-wide pages: home, language switch, health check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, request, session, url_for
+from sqlalchemy import text
+from werkzeug.wrappers import Response
+
+from registry.db import get_session
+from registry.i18n import LANGUAGE_KEY
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("systems.index"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str) -> Response:
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session[LANGUAGE_KEY] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the switch cannot be used as an open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("systems.index")
+
+
+@bp.get("/healthz")
+def health() -> tuple[Response, int]:
+    try:
+        get_session().execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok"), 200

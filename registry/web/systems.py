@@ -1,0 +1,180 @@
+"""Pages of the portfolio: list, detail, register, edit, dependencies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from werkzeug.wrappers import Response
+
+from registry.choices import AgencyLevel, DependencyKind, Hosting, SystemStatus
+from registry.config import PAGE_SIZES
+from registry.db import get_session
+from registry.fields import field_label
+from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filter
+from registry.models import InformationSystem
+from registry.services import agencies as agency_service
+from registry.services import taxonomy
+from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
+from registry.services.errors import NotFoundError, StaleEditError, ValidationError
+from registry.services.systems import SystemInput, create_system, get_system, update_system
+from registry.web.forms import DependencyForm, SystemForm
+
+bp = Blueprint("systems", __name__, url_prefix="/systems")
+
+
+def _locale() -> str:
+    return str(get_locale() or "vi")
+
+
+def _load(code: str) -> InformationSystem:
+    try:
+        return get_system(get_session(), code)
+    except NotFoundError:
+        abort(404)
+
+
+@bp.get("/")
+def index() -> str:
+    session = get_session()
+    parsed = parse_filter(request.args)
+    for problem in parsed.problems:
+        flash(str(problem), "warning")
+    page = list_systems(session, parsed.filter)
+    return render_template(
+        "systems/list.html",
+        page=page,
+        flt=parsed.filter,
+        agencies=agency_service.agency_choices_by_code(session),
+        capabilities=taxonomy.capabilities(session),
+        statuses=SystemStatus,
+        levels=AgencyLevel,
+        roles=AGENCY_ROLES,
+        sort_labels=SORT_LABELS,
+        page_sizes=PAGE_SIZES,
+        locale=_locale(),
+    )
+
+
+@bp.get("/<code>")
+def detail(code: str) -> str:
+    system = _load(code)
+    return _render_detail(system, DependencyForm())
+
+
+def _render_detail(system: InformationSystem, dependency_form: DependencyForm, status: int = 200) -> Any:
+    dependency_form.fill_choices()
+    return (
+        render_template(
+            "systems/detail.html",
+            system=system,
+            around=neighbourhood(get_session(), system),
+            dependency_form=dependency_form,
+            label=field_label,
+            statuses=SystemStatus,
+            hosting=Hosting,
+            kinds=DependencyKind,
+            levels=AgencyLevel,
+            locale=_locale(),
+            localized=taxonomy.localized_name,
+        ),
+        status,
+    )
+
+
+def _system_form(formdata: Any = None, data: SystemInput | None = None, **kwargs: Any) -> SystemForm:
+    session = get_session()
+    form = SystemForm(formdata=formdata, obj=data, **kwargs)
+    form.fill_choices(
+        agencies=agency_service.agency_choices(session),
+        capabilities=taxonomy.choices(taxonomy.capabilities(session), _locale()),
+        data_domains=taxonomy.choices(taxonomy.data_domains(session), _locale()),
+        platforms=taxonomy.shared_platforms(session),
+    )
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create() -> Any:
+    if request.method == "GET":
+        form = _system_form(None, SystemInput())
+        return render_template("systems/form.html", form=form, system=None)
+    form = _system_form(request.form)
+    if form.validate():
+        try:
+            system = create_system(get_session(), form.to_input())
+        except ValidationError as exc:
+            form.attach_errors(exc.errors)
+        else:
+            flash(gettext("System %(code)s registered.", code=system.code), "success")
+            return redirect(url_for(".detail", code=system.code))
+    return render_template("systems/form.html", form=form, system=None, has_errors=True), 422
+
+
+@bp.route("/<code>/edit", methods=["GET", "POST"])
+def edit(code: str) -> Any:
+    session = get_session()
+    system = _load(code)
+    if request.method == "GET":
+        form = _system_form(None, SystemInput.from_system(system), version=system.version)
+        return render_template("systems/form.html", form=form, system=system)
+    form = _system_form(request.form)
+    conflict: list[str] | None = None
+    if form.validate():
+        submitted = form.to_input()
+        try:
+            update_system(session, system, submitted, expected_version=form.submitted_version())
+        except StaleEditError:
+            conflict = _differences(submitted, SystemInput.from_system(system))
+            # The next save is a deliberate choice made after seeing the current version.
+            form.version.data = str(system.version)
+            return render_template("systems/form.html", form=form, system=system, conflict=conflict), 409
+        except ValidationError as exc:
+            session.rollback()
+            form.attach_errors(exc.errors)
+        else:
+            flash(gettext("Changes to %(code)s saved.", code=system.code), "success")
+            return redirect(url_for(".detail", code=system.code))
+    return render_template("systems/form.html", form=form, system=system, has_errors=True), 422
+
+
+def _differences(mine: SystemInput, current: SystemInput) -> list[str]:
+    mine, current = mine.normalised(), current.normalised()
+    names = [n for n in SystemInput.__dataclass_fields__ if getattr(mine, n) != getattr(current, n)]
+    return [field_label(n) for n in names]
+
+
+@bp.post("/<code>/dependencies")
+def add_dependency_view(code: str) -> Any:
+    system = _load(code)
+    form = DependencyForm(request.form)
+    if form.validate():
+        try:
+            add_dependency(
+                get_session(),
+                system,
+                target_code=form.target_code.data or "",
+                kind=form.kind.data or "",
+                note=form.note.data,
+            )
+        except ValidationError as exc:
+            form.attach_errors(exc.errors)
+        else:
+            flash(gettext("Dependency recorded."), "success")
+            return redirect(url_for(".detail", code=system.code, _anchor="dependencies"))
+    return _render_detail(system, form, 422)
+
+
+@bp.post("/<code>/dependencies/<int:dependency_id>/delete")
+def remove_dependency_view(code: str, dependency_id: int) -> Response:
+    system = _load(code)
+    form = DependencyForm(request.form)
+    if not form.validate():  # only the CSRF token is checked here
+        abort(400)
+    try:
+        remove_dependency(get_session(), system, dependency_id)
+    except NotFoundError:
+        abort(404)
+    flash(gettext("Dependency removed."), "success")
+    return redirect(url_for(".detail", code=system.code, _anchor="dependencies"))

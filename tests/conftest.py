@@ -1,0 +1,228 @@
+"""Shared fixtures: an app on SQLite (default) or PostgreSQL (``TEST_DATABASE_URL``), factories.
+
+The schema is built once per test session by the real Alembic migrations, so every run also
+proves the migrations; each test then starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from registry import migrate
+from registry.db import get_engine
+from registry.factory import create_app
+from registry.models import Agency, Capability, DataDomain, InformationSystem
+from registry.services.systems import SystemInput, create_system
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _database_url(tmp_dir: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_dir / 'test.sqlite3'}"
+    from registry.config import normalise_database_url
+
+    url = normalise_database_url(url)
+    database = make_url(url).database or ""
+    if "test" not in database:
+        raise pytest.UsageError(f"TEST_DATABASE_URL must name a test database (got {database!r}): it is wiped.")
+    return url
+
+
+def _reset_schema(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test", "AUTO_SETUP": False}
+    )
+    engine = get_engine(app)
+    _reset_schema(engine)
+    engine.dispose()
+    return database_url
+
+
+def _empty_tables(engine: Engine) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app(_schema: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": _schema,
+            "SECRET_KEY": "test",
+            "AUTO_SETUP": False,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    app.instance_path = str(tmp_path)
+    yield app
+    engine = get_engine(app)
+    _empty_tables(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(app: Flask) -> Flask:
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    with app.app_context(), Session(get_engine(app), expire_on_commit=False) as db_session:
+        yield db_session
+
+
+# --- factories -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_agency(session: Session) -> Callable[..., Agency]:
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides: Any) -> Agency:
+        n = next(counter)
+        values: dict[str, Any] = {
+            "code": f"AG-{n}",
+            "name": f"Cơ quan {n}",
+            "level": "central",
+            "block": "party",
+        }
+        values.update(overrides)
+        agency = Agency(**values)
+        session.add(agency)
+        session.commit()
+        return agency
+
+    return make
+
+
+@pytest.fixture
+def make_capability(session: Session) -> Callable[..., Capability]:
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides: Any) -> Capability:
+        n = next(counter)
+        values: dict[str, Any] = {"code": f"cap_{n}", "name": f"Chức năng {n}", "name_en": f"Capability {n}"}
+        values.update(overrides)
+        capability = Capability(**values)
+        session.add(capability)
+        session.commit()
+        return capability
+
+    return make
+
+
+@pytest.fixture
+def make_data_domain(session: Session) -> Callable[..., DataDomain]:
+    def make(**overrides: Any) -> DataDomain:
+        values: dict[str, Any] = {"code": "documents", "name": "Văn bản", "name_en": "Documents"}
+        values.update(overrides)
+        domain = DataDomain(**values)
+        session.add(domain)
+        session.commit()
+        return domain
+
+    return make
+
+
+@pytest.fixture
+def make_system(
+    session: Session, make_agency: Callable[..., Agency]
+) -> Callable[..., InformationSystem]:
+    """Register a valid draft through the real service; keyword overrides change any field."""
+    default_owner: list[Agency] = []
+
+    def make(**overrides: Any) -> InformationSystem:
+        if "owner_agency_id" not in overrides:
+            if not default_owner:
+                default_owner.append(make_agency(code="OWNER", name="Văn phòng Trung ương Đảng"))
+            overrides["owner_agency_id"] = default_owner[0].id
+        registered_year = overrides.pop("registered_year", None)
+        values: dict[str, Any] = {
+            "name": "Hệ thống quản lý văn bản và điều hành",
+            "description": "Quản lý văn bản đến, văn bản đi và hồ sơ công việc.",
+            "status": "draft",
+            "scope_level": "central",
+        }
+        values.update(overrides)
+        return create_system(session, SystemInput(**values), registered_year=registered_year)
+
+    return make
+
+
+def proposal_fields(make_agency: Callable[..., Agency], capability: Capability) -> dict[str, Any]:
+    """Governance fields that make a proposal complete, for tests that need one."""
+    operator = make_agency(name="Cục Bưu điện Trung ương")
+    user = make_agency(name="Tỉnh ủy Nghệ An", level="province", block="locality")
+    return {
+        "operator_agency_id": operator.id,
+        "user_agency_ids": [user.id],
+        "legal_basis": "Quyết định số 204-QĐ/TW",
+        "mandate": "Kế hoạch 02-KH/BCĐTW, nhiệm vụ 12",
+        "usage_orientation": "Dùng chung cho các cơ quan Đảng",
+        "security_level": 3,
+        "target_users": 5000,
+        "capability_ids": [capability.id],
+    }
+
+
+# --- browser ---------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium package"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

@@ -36,7 +36,7 @@ def _database_url(tmp_dir: Path) -> str:
     url = normalise_database_url(url)
     database = make_url(url).database or ""
     if "test" not in database:
-        raise pytest.UsageError(f"TEST_DATABASE_URL must name a test database (got {database!r}): it is wiped.")
+        raise pytest.UsageError(f"TEST_DATABASE_URL must name a test database, not {database!r}")
     return url
 
 

@@ -1,0 +1,39 @@
+import pytest
+
+from registry.config import ConfigError, load_settings, normalise_database_url
+
+
+def test_default_database_is_sqlite_in_instance_folder(tmp_path):
+    settings = load_settings(tmp_path, environ={})
+    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    assert settings["BABEL_DEFAULT_LOCALE"] == "vi"
+
+
+@pytest.mark.parametrize("secret", ["", "changeme", "dev"])
+def test_production_refuses_placeholder_secret(tmp_path, secret):
+    with pytest.raises(ConfigError):
+        load_settings(tmp_path, environ={"REGISTRY_ENV": "production", "SECRET_KEY": secret})
+
+
+def test_development_generates_a_random_secret(tmp_path):
+    first = load_settings(tmp_path, environ={})["SECRET_KEY"]
+    second = load_settings(tmp_path, environ={})["SECRET_KEY"]
+    assert first != second and len(first) >= 32
+
+
+def test_production_cookies_are_secure(tmp_path):
+    settings = load_settings(tmp_path, environ={"REGISTRY_ENV": "production", "SECRET_KEY": "x" * 40})
+    assert settings["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_use_psycopg(url, expected):
+    assert normalise_database_url(url) == expected

@@ -1,0 +1,194 @@
+import re
+import threading
+import unicodedata
+from datetime import date
+
+import pytest
+from flask_babel import refresh
+from sqlmodel import Session, select
+
+from registry.db import get_engine
+from registry.models import InformationSystem
+from registry.services.errors import NotFoundError, StaleEditError, ValidationError
+from registry.services.systems import (
+    SystemInput,
+    get_system,
+    next_code,
+    update_system,
+    validate_system_input,
+)
+from tests.conftest import proposal_fields
+
+
+def test_registers_a_draft_with_a_public_code(make_system):
+    system = make_system(registered_year=2024)
+    assert re.fullmatch(r"HTTT-2024-\d{6}", system.code)
+    assert system.code == "HTTT-2024-000001"
+    assert system.version == 1
+
+
+def test_codes_count_per_year(make_system, session):
+    make_system(registered_year=2023)
+    make_system(registered_year=2023)
+    make_system(registered_year=2025)
+    assert next_code(session, 2023) == "HTTT-2023-000003"
+    assert next_code(session, 2025) == "HTTT-2025-000002"
+    assert next_code(session, 2026) == "HTTT-2026-000001"
+
+
+def test_text_is_stored_nfc_and_trimmed_and_searchable(make_system):
+    system = make_system(name=unicodedata.normalize("NFD", "  Sổ tay   đảng viên  "))
+    assert system.name == "Sổ tay đảng viên"
+    assert "so tay dang vien" in system.search_text
+    assert system.name_key == "so tay dang vien"
+
+
+def _errors(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[str]]:
+    return {k: [str(m) for m in v] for k, v in exc.value.errors.items()}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"description": ""}, "description"),
+        ({"status": "live"}, "status"),
+        ({"scope_level": None}, "scope_level"),
+        ({"scope_level": "district"}, "scope_level"),
+        ({"hosting": "basement"}, "hosting"),
+        ({"security_level": 6}, "security_level"),
+        ({"estimated_cost_vnd": -1}, "estimated_cost_vnd"),
+        ({"target_users": 10**10}, "target_users"),
+        ({"operating_rules_date": date(2024, 1, 1)}, "operating_rules_ref"),
+        ({"operating_rules_ref": "QC 1", "operating_rules_date": date(2999, 1, 1)}, "operating_rules_date"),
+        ({"owner_agency_id": None}, "owner_agency_id"),
+        ({"owner_agency_id": 999_999}, "owner_agency_id"),
+        ({"operator_agency_id": 999_999}, "operator_agency_id"),
+        ({"user_agency_ids": [999_999]}, "user_agency_ids"),
+        ({"capability_ids": [999_999]}, "capability_ids"),
+        ({"data_domain_ids": [999_999]}, "data_domain_ids"),
+        ({"instance_of_id": 999_999}, "instance_of_id"),
+    ],
+)
+def test_bad_input_names_the_field_and_writes_nothing(make_system, session, overrides, field):
+    with pytest.raises(ValidationError) as exc:
+        make_system(**overrides)
+    assert field in exc.value.errors
+    assert session.scalar(select(InformationSystem.id)) is None
+
+
+def test_messages_are_vietnamese_by_default_and_english_on_request(app, session, make_agency):
+    owner = make_agency()
+    data = SystemInput(name="", description="x", scope_level="central", owner_agency_id=owner.id)
+    with app.test_request_context("/"), pytest.raises(ValidationError) as exc:
+        validate_system_input(session, data)
+    assert _errors(exc)["name"] == ["Hãy nhập tên hệ thống."]
+    with app.test_request_context("/?lang=en"), pytest.raises(ValidationError) as exc:
+        refresh()  # the session fixture's app context cached the first request's locale
+        validate_system_input(session, data)
+    assert _errors(exc)["name"] == ["Enter the name of the system."]
+
+
+def test_a_proposal_needs_every_governance_field(make_system):
+    with pytest.raises(ValidationError) as exc:
+        make_system(status="submitted")
+    assert set(exc.value.errors) >= {
+        "operator_agency_id",
+        "user_agency_ids",
+        "legal_basis",
+        "mandate",
+        "usage_orientation",
+        "security_level",
+        "target_users",
+        "capability_ids",
+    }
+
+
+def test_a_complete_proposal_is_accepted(make_system, make_agency, make_capability):
+    system = make_system(status="submitted", **proposal_fields(make_agency, make_capability()))
+    assert system.status == "submitted"
+    assert [a.name for a in system.user_agencies] == ["Tỉnh ủy Nghệ An"]
+
+
+def test_a_system_in_operation_is_recorded_with_its_gaps(make_system):
+    system = make_system(status="in_operation")
+    assert system.operator_agency_id is None and system.operating_rules_ref is None
+
+
+def test_only_a_shared_platform_can_be_deployed(make_system):
+    ordinary = make_system(name="Phần mềm riêng")
+    with pytest.raises(ValidationError) as exc:
+        make_system(instance_of_id=ordinary.id)
+    assert "instance_of_id" in exc.value.errors
+    platform = make_system(name="Nền tảng dùng chung", is_shared_platform=True)
+    deployment = make_system(name="Triển khai tại tỉnh", instance_of_id=platform.id)
+    assert deployment.instance_of.code == platform.code
+
+
+def test_update_bumps_the_version(make_system, session):
+    system = make_system()
+    data = SystemInput.from_system(system)
+    data.name = "Tên mới"
+    update_system(session, system, data, expected_version=1)
+    assert (system.name, system.version) == ("Tên mới", 2)
+    assert get_system(session, system.code).name == "Tên mới"
+
+
+def test_a_stale_edit_is_refused_and_changes_nothing(make_system, session):
+    system = make_system()
+    first = SystemInput.from_system(system)
+    first.name = "Sửa lần một"
+    update_system(session, system, first, expected_version=1)
+    stale = SystemInput.from_system(system)
+    stale.name = "Sửa từ bản cũ"
+    with pytest.raises(StaleEditError) as exc:
+        update_system(session, system, stale, expected_version=1)
+    assert exc.value.current_version == 2
+    session.expire_all()
+    assert get_system(session, system.code).name == "Sửa lần một"
+
+
+def test_concurrent_saves_of_the_same_version_let_exactly_one_win(app, make_system):
+    """Both editors pass the version check; the UPDATE's version clause stops the second."""
+    system = make_system()
+    engine = get_engine(app)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def edit(name: str) -> None:
+        with app.app_context(), Session(engine, expire_on_commit=False) as own:
+            mine = get_system(own, system.code)
+            data = SystemInput.from_system(mine)
+            data.name = name
+            barrier.wait()
+            try:
+                update_system(own, mine, data, expected_version=1)
+                outcomes.append("saved")
+            except StaleEditError:
+                outcomes.append("stale")
+
+    threads = [threading.Thread(target=edit, args=(f"Bản {i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["saved", "stale"]
+    with Session(engine) as fresh:
+        assert get_system(fresh, system.code).version == 2
+
+
+def test_invalid_update_leaves_the_record_as_it_was(make_system, session):
+    system = make_system()
+    data = SystemInput.from_system(system)
+    data.name = ""
+    with pytest.raises(ValidationError):
+        update_system(session, system, data, expected_version=1)
+    session.rollback()
+    session.expire_all()
+    assert get_system(session, system.code).name == "Hệ thống quản lý văn bản và điều hành"
+
+
+def test_unknown_code_is_not_found(session):
+    with pytest.raises(NotFoundError):
+        get_system(session, "HTTT-2020-999999")

@@ -163,9 +163,7 @@ def make_data_domain(session: Session) -> Callable[..., DataDomain]:
 
 
 @pytest.fixture
-def make_system(
-    session: Session, make_agency: Callable[..., Agency]
-) -> Callable[..., InformationSystem]:
+def make_system(session: Session, make_agency: Callable[..., Agency]) -> Callable[..., InformationSystem]:
     """Register a valid draft through the real service; keyword overrides change any field."""
     default_owner: list[Agency] = []
 

@@ -18,7 +18,13 @@ from registry.services import agencies as agency_service
 from registry.services import taxonomy
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
-from registry.services.systems import SystemInput, create_system, get_system, update_system
+from registry.services.systems import (
+    SystemInput,
+    create_system,
+    get_system,
+    update_system,
+    validate_system_input,
+)
 from registry.web.forms import DependencyForm, SystemForm
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
@@ -101,7 +107,7 @@ def create() -> Any:
         form = _system_form(None, SystemInput())
         return render_template("systems/form.html", form=form, system=None)
     form = _system_form(request.form)
-    if form.validate():
+    if _parsed(form):
         try:
             system = create_system(get_session(), form.to_input())
         except ValidationError as exc:
@@ -121,7 +127,7 @@ def edit(code: str) -> Any:
         return render_template("systems/form.html", form=form, system=system)
     form = _system_form(request.form)
     conflict: list[str] | None = None
-    if form.validate():
+    if _parsed(form, system_id=system.id):
         submitted = form.to_input()
         try:
             update_system(session, system, submitted, expected_version=form.submitted_version())
@@ -137,6 +143,20 @@ def edit(code: str) -> Any:
             flash(gettext("Changes to %(code)s saved.", code=system.code), "success")
             return redirect(url_for(".detail", code=system.code))
     return render_template("systems/form.html", form=form, system=system, has_errors=True), 422
+
+
+def _parsed(form: SystemForm, system_id: int | None = None) -> bool:
+    """Parse the form; when some fields cannot even be parsed, still report every other problem.
+
+    People fix a form in one pass only if all its errors show at once, not one layer at a time.
+    """
+    if form.validate():
+        return True
+    try:
+        validate_system_input(get_session(), form.to_input(), system_id=system_id)
+    except ValidationError as exc:
+        form.attach_errors({k: v for k, v in exc.errors.items() if not (k in form and form[k].errors)})
+    return False
 
 
 def _differences(mine: SystemInput, current: SystemInput) -> list[str]:

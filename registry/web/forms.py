@@ -24,6 +24,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.validators import Optional
 from wtforms.widgets import TextInput
 
 from registry.choices import SECURITY_LEVELS, AgencyLevel, DependencyKind, Hosting, SystemStatus
@@ -112,7 +113,9 @@ class SystemForm(BaseForm):
     legal_basis = TextAreaField(L["legal_basis"], render_kw={"rows": 2, "maxlength": 1000})
     mandate = TextAreaField(L["mandate"], render_kw={"rows": 2, "maxlength": 1000})
     operating_rules_ref = StringField(L["operating_rules_ref"], render_kw={"maxlength": 300})
-    operating_rules_date = DateField(L["operating_rules_date"], default=None, render_kw={"type": "date"})
+    operating_rules_date = DateField(
+        L["operating_rules_date"], validators=[Optional()], default=None, render_kw={"type": "date"}
+    )
     usage_orientation = TextAreaField(L["usage_orientation"], render_kw={"rows": 3, "maxlength": 2000})
     capability_ids = SelectMultipleField(
         L["capability_ids"], coerce=int, validate_choice=False, render_kw={"size": 8}

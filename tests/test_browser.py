@@ -1,0 +1,106 @@
+"""A person's journey in a real Chromium: list, filter, open, register with a mistake, fix it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+from werkzeug.serving import make_server
+
+from registry.factory import create_app
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-results"
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The same database as ``app``, served with CSRF on, as in production."""
+    served = create_app({**app.config, "WTF_CSRF_ENABLED": True, "TESTING": True})
+    server = make_server("127.0.0.1", 0, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def portfolio(make_agency, make_capability, make_system):
+    central = make_agency(code="VPTW", name="Văn phòng Trung ương Đảng")
+    province = make_agency(code="TU-NAN", name="Tỉnh ủy Nghệ An", level="province", block="locality")
+    docs = make_capability(code="document_management", name="Quản lý văn bản", name_en="Document management")
+    platform = make_system(
+        name="Hệ thống điều hành tác nghiệp",
+        description="Quản lý văn bản và điều hành dùng chung của các cơ quan Đảng.",
+        status="in_operation",
+        is_shared_platform=True,
+        owner_agency_id=central.id,
+        capability_ids=[docs.id],
+    )
+    make_system(
+        name="Phần mềm quản lý văn bản Tỉnh ủy Nghệ An",
+        description="Văn bản đến, văn bản đi của Tỉnh ủy.",
+        status="in_operation",
+        scope_level="province",
+        owner_agency_id=province.id,
+        capability_ids=[docs.id],
+    )
+    make_system(name="Cổng thông tin điện tử", description="Tin tức.", owner_agency_id=central.id)
+    return platform
+
+
+def test_list_filter_open_and_register(page: Page, live_server: str, portfolio) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.goto(f"{live_server}/systems/")
+    expect(page.get_by_role("heading", name="Hệ thống thông tin")).to_be_visible()
+    expect(page.locator("table.system-list tbody tr")).to_have_count(3)
+
+    page.get_by_label("Tìm kiếm").fill("van ban")
+    page.get_by_label("Cấp phạm vi").select_option("province")
+    page.get_by_role("button", name="Lọc").click()
+    rows = page.locator("table.system-list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Phần mềm quản lý văn bản Tỉnh ủy Nghệ An")
+    page.screenshot(path=str(SCREENSHOTS / "list-filtered.png"), full_page=True)
+
+    page.get_by_role("link", name="Phần mềm quản lý văn bản Tỉnh ủy Nghệ An").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Phần mềm quản lý văn bản Tỉnh ủy Nghệ An")
+    expect(page.get_by_text("Tỉnh ủy Nghệ An", exact=True).first).to_be_visible()
+    expect(page.get_by_text("Chưa khai báo").first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "detail.png"), full_page=True)
+
+    page.get_by_role("link", name="Đăng ký hệ thống").first.click()
+    page.get_by_label("Tên", exact=True).fill("Ứng dụng sổ tay đảng viên Nghệ An")
+    page.get_by_label("Mô tả", exact=True).fill("Tra cứu văn kiện, sinh hoạt chi bộ trên điện thoại.")
+    page.get_by_label("Cấp phạm vi").select_option("province")
+    page.get_by_label("Trạng thái").select_option("submitted")
+    page.get_by_label("Cơ quan chủ quản").select_option(label="Tỉnh ủy Nghệ An")
+    page.get_by_label("Kinh phí dự kiến (đồng)").fill("1.200.000.000")
+    page.get_by_role("button", name="Đăng ký", exact=True).click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Hệ thống chưa được lưu")
+    legal_error = page.locator("#legal_basis-error")
+    expect(legal_error).to_contain_text("Bắt buộc đối với đề xuất gửi thẩm định")
+    expect(page.get_by_label("Căn cứ pháp lý")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Kinh phí dự kiến (đồng)")).to_have_value("1.200.000.000")
+    page.screenshot(path=str(SCREENSHOTS / "form-errors.png"), full_page=True)
+
+    page.get_by_label("Trạng thái").select_option("draft")
+    page.get_by_role("button", name="Đăng ký", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Đã đăng ký hệ thống HTTT-")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ứng dụng sổ tay đảng viên Nghệ An")
+    expect(page.get_by_text("1.200.000.000")).to_be_visible()
+
+
+def test_language_switch_in_the_browser(page: Page, live_server: str, portfolio) -> None:
+    page.goto(f"{live_server}/systems/{portfolio.code}")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Governance")).to_be_visible()
+    expect(page.get_by_role("link", name="Document management")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -109,6 +109,16 @@ def session(app: Flask) -> Iterator[Session]:
         yield db_session
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI a skip is a failure: a missing browser or database must not pass silently."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run everything: {report.longrepr}"
+
+
 # --- factories -------------------------------------------------------------------------------
 
 

@@ -211,9 +211,9 @@ def test_forms_with_a_csrf_token_work(csrf_app, make_agency):
 
 def test_empty_optional_fields_as_browsers_send_them_are_accepted(client, make_agency):
     owner = make_agency()
-    blanks = {
-        name: "" for name in ("purpose", "operating_rules_date", "security_level", "hosting", "target_users")
-    }
+    blanks = dict.fromkeys(
+        ("purpose", "operating_rules_date", "security_level", "hosting", "target_users"), ""
+    )
     response = client.post(
         "/systems/new", data=_form(owner_agency_id=owner.id, operator_agency_id="", **blanks)
     )

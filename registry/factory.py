@@ -36,12 +36,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     cli.init_app(app)
 
-    from registry.web import errors, pages, systems, templating
+    from registry.web import agencies, errors, pages, systems, templating
 
     templating.init_app(app)
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(systems.bp)
+    app.register_blueprint(agencies.bp)
     errors.init_app(app)
 
     if app.config["AUTO_SETUP"] and not app.config.get("TESTING"):

@@ -218,3 +218,21 @@ def test_empty_optional_fields_as_browsers_send_them_are_accepted(client, make_a
         "/systems/new", data=_form(owner_agency_id=owner.id, operator_agency_id="", **blanks)
     )
     assert response.status_code == 302
+
+
+def test_agency_tree_counts_systems_below_each_agency(client, make_agency, make_system):
+    province = make_agency(code="TU-HUE", name="Thành ủy Huế", level="province", block="locality")
+    commune = make_agency(
+        code="DU-HUE-X",
+        name="Đảng ủy phường Thuận Hóa",
+        level="commune",
+        block="locality",
+        parent_id=province.id,
+    )
+    make_system(owner_agency_id=province.id)
+    make_system(owner_agency_id=commune.id)
+    make_system(owner_agency_id=commune.id)
+    html = client.get("/agencies/").text
+    assert "Thành ủy Huế" in html and "Đảng ủy phường Thuận Hóa" in html
+    assert "3 hệ thống" in html and "2 hệ thống" in html
+    assert "/systems/?agency=TU-HUE&amp;agency_role=owner" in html

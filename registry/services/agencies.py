@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from registry.choices import AgencyLevel
-from registry.models import Agency
+from registry.models import Agency, InformationSystem
 from registry.text import fold
 
 
@@ -37,6 +37,9 @@ class AgencyNode:
     agency: Agency
     depth: int
     children: list[AgencyNode] = field(default_factory=list)
+    owned: int = 0
+    owned_below: int = 0
+    """Systems managed by this agency, and by it together with every agency under it."""
 
 
 LEVEL_ORDER = {AgencyLevel.CENTRAL: 0, AgencyLevel.PROVINCE: 1, AgencyLevel.COMMUNE: 2}
@@ -84,3 +87,24 @@ def agency_choices_by_code(session: Session) -> list[tuple[str, str]]:
 
 def get_agency_by_code(session: Session, code: str) -> Agency | None:
     return session.scalar(select(Agency).where(Agency.code == code))
+
+
+def agency_tree_with_counts(session: Session) -> list[AgencyNode]:
+    """The tree with how many systems each agency manages, itself and with those below it."""
+    owned = dict(
+        session.execute(
+            select(InformationSystem.owner_agency_id, func.count()).group_by(
+                InformationSystem.owner_agency_id
+            )
+        ).all()
+    )
+    roots = agency_tree(session)
+
+    def total(node: AgencyNode) -> int:
+        node.owned = owned.get(node.agency.id, 0)
+        node.owned_below = node.owned + sum(total(child) for child in node.children)
+        return node.owned_below
+
+    for root in roots:
+        total(root)
+    return roots

@@ -248,7 +248,7 @@ class _Converter:
 
 
 def _ids_by_code(session: Session, model: Any) -> dict[str, int]:
-    return dict(session.execute(select(model.code, model.id)).tuples())
+    return dict(session.execute(select(model.code, model.id)).all())
 
 
 def _platforms_first(systems: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
@@ -271,7 +271,7 @@ def _load_systems(
             select(InformationSystem.external_id, InformationSystem.id).where(
                 InformationSystem.external_id.like(EXTERNAL_PREFIX + "%")
             )
-        ).tuples()
+        )
     }
     ids: dict[str, int] = dict(existing)
     created: list[tuple[_Context, str, dict[str, Any], int]] = []

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from sqlmodel import Session
 
 from registry import db, migrate
 
 
-@click.group("db")
-def db_group() -> None:
-    """Create or upgrade the database schema."""
+db_group = AppGroup("db", help="Create or upgrade the database schema.")
 
 
 @db_group.command("upgrade")
@@ -33,6 +32,7 @@ def db_current() -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command() -> None:
     """Load the demo portfolio (idempotent: records already present are left alone)."""
     from registry.services.seed import SeedError, load_seed

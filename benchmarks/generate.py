@@ -28,6 +28,7 @@ from sqlalchemy import MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from registry import migrate
+from registry.choices import PROPOSAL_STATUSES
 from registry.config import normalise_database_url
 from registry.db import make_engine
 from registry.models import (
@@ -905,8 +906,15 @@ def generate(n_systems: int, seed: int) -> Portfolio:
         year_counter[when.year] = year_counter.get(when.year, 0) + 1
         status = statuses[system_id - 1]
         in_service = status in ("in_operation", "retired")
+        # A proposal under or after review has every governance field, as validation demands;
+        # systems recorded as found have the gaps the directives target.
+        proposal = status in PROPOSAL_STATUSES
+
+        def declared(share: float, proposal: bool = proposal) -> bool:
+            return rng.random() < share or proposal
+
         operator = None
-        if rng.random() < 0.65:
+        if declared(0.65):
             if owner.level == "commune" and owner.province is not None:
                 operator = rng.choice(province_agencies[owner.province][1:])
             elif owner.level == "province" and rng.random() < 0.5:
@@ -919,6 +927,8 @@ def generate(n_systems: int, seed: int) -> Portfolio:
         has_rules = rules_date is not None and rng.random() < 0.4 and rules_date < date(2026, 7, 1)
         cost = rng.choice((None, rng.randint(1, 500) * 10_000_000, rng.randint(1, 200) * 1_000_000_000))
         target = rng.choice((None, rng.randint(10, 5000), rng.randint(1000, 2_000_000)))
+        if target is None and proposal:
+            target = rng.randint(10, 5000)
         systems.append(
             {
                 "id": system_id,
@@ -933,17 +943,15 @@ def generate(n_systems: int, seed: int) -> Portfolio:
                 "instance_of_id": platform["id"] if platform else None,
                 "owner_agency_id": owner.id,
                 "operator_agency_id": operator.id if operator else None,
-                "legal_basis": rng.choice(LEGAL_BASES) if rng.random() < 0.55 else None,
-                "mandate": f"Phục vụ nhiệm vụ {product.task} của {owner.name}"
-                if rng.random() < 0.5
-                else None,
+                "legal_basis": rng.choice(LEGAL_BASES) if declared(0.55) else None,
+                "mandate": f"Phục vụ nhiệm vụ {product.task} của {owner.name}" if declared(0.5) else None,
                 "operating_rules_ref": f"Quy chế số {rng.randint(1, 999)}-QC/{owner.code}"
                 if has_rules
                 else None,
                 "operating_rules_date": rules_date if has_rules else None,
-                "usage_orientation": "Sử dụng thống nhất trong toàn đơn vị" if rng.random() < 0.4 else None,
+                "usage_orientation": "Sử dụng thống nhất trong toàn đơn vị" if declared(0.4) else None,
                 "hosting": rng.choice(HOSTINGS) if rng.random() < 0.8 else None,
-                "security_level": rng.randint(1, 4) if rng.random() < 0.7 else None,
+                "security_level": rng.randint(1, 4) if declared(0.7) else None,
                 "estimated_cost_vnd": cost,
                 "funding_source": rng.choice(FUNDING) if cost else None,
                 "target_users": target,
@@ -976,7 +984,8 @@ def generate(n_systems: int, seed: int) -> Portfolio:
                 domains.append(extra)
         dom_links.extend({"system_id": system_id, "data_domain_id": dom_id[d]} for d in domains)
         users: set[int] = set()
-        for _ in range(rng.choices((0, 1, 2, 3), weights=(35, 30, 20, 15))[0]):
+        n_users = rng.choices((0, 1, 2, 3), weights=(35, 30, 20, 15))[0]
+        for _ in range(max(n_users, 1 if proposal else 0)):
             if owner.province is not None:
                 pool = (
                     communes_of[owner.province] if rng.random() < 0.7 else province_agencies[owner.province]

@@ -9,7 +9,6 @@ from sqlmodel import Session
 
 from registry import db, migrate
 
-
 db_group = AppGroup("db", help="Create or upgrade the database schema.")
 
 

@@ -1,0 +1,356 @@
+"""Time the list and detail pages against a large portfolio (see ``generate.py``).
+
+    python benchmarks/pages.py --database-url sqlite:////tmp/bench.sqlite3 [--requests 200]
+
+Each scenario is timed twice, after a warm-up: through a real HTTP server (werkzeug's threaded
+server on a local port, requested with ``urllib``: the headline, as it includes the WSGI server
+and the socket) and through Flask's test client (no network: the app's own cost). For every
+request the time spent inside the database driver is summed too, so a slow page says at once
+whether SQL or Python (ORM, template) is to blame. The target is p95 <= 100 ms at 100,000
+systems; nothing is asserted, the numbers are printed.
+
+``--profile SCENARIO`` runs that scenario under pyinstrument (``pip install pyinstrument``);
+``--queries SCENARIO`` prints every SQL statement of one request with its time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import statistics
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, request
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from werkzeug.serving import make_server
+
+from registry.config import normalise_database_url
+from registry.db import get_engine
+from registry.factory import create_app
+from registry.filters import list_systems, parse_filter
+from registry.models import Agency, Capability, Dependency, InformationSystem, SystemCapabilityLink
+
+TARGET_P95_MS = 100.0
+SEARCH_PAIRS = ("van ban", "dang vien", "phan anh", "mot cua", "hop truc", "tai san", "ho tich", "du lieu")
+
+
+@dataclass
+class Scenario:
+    key: str
+    label: str
+    urls: list[str]
+    kind: str = "list"  # "list" counts matching rows with the app's own filter code
+    rows: str = ""
+
+    def url(self, i: int) -> str:
+        return self.urls[i % len(self.urls)]
+
+
+@dataclass
+class Timing:
+    wall_ms: list[float] = field(default_factory=list)
+    sql_ms: list[float] = field(default_factory=list)
+    queries: list[int] = field(default_factory=list)
+
+
+class SqlMeter:
+    """Sums the time spent in ``cursor.execute`` (driver + database) between ``reset`` calls.
+
+    Requests are issued one at a time, so a single accumulator is enough even though the HTTP
+    server answers on its own thread.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.total = 0.0
+        self.count = 0
+        self.log: list[tuple[float, str]] | None = None
+        self._local = threading.local()
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def reset(self) -> None:
+        self.total, self.count = 0.0, 0
+
+    def _before(self, *_args: Any) -> None:
+        self._local.started = time.perf_counter()
+
+    def _after(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        elapsed = time.perf_counter() - self._local.started
+        self.total += elapsed
+        self.count += 1
+        if self.log is not None:
+            self.log.append((elapsed * 1000, statement))
+
+
+def build_scenarios(app: Flask, rng: random.Random, requests: int) -> list[Scenario]:
+    """The brief's scenarios, with inputs drawn from the database so they exist at any size."""
+    with Session(get_engine(app)) as session:
+        ids = list(session.scalars(select(InformationSystem.id)))
+        sample = rng.sample(ids, min(len(ids), max(requests, 50)))
+        codes = list(session.scalars(select(InformationSystem.code).where(InformationSystem.id.in_(sample))))
+        rng.shuffle(codes)
+        # Provinces (agency trees with communes below them), biggest first, and the most used capability.
+        provinces = list(
+            session.scalars(
+                select(Agency.code)
+                .where(Agency.level == "province", Agency.parent_id.is_(None))
+                .order_by(Agency.id)
+            )
+        )
+        rng.shuffle(provinces)
+        capability = session.scalar(
+            select(Capability.code)
+            .join(SystemCapabilityLink, SystemCapabilityLink.capability_id == Capability.id)
+            .group_by(Capability.code)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
+        hub = session.execute(
+            select(InformationSystem.code, func.count(Dependency.id))
+            .join(Dependency, Dependency.target_id == InformationSystem.id)
+            .group_by(InformationSystem.code)
+            .order_by(func.count(Dependency.id).desc())
+            .limit(1)
+        ).first()
+
+    def q(**args: Any) -> str:
+        return "/systems/?" + urlencode(args, doseq=True) if args else "/systems/"
+
+    scenarios = [
+        Scenario("a", "list, page 1", [q()]),
+        Scenario(
+            "b1",
+            "search+status+level, 50/page",
+            [q(q="van ban", status="in_operation", level="province", per_page=50)],
+        ),
+        Scenario(
+            "b2",
+            "search+status+level, page 50",
+            [q(q="van ban", status="in_operation", level="province", per_page=50, page=50)],
+        ),
+        Scenario("b3", "no filter, page 50 (50/page)", [q(page=50, per_page=50)]),
+        Scenario(
+            "c",
+            "province agency + capability",
+            [q(agency=p, capability=capability) for p in provinces[:12]]
+            if provinces and capability
+            else [q()],
+        ),
+        Scenario(
+            "d",
+            "detail, random systems",
+            [f"/systems/{c}" for c in codes] or ["/systems/"],
+            kind="detail",
+            rows="1",
+        ),
+        Scenario("e", "search only, two words", [q(q=words) for words in SEARCH_PAIRS]),
+    ]
+    if hub is not None:
+        scenarios.append(
+            Scenario(
+                "d2",
+                "detail, most depended-on",
+                [f"/systems/{hub[0]}"],
+                kind="detail",
+                rows=f"1 ({hub[1]:,} in)",
+            )
+        )
+    for scenario in scenarios:
+        if scenario.kind == "list":
+            scenario.rows = matching_rows(app, scenario.urls)
+    return scenarios
+
+
+def matching_rows(app: Flask, urls: Sequence[str]) -> str:
+    """Rows the filter matches, with the app's own filter code (a range when the URL varies)."""
+    totals = []
+    for url in urls:
+        with app.test_request_context(url), Session(get_engine(app)) as session:
+            totals.append(list_systems(session, parse_filter(request.args).filter).total)
+    low, high = min(totals), max(totals)
+    return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+
+
+Fetch = Callable[[str], tuple[int, int]]
+
+
+@contextmanager
+def http_server(app: Flask) -> Iterator[str]:
+    """The app behind werkzeug's threaded server on a free local port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def http_fetch(base: str) -> Fetch:
+    def fetch(path: str) -> tuple[int, int]:
+        with urllib.request.urlopen(base + path, timeout=60) as response:
+            return response.status, len(response.read())
+
+    return fetch
+
+
+def client_fetch(app: Flask) -> Fetch:
+    client = app.test_client()
+
+    def fetch(path: str) -> tuple[int, int]:
+        response = client.get(path)
+        return response.status_code, len(response.get_data())
+
+    return fetch
+
+
+def run(fetch: Fetch, scenario: Scenario, n: int, warmup: int, meter: SqlMeter) -> Timing:
+    timing = Timing()
+    for i in range(warmup):
+        fetch(scenario.url(i + 7))
+    for i in range(n):
+        meter.reset()
+        started = time.perf_counter()
+        status, _size = fetch(scenario.url(i))
+        timing.wall_ms.append((time.perf_counter() - started) * 1000)
+        timing.sql_ms.append(meter.total * 1000)
+        timing.queries.append(meter.count)
+        if status != 200:
+            raise RuntimeError(f"{scenario.url(i)} answered {status}")
+    return timing
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def summary(t: Timing) -> tuple[float, float, float]:
+    return statistics.median(t.wall_ms), percentile(t.wall_ms, 0.95), max(t.wall_ms)
+
+
+def print_table(scenarios: list[Scenario], results: dict[str, dict[str, Timing]], modes: list[str]) -> None:
+    head = f"{'':4}{'scenario':<32}{'rows':>15}{'n':>6}"
+    sub = f"{'':4}{'':<32}{'':>15}{'':>6}"
+    for mode in modes:
+        head += f" | {mode + ' (ms)':^23}"
+        sub += f" | {'p50':>7}{'p95':>8}{'max':>8}"
+    head += f" | {'SQL ms':>7}{'queries':>8}"
+    sub += f" | {'p50':>7}{'':>8}"
+    print(head)
+    print(sub)
+    print("-" * len(head))
+    for s in scenarios:
+        line = f"{s.key:<4}{s.label:<32}{s.rows:>15}"
+        timings = results[s.key]
+        line += f"{len(timings[modes[0]].wall_ms):>6}"
+        for mode in modes:
+            p50, p95, top = summary(timings[mode])
+            flag = "*" if p95 > TARGET_P95_MS else " "
+            line += f" | {p50:7.1f}{p95:7.1f}{flag}{top:8.1f}"
+        ref = timings[modes[-1]]
+        line += f" | {statistics.median(ref.sql_ms):7.1f}{statistics.median(ref.queries):8.0f}"
+        print(line)
+    print(
+        f"* p95 above the {TARGET_P95_MS:.0f} ms target.  SQL ms = time inside cursor.execute (driver +"
+        f" database) per request, from the {modes[-1]} run."
+    )
+
+
+def profile(app: Flask, scenario: Scenario, n: int) -> None:
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        raise SystemExit("--profile needs pyinstrument: pip install pyinstrument") from None
+    fetch = client_fetch(app)
+    for i in range(3):
+        fetch(scenario.url(i))
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for i in range(n):
+        fetch(scenario.url(i))
+    profiler.stop()
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+def show_queries(app: Flask, scenario: Scenario, meter: SqlMeter) -> None:
+    fetch = client_fetch(app)
+    fetch(scenario.url(0))
+    meter.log = []
+    fetch(scenario.url(0))
+    for elapsed, statement in meter.log:
+        print(f"{elapsed:8.2f} ms  {' '.join(statement.split())[:300]}")
+    print(f"{sum(e for e, _ in meter.log):8.2f} ms in {len(meter.log)} statements")
+    meter.log = None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True, help="SQLAlchemy URL of a generated database")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per scenario and mode")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed requests first (default 5)")
+    parser.add_argument("--seed", type=int, default=1, help="seed for the systems and provinces picked")
+    parser.add_argument("--mode", choices=("both", "http", "client"), default="both")
+    parser.add_argument("--only", help="comma-separated scenario keys, e.g. a,d")
+    parser.add_argument("--profile", metavar="SCENARIO", help="profile one scenario with pyinstrument")
+    parser.add_argument("--queries", metavar="SCENARIO", help="print the SQL of one request of a scenario")
+    args = parser.parse_args(argv)
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    url = normalise_database_url(args.database_url)
+    app = create_app({"DATABASE_URL": url, "AUTO_SETUP": False, "SECRET_KEY": "bench"})
+    engine = get_engine(app)
+    with Session(engine) as session:
+        count = session.scalar(select(func.count()).select_from(InformationSystem)) or 0
+    print(f"database: {engine.dialect.name} {engine.dialect.server_version_info or ''}".rstrip())
+    print(f"systems: {count:,}")
+    if not count:
+        raise SystemExit("No systems: generate a portfolio first (benchmarks/generate.py).")
+
+    meter = SqlMeter(engine)
+    scenarios = build_scenarios(app, random.Random(args.seed), args.requests)
+    by_key = {s.key: s for s in scenarios}
+    chosen = args.profile or args.queries
+    if chosen and chosen not in by_key:
+        raise SystemExit(f"Unknown scenario {chosen!r}; choose one of {', '.join(by_key)}")
+    if args.profile:
+        profile(app, by_key[args.profile], args.requests)
+        return 0
+    if args.queries:
+        show_queries(app, by_key[args.queries], meter)
+        return 0
+    if args.only:
+        scenarios = [s for s in scenarios if s.key in args.only.split(",")]
+    for s in scenarios:
+        print(f"  {s.key:<3} {s.url(0)}" + (f"  (+{len(s.urls) - 1} more)" if len(s.urls) > 1 else ""))
+
+    modes = ["http", "client"] if args.mode == "both" else [args.mode]
+    results: dict[str, dict[str, Timing]] = {s.key: {} for s in scenarios}
+    for mode in modes:
+        if mode == "http":
+            with http_server(app) as base:
+                fetch = http_fetch(base)
+                for s in scenarios:
+                    results[s.key][mode] = run(fetch, s, args.requests, args.warmup, meter)
+        else:
+            fetch = client_fetch(app)
+            for s in scenarios:
+                results[s.key][mode] = run(fetch, s, args.requests, args.warmup, meter)
+    print()
+    print_table(scenarios, results, modes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

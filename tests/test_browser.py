@@ -11,6 +11,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
+from registry.db import get_engine
 from registry.factory import create_app
 
 pytestmark = pytest.mark.browser
@@ -28,6 +29,7 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+    get_engine(served).dispose()
 
 
 @pytest.fixture

@@ -16,9 +16,13 @@ systems; nothing is asserted, the numbers are printed.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import random
+import signal
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -99,7 +103,7 @@ def build_scenarios(app: Flask, rng: random.Random, requests: int) -> list[Scena
         sample = rng.sample(ids, min(len(ids), max(requests, 50)))
         codes = list(session.scalars(select(InformationSystem.code).where(InformationSystem.id.in_(sample))))
         rng.shuffle(codes)
-        # Provinces (agency trees with communes below them), biggest first, and the most used capability.
+        # Province roots (their subtree holds the communes) and the most used capability.
         provinces = list(
             session.scalars(
                 select(Agency.code)
@@ -165,9 +169,6 @@ def build_scenarios(app: Flask, rng: random.Random, requests: int) -> list[Scena
                 rows=f"1 ({hub[1]:,} in)",
             )
         )
-    for scenario in scenarios:
-        if scenario.kind == "list":
-            scenario.rows = matching_rows(app, scenario.urls)
     return scenarios
 
 
@@ -240,34 +241,6 @@ def summary(t: Timing) -> tuple[float, float, float]:
     return statistics.median(t.wall_ms), percentile(t.wall_ms, 0.95), max(t.wall_ms)
 
 
-def print_table(scenarios: list[Scenario], results: dict[str, dict[str, Timing]], modes: list[str]) -> None:
-    head = f"{'':4}{'scenario':<32}{'rows':>15}{'n':>6}"
-    sub = f"{'':4}{'':<32}{'':>15}{'':>6}"
-    for mode in modes:
-        head += f" | {mode + ' (ms)':^23}"
-        sub += f" | {'p50':>7}{'p95':>8}{'max':>8}"
-    head += f" | {'SQL ms':>7}{'queries':>8}"
-    sub += f" | {'p50':>7}{'':>8}"
-    print(head)
-    print(sub)
-    print("-" * len(head))
-    for s in scenarios:
-        line = f"{s.key:<4}{s.label:<32}{s.rows:>15}"
-        timings = results[s.key]
-        line += f"{len(timings[modes[0]].wall_ms):>6}"
-        for mode in modes:
-            p50, p95, top = summary(timings[mode])
-            flag = "*" if p95 > TARGET_P95_MS else " "
-            line += f" | {p50:7.1f}{p95:7.1f}{flag}{top:8.1f}"
-        ref = timings[modes[-1]]
-        line += f" | {statistics.median(ref.sql_ms):7.1f}{statistics.median(ref.queries):8.0f}"
-        print(line)
-    print(
-        f"* p95 above the {TARGET_P95_MS:.0f} ms target.  SQL ms = time inside cursor.execute (driver +"
-        f" database) per request, from the {modes[-1]} run."
-    )
-
-
 def profile(app: Flask, scenario: Scenario, n: int) -> None:
     try:
         from pyinstrument import Profiler
@@ -295,30 +268,130 @@ def show_queries(app: Flask, scenario: Scenario, meter: SqlMeter) -> None:
     meter.log = None
 
 
+def measure(args: argparse.Namespace, keys: list[str]) -> dict[str, Any]:
+    """Run the chosen scenarios in this process; a JSON-friendly result per scenario."""
+    app = make_app(args.database_url)
+    meter = SqlMeter(get_engine(app))
+    scenarios = [s for s in build_scenarios(app, random.Random(args.seed), args.requests) if s.key in keys]
+    modes = ["http", "client"] if args.mode == "both" else [args.mode]
+    out: dict[str, Any] = {}
+    for s in scenarios:
+        if s.kind == "list":
+            s.rows = matching_rows(app, s.urls)
+        out[s.key] = {"rows": s.rows, "timings": {}}
+    for mode in modes:
+        if mode == "http":
+            with http_server(app) as base:
+                fetch = http_fetch(base)
+                for s in scenarios:
+                    out[s.key]["timings"][mode] = vars(run(fetch, s, args.requests, args.warmup, meter))
+        else:
+            fetch = client_fetch(app)
+            for s in scenarios:
+                out[s.key]["timings"][mode] = vars(run(fetch, s, args.requests, args.warmup, meter))
+    return out
+
+
+def measure_isolated(args: argparse.Namespace, key: str) -> dict[str, Any]:
+    """One scenario in a child process, so that a crash of the app is reported, not fatal.
+
+    Why: on CPython 3.11 the detail page of a heavily used platform can crash the interpreter
+    (segmentation fault during garbage collection); the other scenarios must still be measured.
+    """
+    command = [
+        sys.executable,
+        __file__,
+        "--database-url",
+        args.database_url,
+        "--requests",
+        str(args.requests),
+        "--warmup",
+        str(args.warmup),
+        "--seed",
+        str(args.seed),
+        "--mode",
+        args.mode,
+        "--only",
+        key,
+        "--child",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        reason = f"signal {signal.Signals(-done.returncode).name}" if done.returncode < 0 else "error"
+        tail = done.stderr.strip().splitlines()[-3:]
+        return {key: {"failed": f"crashed ({reason})", "detail": tail}}
+    return json.loads(done.stdout)
+
+
+def make_app(database_url: str) -> Flask:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    url = normalise_database_url(database_url)
+    return create_app({"DATABASE_URL": url, "AUTO_SETUP": False, "SECRET_KEY": "bench"})
+
+
+def print_results(scenarios: list[Scenario], results: dict[str, Any], modes: list[str]) -> None:
+    head = f"{'':4}{'scenario':<31}{'rows':>15}{'n':>5}"
+    sub = f"{'':4}{'':<31}{'':>15}{'':>5}"
+    for mode in modes:
+        head += f" | {mode + ' ms':^23}"
+        sub += f" | {'p50':>7}{'p95':>8}{'max':>8}"
+    head += f" | {'SQL ms':>7}{'queries':>8}"
+    sub += f" | {'p50':>7}{'p50':>8}"
+    print(head)
+    print(sub)
+    print("-" * len(head))
+    for s in scenarios:
+        result = results.get(s.key, {})
+        line = f"{s.key:<4}{s.label:<31}"
+        if "failed" in result:
+            print(line + f"{result['failed']:>15}  " + " / ".join(result.get("detail", []))[-160:])
+            continue
+        timings = {mode: Timing(**result["timings"][mode]) for mode in modes}
+        line += f"{result['rows']:>15}{len(timings[modes[0]].wall_ms):>5}"
+        for mode in modes:
+            p50, p95, top = summary(timings[mode])
+            flag = "*" if p95 > TARGET_P95_MS else " "
+            line += f" | {p50:7.1f}{p95:7.1f}{flag}{top:8.1f}"
+        ref = timings[modes[-1]]
+        line += f" | {statistics.median(ref.sql_ms):7.1f}{statistics.median(ref.queries):8.0f}"
+        print(line)
+    print(
+        f"* p95 above the {TARGET_P95_MS:.0f} ms target. SQL ms: time inside cursor.execute per request "
+        f"({modes[-1]} run); on SQLite rows are\n  stepped while fetching, after execute returns, so it "
+        "undercounts there; PostgreSQL (psycopg) fetches the whole result inside execute."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database-url", required=True, help="SQLAlchemy URL of a generated database")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per scenario and mode")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first (default 5)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the systems and provinces picked")
     parser.add_argument("--mode", choices=("both", "http", "client"), default="both")
     parser.add_argument("--only", help="comma-separated scenario keys, e.g. a,d")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every scenario in this process (default: one child process each)",
+    )
     parser.add_argument("--profile", metavar="SCENARIO", help="profile one scenario with pyinstrument")
     parser.add_argument("--queries", metavar="SCENARIO", help="print the SQL of one request of a scenario")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    url = normalise_database_url(args.database_url)
-    app = create_app({"DATABASE_URL": url, "AUTO_SETUP": False, "SECRET_KEY": "bench"})
+    if args.child:
+        print(json.dumps(measure(args, args.only.split(","))))
+        return 0
+
+    app = make_app(args.database_url)
     engine = get_engine(app)
     with Session(engine) as session:
         count = session.scalar(select(func.count()).select_from(InformationSystem)) or 0
-    print(f"database: {engine.dialect.name} {engine.dialect.server_version_info or ''}".rstrip())
-    print(f"systems: {count:,}")
+    version = ".".join(str(v) for v in engine.dialect.server_version_info or ())
+    print(f"database: {engine.dialect.name} {version}, systems: {count:,}")
     if not count:
         raise SystemExit("No systems: generate a portfolio first (benchmarks/generate.py).")
-
-    meter = SqlMeter(engine)
     scenarios = build_scenarios(app, random.Random(args.seed), args.requests)
     by_key = {s.key: s for s in scenarios}
     chosen = args.profile or args.queries
@@ -328,27 +401,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile(app, by_key[args.profile], args.requests)
         return 0
     if args.queries:
-        show_queries(app, by_key[args.queries], meter)
+        show_queries(app, by_key[args.queries], SqlMeter(engine))
         return 0
     if args.only:
         scenarios = [s for s in scenarios if s.key in args.only.split(",")]
     for s in scenarios:
-        print(f"  {s.key:<3} {s.url(0)}" + (f"  (+{len(s.urls) - 1} more)" if len(s.urls) > 1 else ""))
+        more = f"  (+{len(s.urls) - 1} more)" if len(s.urls) > 1 else ""
+        print(f"  {s.key:<3} {s.url(0)}{more}")
+    engine.dispose()
 
     modes = ["http", "client"] if args.mode == "both" else [args.mode]
-    results: dict[str, dict[str, Timing]] = {s.key: {} for s in scenarios}
-    for mode in modes:
-        if mode == "http":
-            with http_server(app) as base:
-                fetch = http_fetch(base)
-                for s in scenarios:
-                    results[s.key][mode] = run(fetch, s, args.requests, args.warmup, meter)
-        else:
-            fetch = client_fetch(app)
-            for s in scenarios:
-                results[s.key][mode] = run(fetch, s, args.requests, args.warmup, meter)
-    print()
-    print_table(scenarios, results, modes)
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    if args.in_process:
+        results = measure(args, [s.key for s in scenarios])
+    else:
+        for s in scenarios:
+            results.update(measure_isolated(args, s.key))
+    print(
+        f"\n{args.requests} timed requests per scenario and mode after {args.warmup} warm-up; "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
+    print_results(scenarios, results, modes)
     return 0
 
 

@@ -1,0 +1,67 @@
+"""Vietnamese text normalisation for matching.
+
+The same word reaches the registry in several spellings: precomposed or combining tone marks,
+old-style ("hoà", "uỷ") or new-style ("hòa", "ủy") tone placement, upper or lower case, with
+or without diacritics. Matching must see one spelling; :func:`canonical` gives the accented
+one and :func:`strip_accents` the unaccented one, which is how many people type.
+
+Examples
+--------
+>>> canonical("Hoà Bình  UỶ BAN")
+'hòa bình ủy ban'
+>>> strip_accents("Đảng ủy hòa bình")
+'dang uy hoa binh'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["canonical", "strip_accents", "words"]
+
+TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+"""Grave, acute, tilde, hook above, dot below: the five Vietnamese tones as combining marks."""
+
+_OPEN_DIPHTHONG = re.compile(
+    r"(?<![\wđ])([^\W\d_]*?)(o|u)([\u0300\u0301\u0303\u0309\u0323]?)(a|e|y)([\u0300\u0301\u0303\u0309\u0323])(?![\w])",
+    re.UNICODE,
+)
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _move_tone(match: re.Match[str]) -> str:
+    """``hoà`` → ``hòa``: in the open syllables oa, oe, uy the tone goes on the first vowel.
+
+    ``qu`` and ``gi`` are consonants, so in ``quý`` the mark stays on the y.
+    """
+    onset, first, first_mark, second, second_mark = match.groups()
+    if first == "u" and onset.endswith("q"):
+        return match.group(0)
+    if first_mark:
+        return match.group(0)
+    return f"{onset}{first}{second_mark}{second}"
+
+
+def canonical(text: str | None) -> str:
+    """NFC, case-folded, one tone placement, whitespace collapsed."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFD", str(text).casefold())
+    decomposed = _OPEN_DIPHTHONG.sub(_move_tone, decomposed)
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", decomposed)).strip()
+
+
+def strip_accents(text: str | None) -> str:
+    """Case-folded text without any diacritic; ``đ`` becomes ``d``."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFD", str(text).casefold().replace("đ", "d"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACE.sub(" ", stripped).strip()
+
+
+def words(text: str) -> list[str]:
+    """Word tokens (letters and digits) of already-normalised text."""
+    return _WORD.findall(text)

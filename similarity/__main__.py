@@ -51,7 +51,7 @@ def _write(lines: Sequence[dict[str, Any]], out: TextIO, details: bool) -> None:
         out.write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m similarity", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         sub.add_argument("--details", action="store_true", help="include each signal's value")
 
     args = parser.parse_args(argv)
+    out = out or sys.stdout
     if getattr(args, "min_score", 0.0) is not None and not 0.0 <= getattr(args, "min_score", 0.0) <= 1.0:
         parser.error("--min-score must be between 0 and 1")
     if getattr(args, "k", None) is not None and args.k < 1:

@@ -147,7 +147,7 @@ class DuplicateFinder:
         if a.capabilities and b.capabilities:
             evidence.shared_capabilities = sorted(a.capabilities & b.capabilities, key=str)
         return {
-            "score": round(score, 4),
+            "score": round(float(score), 4),
             "relation": "reuse" if evidence.reuse_of is not None else "overlap",
             "reasons": combine.explain(evidence),
             "components": {k: (None if v is None else round(v, 4)) for k, v in evidence.components().items()},
@@ -171,7 +171,12 @@ class DuplicateFinder:
             similarities[own] = -1.0
         rows = _top(similarities, max(self.candidates, k * 3))
         rows = np.array(
-            [r for r in rows if similarities[r] > 0 or self._has_structure(probe, self.records_[r])]
+            [
+                r
+                for r in rows
+                if r != own and (similarities[r] > 0 or self._has_structure(probe, self.records_[r]))
+            ],
+            dtype=np.int64,
         )
         if rows.size == 0:
             return []
@@ -290,7 +295,14 @@ def _reuse(a: Record, b: Record) -> Hashable | None:
 
 
 def _central_duplicate(a: Record, b: Record, evidence: Evidence) -> Hashable | None:
-    """A local system re-building what a central shared platform provides (build centrally first)."""
+    """A local system re-building what a central shared platform provides (build centrally first).
+
+    Overlapping a deployment of a platform is overlapping the platform itself, so the reason
+    names the platform the local system should have reused.
+    """
+    for deployment, local in ((a, b), (b, a)):
+        if deployment.instance_of is not None and local.instance_of is None and not local.is_shared_platform:
+            return deployment.instance_of
     for platform, local in ((a, b), (b, a)):
         if (
             platform.is_shared_platform

@@ -122,13 +122,19 @@ class TextSignal:
         product = a.multiply(b).tocoo()
         if product.nnz == 0:
             return []
-        order = np.argsort(-product.data)
         names = self.word_features_
+        ranked = [str(names[product.col[i]]) for i in np.argsort(-product.data, kind="stable")]
+        # Word pairs read better than single syllables. Vietnamese words are often two syllables,
+        # so a pair overlapping one already shown (the "lý văn" straddling "quản lý" and
+        # "văn bản") is usually not a word: skip it.
         terms: list[str] = []
-        for index in order:
-            term = str(names[product.col[index]])
-            if not any(term in kept or kept in term for kept in terms):
-                terms.append(term)
+        covered: set[str] = set()
+        for term in [t for t in ranked if " " in t] + [t for t in ranked if " " not in t]:
+            syllables = set(term.split(" "))
+            if syllables & covered:
+                continue
+            terms.append(term)
+            covered |= syllables
             if len(terms) == limit:
                 break
         return terms

@@ -1,0 +1,274 @@
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from similarity import DuplicateFinder, NotFittedError, RecordError
+from similarity.__main__ import main
+
+PORTFOLIO = [
+    {
+        "id": "platform",
+        "name": "Hệ thống quản lý văn bản và điều hành của các cơ quan Đảng",
+        "description": "Nền tảng dùng chung: văn bản đến, văn bản đi, hồ sơ công việc, ký số.",
+        "capabilities": ["document_management", "e_signature"],
+        "level": "central",
+        "is_shared_platform": True,
+        "depends_on": ["network"],
+    },
+    {
+        "id": "nan",
+        "name": "Phần mềm QLVB Tỉnh ủy Nghệ An",
+        "description": "Quản lý văn bản đến, văn bản đi và hồ sơ công việc của Tỉnh ủy.",
+        "capabilities": ["document_management"],
+        "level": "province",
+        "depends_on": ["network"],
+    },
+    {
+        "id": "hue",
+        "name": "He thong quan ly van ban Thanh uy Hue",
+        "description": "Van ban den, van ban di, ho so cong viec",
+        "capabilities": ["document_management"],
+        "level": "province",
+        "depends_on": ["network"],
+    },
+    {
+        "id": "gli",
+        "name": "Hệ thống điều hành tác nghiệp – phân hệ Tỉnh ủy Gia Lai",
+        "description": "Triển khai nền tảng quản lý văn bản dùng chung cho Tỉnh ủy Gia Lai.",
+        "capabilities": ["document_management"],
+        "level": "province",
+        "instance_of": "platform",
+    },
+    {
+        "id": "dlk",
+        "name": "Hệ thống điều hành tác nghiệp – phân hệ Tỉnh ủy Đắk Lắk",
+        "description": "Triển khai nền tảng quản lý văn bản dùng chung cho Tỉnh ủy Đắk Lắk.",
+        "capabilities": ["document_management"],
+        "level": "province",
+        "instance_of": "platform",
+    },
+    {
+        "id": "portal",
+        "name": "Cổng thông tin điện tử Đảng bộ tỉnh Quảng Ninh",
+        "description": "Tin tức, tuyên truyền, văn kiện.",
+        "capabilities": ["portal"],
+        "level": "province",
+    },
+    {
+        "id": "vc",
+        "name": "Hệ thống hội nghị truyền hình trực tuyến",
+        "description": "Họp trực tuyến giữa Trung ương và các tỉnh.",
+        "capabilities": ["videoconference"],
+        "level": "central",
+        "is_shared_platform": True,
+    },
+    {
+        "id": "network",
+        "name": "Mạng máy tính chuyên dùng",
+        "description": "Mạng diện rộng của các cơ quan Đảng.",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def finder():
+    return DuplicateFinder().fit(PORTFOLIO)
+
+
+def ids(matches, key="id"):
+    return [m[key] for m in matches]
+
+
+def test_query_finds_the_same_job_worded_differently(finder):
+    matches = finder.query({"name": "Phần mềm quản lý văn bản đi đến", "description": "hồ sơ công việc"}, k=4)
+    assert set(ids(matches)[:3]) <= {"platform", "nan", "hue", "gli", "dlk"}
+    assert "portal" not in ids(matches)[:3]
+    assert all(0.0 <= m["score"] <= 1.0 for m in matches)
+    assert matches == sorted(matches, key=lambda m: -m["score"])
+
+
+def test_query_excludes_the_record_itself_and_explains(finder):
+    matches = finder.query(PORTFOLIO[1], k=4)
+    assert "nan" not in ids(matches)
+    hue = next(m for m in matches if m["id"] == "hue")  # typed without tone marks
+    codes = {reason["code"] for reason in hue["reasons"]}
+    assert {"similar_names", "shared_capabilities", "similar_dependencies", "same_level"} <= codes
+    assert all(reason["message"] for reason in hue["reasons"])
+    deployment = next(m for m in matches if m["id"] == "gli")
+    shared = next(r for r in deployment["reasons"] if r["code"] == "shared_terms")
+    assert "quản lý" in shared["terms"] and "văn bản" in shared["terms"] and "lý văn" not in shared["terms"]
+
+
+def test_deployments_of_one_platform_are_reuse_not_overlap(finder):
+    pairs = finder.pairs(min_score=0.0, include_reuse=True)
+    relation = {frozenset((p["a"], p["b"])): p["relation"] for p in pairs}
+    assert relation[frozenset(("gli", "dlk"))] == "reuse"
+    assert relation.get(frozenset(("gli", "platform")), "reuse") == "reuse"
+    assert all(p["relation"] == "overlap" for p in finder.pairs(min_score=0.0))
+
+
+def test_a_local_copy_of_a_central_platform_is_called_out(finder):
+    pair = next(p for p in finder.pairs(min_score=0.0) if {p["a"], p["b"]} == {"platform", "nan"})
+    codes = [reason["code"] for reason in pair["reasons"]]
+    assert "duplicates_central_platform" in codes
+
+
+def test_pairs_are_best_first_above_the_threshold(finder):
+    pairs = finder.pairs(min_score=0.5)
+    assert pairs, "the two provincial document systems must be found"
+    assert pairs == sorted(pairs, key=lambda p: -p["score"])
+    assert all(p["score"] >= 0.5 for p in pairs)
+    assert {frozenset((p["a"], p["b"])) for p in pairs} >= {frozenset(("nan", "hue"))}
+    assert not any({"portal", "vc"} & {p["a"], p["b"]} for p in pairs)
+
+
+def test_k_keeps_only_each_systems_best_partners():
+    clones = [
+        {
+            "id": i,
+            "name": f"Ứng dụng phản ánh hiện trường xã {i}",
+            "description": "Tiếp nhận phản ánh của người dân",
+        }
+        for i in range(40)
+    ]
+    finder = DuplicateFinder(candidates=40).fit(clones)
+    everything = finder.pairs(min_score=0.0)
+    limited = finder.pairs(min_score=0.0, k=2)
+    assert len(everything) > 300
+    assert len(limited) <= 40 * 2
+    partners: dict[int, int] = {}
+    for p in limited:
+        partners[p["a"]] = partners.get(p["a"], 0) + 1
+        partners[p["b"]] = partners.get(p["b"], 0) + 1
+    assert min(partners.values()) >= 1
+
+
+def test_clusters_group_the_same_thing_built_many_times(finder):
+    clusters = finder.clusters(min_score=0.5)
+    assert any({"nan", "hue"} <= cluster for cluster in clusters)
+
+
+def test_missing_optional_fields_do_not_lower_the_score():
+    base = {"name": "Hệ thống quản lý văn bản", "description": "Văn bản đến, văn bản đi"}
+    bare = DuplicateFinder().fit([{"id": 1, **base}, {"id": 2, **base}])
+    rich = DuplicateFinder().fit(
+        [{"id": 1, **base, "capabilities": ["docs"]}, {"id": 2, **base, "data_domains": ["documents"]}]
+    )
+    assert bare.pairs(min_score=0.0)[0]["score"] == rich.pairs(min_score=0.0)[0]["score"]
+    assert bare.pairs(min_score=0.0)[0]["components"]["capabilities"] is None
+
+
+def test_isolated_systems(finder):
+    assert finder.isolated() == set()
+    lonely = DuplicateFinder().fit([{"id": 1, "name": "A", "depends_on": []}, {"id": 2, "name": "B"}])
+    assert lonely.isolated() == {1}
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def test_query_before_fit_is_a_clear_error():
+    with pytest.raises(NotFittedError):
+        DuplicateFinder().query({"name": "x"})
+
+
+@pytest.mark.parametrize(
+    ("records", "message"),
+    [
+        ([{"id": 1, "name": "a"}, {"id": 1, "name": "b"}], "used by an earlier record"),
+        ([{"name": "no id"}], "'id' is required"),
+        ([{"id": 1, "name": 42}], "'name' must be text"),
+        ([{"id": 1, "capabilities": {"a": 1}}], "'capabilities' must be a list"),
+        (["not a mapping"], "expected a mapping"),
+    ],
+)
+def test_bad_records_are_refused_with_the_record_named(records, message):
+    with pytest.raises(RecordError, match=message):
+        DuplicateFinder().fit(records)
+
+
+def test_empty_and_whitespace_text_scores_zero_rather_than_failing():
+    finder = DuplicateFinder().fit(
+        [{"id": 1, "name": "   "}, {"id": 2, "name": ""}, {"id": 3, "name": "Cổng"}]
+    )
+    assert finder.query({"name": " "}) == []
+    assert all(p["score"] < 0.5 for p in finder.pairs(min_score=0.0))
+
+
+def test_a_record_with_only_a_name_works():
+    finder = DuplicateFinder().fit(
+        [{"id": 1, "name": "Hệ thống hội nghị truyền hình"}, {"id": 2, "name": "HNTH"}]
+    )
+    assert finder.query({"name": "Hội nghị truyền hình trực tuyến"})[0]["id"] in {1, 2}
+
+
+def test_a_one_megabyte_description_neither_crashes_nor_hangs():
+    huge = "quản lý văn bản đến " * 60_000
+    started = time.perf_counter()
+    finder = DuplicateFinder().fit(
+        [{"id": 1, "name": "QLVB", "description": huge}, {"id": 2, "name": "Cổng"}]
+    )
+    finder.query({"name": "Quản lý văn bản", "description": huge})
+    assert time.perf_counter() - started < 60  # a hang guard, not a performance target
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def records_file(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in PORTFOLIO) + "\n", encoding="utf-8")
+    return path
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
+    return code, lines, captured.err
+
+
+def test_cli_pairs(records_file, capsys):
+    code, lines, _ = _run(["pairs", str(records_file), "--min-score", "0.5", "-k", "3"], capsys)
+    assert code == 0
+    assert lines and set(lines[0]) >= {"a", "b", "score", "reasons"}
+    assert [line["score"] for line in lines] == sorted((line["score"] for line in lines), reverse=True)
+
+
+def test_cli_query(records_file, capsys):
+    code, lines, _ = _run(
+        ["query", str(records_file), "--name", "Quản lý văn bản", "--description", "văn bản đi", "-k", "2"],
+        capsys,
+    )
+    assert code == 0 and len(lines) == 2 and "reasons" in lines[0]
+
+
+def test_cli_reports_non_utf8_input(tmp_path, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"id": 1, "name": "ok"}\n{"id": 2, "name": "H\xe9 th\xf4ng"}\n')
+    code, _, err = _run(["pairs", str(path)], capsys)
+    assert code == 2 and "line 2 is not UTF-8" in err
+
+
+def test_cli_reports_bad_json_and_duplicate_ids(tmp_path, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": 1, "name": "a"}\n{"id": 1, "name": "b"}\n', encoding="utf-8")
+    code, _, err = _run(["pairs", str(path)], capsys)
+    assert code == 2 and "used by an earlier record" in err
+    path.write_text('{"id": 1, "name": "a"}\n{oops\n', encoding="utf-8")
+    code, _, err = _run(["pairs", str(path)], capsys)
+    assert code == 2 and "line 2 is not valid JSON" in err
+
+
+def test_cli_runs_as_a_module(records_file):
+    result = subprocess.run(
+        [sys.executable, "-m", "similarity", "clusters", str(records_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout.splitlines()[0])["size"] >= 2

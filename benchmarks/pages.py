@@ -9,13 +9,17 @@ request the time spent inside the database driver is summed too, so a slow page 
 whether SQL or Python (ORM, template) is to blame. The target is p95 <= 100 ms at 100,000
 systems; nothing is asserted, the numbers are printed.
 
+Every scenario runs in its own child process, so that a crash of the interpreter (seen on
+CPython 3.11) is reported in the table instead of ending the run; ``--in-process`` turns that off.
 ``--profile SCENARIO`` runs that scenario under pyinstrument (``pip install pyinstrument``);
-``--queries SCENARIO`` prints every SQL statement of one request with its time.
+``--queries SCENARIO`` prints every SQL statement of one request with its time, and with
+``--explain MS`` the plan of each statement slower than MS.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import random
@@ -77,7 +81,7 @@ class SqlMeter:
     def __init__(self, engine: Engine) -> None:
         self.total = 0.0
         self.count = 0
-        self.log: list[tuple[float, str]] | None = None
+        self.log: list[tuple[float, str, Any]] | None = None
         self._local = threading.local()
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
@@ -88,12 +92,12 @@ class SqlMeter:
     def _before(self, *_args: Any) -> None:
         self._local.started = time.perf_counter()
 
-    def _after(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _after(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
         elapsed = time.perf_counter() - self._local.started
         self.total += elapsed
         self.count += 1
         if self.log is not None:
-            self.log.append((elapsed * 1000, statement))
+            self.log.append((elapsed * 1000, statement, parameters))
 
 
 def build_scenarios(app: Flask, rng: random.Random, requests: int) -> list[Scenario]:
@@ -257,15 +261,27 @@ def profile(app: Flask, scenario: Scenario, n: int) -> None:
     print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
-def show_queries(app: Flask, scenario: Scenario, meter: SqlMeter) -> None:
+def show_queries(app: Flask, scenario: Scenario, meter: SqlMeter, explain_over_ms: float | None) -> None:
+    """Every statement of one (warm) request with its time; the plans of the slow ones if asked."""
     fetch = client_fetch(app)
     fetch(scenario.url(0))
     meter.log = []
     fetch(scenario.url(0))
-    for elapsed, statement in meter.log:
+    log, meter.log = meter.log, None
+    for elapsed, statement, _parameters in log:
         print(f"{elapsed:8.2f} ms  {' '.join(statement.split())[:300]}")
-    print(f"{sum(e for e, _ in meter.log):8.2f} ms in {len(meter.log)} statements")
-    meter.log = None
+    print(f"{sum(entry[0] for entry in log):8.2f} ms in {len(log)} statements")
+    if explain_over_ms is None:
+        return
+    engine = get_engine(app)
+    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
+    for elapsed, statement, parameters in log:
+        if elapsed < explain_over_ms:
+            continue
+        print(f"\n--- {elapsed:.1f} ms: {' '.join(statement.split())}\n    parameters: {parameters}")
+        with engine.connect() as conn:
+            for row in conn.exec_driver_sql(prefix + statement, parameters):
+                print("    " + " | ".join(str(v) for v in row))
 
 
 def measure(args: argparse.Namespace, keys: list[str]) -> dict[str, Any]:
@@ -295,8 +311,8 @@ def measure(args: argparse.Namespace, keys: list[str]) -> dict[str, Any]:
 def measure_isolated(args: argparse.Namespace, key: str) -> dict[str, Any]:
     """One scenario in a child process, so that a crash of the app is reported, not fatal.
 
-    Why: on CPython 3.11 the detail page of a heavily used platform can crash the interpreter
-    (segmentation fault during garbage collection); the other scenarios must still be measured.
+    Why: on CPython 3.11 the list and detail pages can crash the interpreter (segmentation fault
+    during garbage collection, after a few dozen requests); the other scenarios must still be measured.
     """
     command = [
         sys.executable,
@@ -318,8 +334,9 @@ def measure_isolated(args: argparse.Namespace, key: str) -> dict[str, Any]:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         reason = f"signal {signal.Signals(-done.returncode).name}" if done.returncode < 0 else "error"
-        tail = done.stderr.strip().splitlines()[-3:]
-        return {key: {"failed": f"crashed ({reason})", "detail": tail}}
+        frames = [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("File ")]
+        where = [f"in {frames[0]}"] if frames else done.stderr.strip().splitlines()[-1:]
+        return {key: {"failed": f"crashed ({reason})", "detail": where}}
     return json.loads(done.stdout)
 
 
@@ -377,10 +394,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--profile", metavar="SCENARIO", help="profile one scenario with pyinstrument")
     parser.add_argument("--queries", metavar="SCENARIO", help="print the SQL of one request of a scenario")
+    parser.add_argument(
+        "--explain",
+        type=float,
+        metavar="MS",
+        help="with --queries: show the plan of statements slower than MS (EXPLAIN ANALYZE on PostgreSQL)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
+        faulthandler.enable()  # a crash then names the Python frame it happened in
         print(json.dumps(measure(args, args.only.split(","))))
         return 0
 
@@ -401,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile(app, by_key[args.profile], args.requests)
         return 0
     if args.queries:
-        show_queries(app, by_key[args.queries], SqlMeter(engine))
+        show_queries(app, by_key[args.queries], SqlMeter(engine), args.explain)
         return 0
     if args.only:
         scenarios = [s for s in scenarios if s.key in args.only.split(",")]

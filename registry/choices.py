@@ -78,6 +78,13 @@ class DependencyKind(LabelledEnum):
     REPLACES = "replaces"
 
 
+class Disposition(LabelledEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    JUSTIFIED = "justified"
+    DISMISSED = "dismissed"
+
+
 SECURITY_LEVELS = (1, 2, 3, 4, 5)
 
 LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
@@ -108,6 +115,12 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         Hosting.PROVINCIAL_DC: _l("Provincial shared data centre"),
         Hosting.OWN_SERVER_ROOM: _l("Own server room"),
         Hosting.CLOUD: _l("Cloud"),
+    },
+    Disposition: {
+        Disposition.OPEN: _l("Open"),
+        Disposition.CONFIRMED: _l("Confirmed duplicate"),
+        Disposition.JUSTIFIED: _l("Justified overlap"),
+        Disposition.DISMISSED: _l("False positive"),
     },
     DependencyKind: {
         DependencyKind.DATA_EXCHANGE: _l("Data exchange"),

@@ -46,9 +46,35 @@ def seed_command() -> None:
             for problem in exc.problems:
                 click.echo(problem, err=True)
             raise click.ClickException(f"{len(exc.problems)} problem(s); nothing was loaded.") from exc
+        click.echo(report.summary())
+        if report.created.get("systems"):
+            from registry.services.overlaps import scan_portfolio
+
+            click.echo("Overlap scan: " + scan_portfolio(session).summary())
+
+
+@click.command("scan")
+@click.option(
+    "--min-score", type=click.FloatRange(0, 1), default=None, help="Warning threshold (default 0.6)."
+)
+@with_appcontext
+def scan_command(min_score: float | None) -> None:
+    """Compare the whole portfolio and store the duplication warnings it finds."""
+    from registry.services.overlaps import WARNING_THRESHOLD, scan_portfolio
+
+    with Session(db.get_engine()) as session, click.progressbar(length=1, label="Comparing systems") as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        report = scan_portfolio(
+            session, min_score=WARNING_THRESHOLD if min_score is None else min_score, progress=advance
+        )
     click.echo(report.summary())
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(seed_command)
+    app.cli.add_command(scan_command)

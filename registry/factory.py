@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from registry import cli, db, i18n, migrate
 from registry.config import load_settings
+from registry.services.overlaps import OVERLAP_INDEX, PortfolioIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     db.init_app(app)
+    app.extensions[OVERLAP_INDEX] = PortfolioIndex()
     i18n.init_app(app)
     csrf.init_app(app)
     cli.init_app(app)
@@ -61,10 +63,13 @@ def first_run_setup(app: Flask) -> None:
         return
     from sqlmodel import Session
 
+    from registry.services.overlaps import scan_portfolio
     from registry.services.seed import load_seed
 
     log.warning("Empty database: creating the schema and loading the demo portfolio…")
     migrate.upgrade(engine)
     with app.app_context(), Session(engine) as session:
         report = load_seed(session)
+        scan = scan_portfolio(session)
     log.warning("Demo portfolio loaded: %s", report.summary())
+    log.warning("Overlap scan: %s", scan.summary())

@@ -9,7 +9,7 @@ systems that could matter.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -84,6 +84,46 @@ class DuplicateFinder:
         self.capability_weights_ = structure.rarity_weights(r.capabilities for r in checked)
         self.domain_weights_ = structure.rarity_weights(r.data_domains for r in checked)
         self.graph_ = graph.dependency_graph((r.id, r.depends_on or ()) for r in checked)
+        self.active_ = np.ones(len(checked), dtype=bool)
+        return self
+
+    def update(self, records: Iterable[Mapping[str, Any]]) -> DuplicateFinder:
+        """Add new systems or replace edited ones without refitting the vocabulary.
+
+        A saved system is re-vectorised with the fitted vocabulary and appended; the row it
+        replaces is switched off. Weights learned at ``fit`` (IDF, capability rarity) stay as
+        they were: a periodic full ``fit`` (the portfolio scan) refreshes them.
+        """
+        self._check_fitted()
+        checked = read_records(records)
+        if not checked:
+            return self
+        for record in checked:
+            old = self.index_.get(record.id)
+            if old is not None:
+                self.active_[old] = False
+                self.graph_.remove_edges_from(list(self.graph_.out_edges(record.id)))
+        start = len(self.records_)
+        blocks = self.text_.transform([r.name for r in checked], [r.full_text for r in checked])
+        self.text_.append(blocks)
+        self.matrix_ = self.text_.matrix_
+        for offset, record in enumerate(checked):
+            self.records_.append(record)
+            self.index_[record.id] = start + offset
+            self.graph_.add_node(record.id)
+            self.graph_.add_edges_from((record.id, t) for t in record.depends_on or () if t != record.id)
+        self.active_ = np.concatenate([self.active_, np.ones(len(checked), dtype=bool)])
+        return self
+
+    def remove(self, ids: Iterable[Hashable]) -> DuplicateFinder:
+        """Forget systems (retired, rejected or deleted)."""
+        self._check_fitted()
+        for record_id in ids:
+            row = self.index_.pop(record_id, None)
+            if row is not None:
+                self.active_[row] = False
+                if record_id in self.graph_:
+                    self.graph_.remove_node(record_id)
         return self
 
     def _check_fitted(self) -> None:
@@ -166,6 +206,7 @@ class DuplicateFinder:
         probe = to_record({"id": QUERY_ID, **record})
         blocks = self.text_.transform([probe.name], [probe.full_text])
         similarities = np.asarray((self.matrix_ @ self.text_.stack(blocks).T).todense()).ravel()
+        similarities[~self.active_] = -1.0
         own = self.index_.get(probe.id)
         if own is not None:
             similarities[own] = -1.0
@@ -195,16 +236,21 @@ class DuplicateFinder:
         return bool(a.capabilities and b.capabilities and a.capabilities & b.capabilities)
 
     def pairs(
-        self, min_score: float = 0.5, k: int | None = None, include_reuse: bool = False
+        self,
+        min_score: float = 0.5,
+        k: int | None = None,
+        include_reuse: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[dict[str, Any]]:
         """Every pair scoring at least ``min_score``, best first.
 
         With ``k``, a pair is kept only if one side is among the other's ``k`` best partners, so
         a cluster of 3,000 identical commune systems yields about 3,000·k pairs, not 4.5 million.
         Deployments of the same shared platform are reuse: left out unless ``include_reuse``.
+        ``progress(done, total)`` is called after each block of rows (for progress bars).
         """
         self._check_fitted()
-        left, right = self._candidate_pairs()
+        left, right = self._candidate_pairs(progress)
         if left.size == 0:
             return []
         scores, evidences = self._score(self.text_.blocks_, self.records_, left, right)
@@ -223,7 +269,9 @@ class DuplicateFinder:
         results.sort(key=lambda p: (-p["score"], str(p["a"]), str(p["b"])))
         return results
 
-    def _candidate_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+    def _candidate_pairs(
+        self, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Unique (i < j) pairs of rows that are among each other's best text neighbours.
 
         Computed block by block, so memory is bounded by ``batch_size`` rows of products.
@@ -236,14 +284,18 @@ class DuplicateFinder:
             block = (matrix[start : start + self.batch_size] @ transposed).tocsr()
             for offset in range(block.shape[0]):
                 row = start + offset
+                if not self.active_[row]:
+                    continue
                 begin, end = block.indptr[offset], block.indptr[offset + 1]
                 columns, data = block.indices[begin:end], block.data[begin:end]
-                mask = (columns != row) & (data > 0)
+                mask = (columns != row) & (data > 0) & self.active_[columns]
                 columns, data = columns[mask], data[mask]
                 if data.size > self.candidates:
                     columns = columns[np.argpartition(-data, self.candidates)[: self.candidates]]
                 lefts.append(np.full(columns.size, row, dtype=np.int64))
                 rights.append(columns.astype(np.int64))
+            if progress is not None:
+                progress(min(start + self.batch_size, size), size)
         if not lefts:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         left, right = np.concatenate(lefts), np.concatenate(rights)
@@ -258,7 +310,9 @@ class DuplicateFinder:
     def isolated(self) -> set[Hashable]:
         """Systems connected to no other system (only among records that declare dependencies)."""
         self._check_fitted()
-        declared = {r.id for r in self.records_ if r.depends_on is not None}
+        declared = {
+            r.id for row, r in enumerate(self.records_) if r.depends_on is not None and self.active_[row]
+        }
         return graph.isolated(self.graph_) & declared
 
 

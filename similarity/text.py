@@ -96,6 +96,11 @@ class TextSignal:
         self.word_features_ = self.vectorizers_["word"].get_feature_names_out()
         return self
 
+    def append(self, blocks: dict[str, sp.csr_matrix]) -> None:
+        """Add rows already transformed with the fitted vocabulary (incremental updates)."""
+        self.blocks_ = {c: sp.vstack([self.blocks_[c], blocks[c]], format="csr") for c in CHANNELS}
+        self.matrix_ = sp.vstack([self.matrix_, self.stack(blocks)], format="csr")
+
     def transform(self, names: Sequence[str], texts: Sequence[str]) -> dict[str, sp.csr_matrix]:
         """Per-channel L2-normalised vectors of new texts, in the fitted vocabulary."""
         prepared = self._prepare(names, texts)

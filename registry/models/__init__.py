@@ -3,6 +3,7 @@
 import registry.models.base  # noqa: F401 - naming convention first, before any table
 from registry.models.agency import Agency
 from registry.models.dependency import Dependency
+from registry.models.overlap import DuplicateWarning
 from registry.models.system import (
     InformationSystem,
     SystemCapabilityLink,
@@ -17,6 +18,7 @@ __all__ = [
     "Capability",
     "DataDomain",
     "Dependency",
+    "DuplicateWarning",
     "InformationSystem",
     "SystemCapabilityLink",
     "SystemDataDomainLink",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response
 
@@ -15,7 +15,7 @@ from registry.fields import field_label
 from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filter
 from registry.models import InformationSystem
 from registry.services import agencies as agency_service
-from registry.services import taxonomy
+from registry.services import overlaps, taxonomy
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.systems import (
@@ -76,6 +76,7 @@ def _render_detail(system: InformationSystem, dependency_form: DependencyForm, s
             "systems/detail.html",
             system=system,
             around=neighbourhood(get_session(), system),
+            overlaps=overlaps.warnings_seen_from(get_session(), system, _locale()),
             dependency_form=dependency_form,
             label=field_label,
             statuses=SystemStatus,
@@ -113,6 +114,7 @@ def create() -> Any:
         except ValidationError as exc:
             form.attach_errors(exc.errors)
         else:
+            _check_overlaps(system)
             flash(gettext("System %(code)s registered.", code=system.code), "success")
             return redirect(url_for(".detail", code=system.code))
     return render_template("systems/form.html", form=form, system=None, has_errors=True), 422
@@ -140,9 +142,27 @@ def edit(code: str) -> Any:
             session.rollback()
             form.attach_errors(exc.errors)
         else:
+            _check_overlaps(system)
             flash(gettext("Changes to %(code)s saved.", code=system.code), "success")
             return redirect(url_for(".detail", code=system.code))
     return render_template("systems/form.html", form=form, system=system, has_errors=True), 422
+
+
+def _check_overlaps(system: InformationSystem) -> None:
+    """Refresh the system's duplication warnings; the save itself is already committed.
+
+    A failure here must not turn a successful save into an error page: it is logged, and the
+    next portfolio scan catches up.
+    """
+    try:
+        overlaps.check_system(get_session(), system, current_app.extensions[overlaps.OVERLAP_INDEX])
+    except Exception:  # noqa: BLE001 - see docstring
+        get_session().rollback()
+        current_app.logger.exception("overlap check failed for %s", system.code)
+        flash(
+            gettext("Saved, but the overlap check could not run; it will be repeated at the next scan."),
+            "warning",
+        )
 
 
 def _parsed(form: SystemForm, system_id: int | None = None) -> bool:

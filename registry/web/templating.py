@@ -7,7 +7,15 @@ from typing import Any
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
-from registry.choices import AgencyBlock, AgencyLevel, DependencyKind, Hosting, LabelledEnum, SystemStatus
+from registry.choices import (
+    AgencyBlock,
+    AgencyLevel,
+    DependencyKind,
+    Disposition,
+    Hosting,
+    LabelledEnum,
+    SystemStatus,
+)
 
 VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "status": SystemStatus,
@@ -15,6 +23,7 @@ VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "block": AgencyBlock,
     "hosting": Hosting,
     "kind": DependencyKind,
+    "disposition": Disposition,
 }
 
 

@@ -272,3 +272,35 @@ def test_cli_runs_as_a_module(records_file):
         check=True,
     )
     assert json.loads(result.stdout.splitlines()[0])["size"] >= 2
+
+
+# --- incremental updates ---------------------------------------------------------------------
+
+
+def test_update_adds_and_replaces_without_refitting():
+    finder = DuplicateFinder().fit(PORTFOLIO)
+    vocabulary = finder.text_.vectorizers_["word"].vocabulary_
+    finder.update([{"id": "new", "name": "Phần mềm quản lý văn bản Tỉnh ủy Cà Mau", "level": "province"}])
+    assert finder.text_.vectorizers_["word"].vocabulary_ is vocabulary
+    assert "new" in ids(finder.query({"name": "Quản lý văn bản đến"}, k=6))
+
+    finder.update([{"id": "new", "name": "Cổng thông tin điện tử Cà Mau", "description": "Tin tức"}])
+    documents = {m["id"]: m["score"] for m in finder.query({"name": "Quản lý văn bản đến"}, k=20)}
+    assert documents.get("new", 0.0) < 0.5  # only the edited version is left
+    assert "new" in ids(finder.query({"name": "Cổng thông tin điện tử"}, k=3))
+    pairs = finder.pairs(min_score=0.0)
+    assert sum(1 for p in pairs if "new" in (p["a"], p["b"]) and "portal" in (p["a"], p["b"])) == 1
+
+
+def test_remove_forgets_a_system():
+    finder = DuplicateFinder().fit(PORTFOLIO).remove(["hue"])
+    assert "hue" not in ids(finder.query({"name": "quan ly van ban"}, k=8))
+    assert all("hue" not in (p["a"], p["b"]) for p in finder.pairs(min_score=0.0))
+
+
+def test_progress_is_reported_while_scanning():
+    calls: list[tuple[int, int]] = []
+    DuplicateFinder(batch_size=3).fit(PORTFOLIO).pairs(
+        progress=lambda done, total: calls.append((done, total))
+    )
+    assert calls[-1] == (len(PORTFOLIO), len(PORTFOLIO)) and len(calls) == 3

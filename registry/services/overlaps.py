@@ -1,0 +1,332 @@
+"""Duplication warnings: running the engine on the portfolio and keeping what it finds.
+
+The engine (:mod:`similarity`) knows nothing of the database; this module turns systems into
+its plain records, keeps one fitted index per process, and stores the pairs it finds as
+:class:`~registry.models.DuplicateWarning` rows with their score parts and reasons.
+
+Several web workers each keep their own index. None refits on the request path: each catches
+up from the database by re-vectorising only the systems saved since its last look (the
+``updated_at`` watermark), so every worker sees every save, whichever worker handled it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, or_, select
+from sqlmodel import Session
+
+from registry.choices import Disposition, SystemStatus
+from registry.models import (
+    Capability,
+    DataDomain,
+    Dependency,
+    DuplicateWarning,
+    InformationSystem,
+    SystemCapabilityLink,
+    SystemDataDomainLink,
+    SystemUserAgencyLink,
+)
+from similarity import DETECTOR_VERSION, DuplicateFinder
+
+log = logging.getLogger(__name__)
+
+OVERLAP_INDEX = "registry.overlap_index"
+"""Key of the per-process :class:`PortfolioIndex` in ``app.extensions``."""
+
+WARNING_THRESHOLD = 0.6
+"""Calibrated score from which a pair becomes a warning: clearly more likely than not."""
+
+PARTNERS_PER_SYSTEM = 10
+"""A full scan keeps each system's best partners only, so a copy built by 3,000 communes does
+not drown the review queue in millions of pairs; the clusters still show all of them."""
+
+EXCLUDED_STATUSES = (SystemStatus.RETIRED.value, SystemStatus.REJECTED.value)
+"""Retired systems and rejected proposals are not live: nothing can duplicate them any more."""
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+def _live(query: Any) -> Any:
+    return query.where(InformationSystem.status.not_in(EXCLUDED_STATUSES))
+
+
+def portfolio_records(session: Session, system_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """The engine's plain records for live systems (all, or only ``system_ids``).
+
+    Five set-based queries whatever the portfolio size, instead of one per system.
+    """
+    wanted = None if system_ids is None else sorted(set(system_ids))
+    columns = select(
+        InformationSystem.id,
+        InformationSystem.name,
+        InformationSystem.description,
+        InformationSystem.purpose,
+        InformationSystem.scope_level,
+        InformationSystem.is_shared_platform,
+        InformationSystem.instance_of_id,
+        InformationSystem.owner_agency_id,
+        InformationSystem.status,
+    )
+    if wanted is not None:
+        columns = columns.where(InformationSystem.id.in_(wanted))
+    rows = session.execute(columns).all()
+    ids = [row.id for row in rows]
+
+    def grouped(query: Any) -> dict[int, set[Any]]:
+        result: dict[int, set[Any]] = defaultdict(set)
+        if wanted is not None:
+            query = query.where(query.selected_columns[0].in_(ids))
+        for owner, value in session.execute(query):
+            result[owner].add(value)
+        return result
+
+    capabilities = grouped(
+        select(SystemCapabilityLink.system_id, Capability.code).join(
+            Capability, Capability.id == SystemCapabilityLink.capability_id
+        )
+    )
+    domains = grouped(
+        select(SystemDataDomainLink.system_id, DataDomain.code).join(
+            DataDomain, DataDomain.id == SystemDataDomainLink.data_domain_id
+        )
+    )
+    users = grouped(select(SystemUserAgencyLink.system_id, SystemUserAgencyLink.agency_id))
+    depends = grouped(select(Dependency.source_id, Dependency.target_id))
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "description": row.description,
+            "purpose": row.purpose,
+            "level": row.scope_level,
+            "is_shared_platform": row.is_shared_platform,
+            "instance_of": row.instance_of_id,
+            "agency": row.owner_agency_id,
+            "capabilities": sorted(capabilities.get(row.id, ())) or None,
+            "data_domains": sorted(domains.get(row.id, ())) or None,
+            "user_agencies": sorted(users.get(row.id, ())) or None,
+            "depends_on": sorted(depends.get(row.id, ())),
+            "status": row.status,
+        }
+        for row in rows
+        if row.status not in EXCLUDED_STATUSES
+    ]
+
+
+# --- the per-process index ---------------------------------------------------------------------
+
+
+class PortfolioIndex:
+    """A fitted :class:`DuplicateFinder` that catches up with the database before each use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._finder: DuplicateFinder | None = None
+        self._watermark: datetime | None = None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._finder, self._watermark = None, None
+
+    def current(self, session: Session) -> DuplicateFinder:
+        with self._lock:
+            latest = session.scalar(select(func.max(InformationSystem.updated_at)))
+            if self._finder is None:
+                self._finder = DuplicateFinder().fit(portfolio_records(session))
+                self._watermark = latest
+            elif latest is not None and (self._watermark is None or _aware(latest) > _aware(self._watermark)):
+                changed = session.scalars(
+                    select(InformationSystem.id).where(InformationSystem.updated_at > self._watermark)
+                ).all()
+                fresh = portfolio_records(session, changed)
+                live = {record["id"] for record in fresh}
+                self._finder.update(fresh)
+                self._finder.remove([system_id for system_id in changed if system_id not in live])
+                self._watermark = latest
+            return self._finder
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns; they are stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- warnings ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanReport:
+    systems: int
+    pairs: int
+    created: int
+    updated: int
+    removed: int
+
+    def summary(self) -> str:
+        return (
+            f"{self.systems} systems compared; {self.pairs} overlapping pairs: "
+            f"{self.created} new warnings, {self.updated} updated, {self.removed} no longer found"
+        )
+
+
+def _store(session: Session, found: list[dict[str, Any]], scope: set[int] | None) -> tuple[int, int, int]:
+    """Upsert warnings for ``found`` pairs; drop open warnings in ``scope`` that were not found.
+
+    Decided warnings (confirmed, justified, dismissed) are never deleted: the decision and its
+    reason are the record of what the standing office concluded.
+    """
+    now = datetime.now(UTC)
+    keys = {(min(p["a"], p["b"]), max(p["a"], p["b"])): p for p in found}
+    existing_query = select(DuplicateWarning)
+    if scope is not None:
+        existing_query = existing_query.where(
+            or_(DuplicateWarning.system_a_id.in_(scope), DuplicateWarning.system_b_id.in_(scope))
+        )
+    existing = {(w.system_a_id, w.system_b_id): w for w in session.scalars(existing_query)}
+    created = updated = 0
+    for key, pair in keys.items():
+        warning = existing.get(key)
+        if warning is None:
+            warning = DuplicateWarning(
+                system_a_id=key[0], system_b_id=key[1], detector_version=DETECTOR_VERSION
+            )
+            session.add(warning)
+            created += 1
+        else:
+            updated += 1
+        warning.score = float(pair["score"])
+        warning.relation = pair["relation"]
+        warning.components = pair["components"]
+        warning.reasons = pair["reasons"]
+        warning.detector_version = DETECTOR_VERSION
+        warning.updated_at = now
+    stale = [
+        w.id for key, w in existing.items() if key not in keys and w.disposition == Disposition.OPEN.value
+    ]
+    if stale:
+        session.execute(delete(DuplicateWarning).where(DuplicateWarning.id.in_(stale)))
+    return created, updated, len(stale)
+
+
+def scan_portfolio(
+    session: Session,
+    *,
+    min_score: float = WARNING_THRESHOLD,
+    k: int = PARTNERS_PER_SYSTEM,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScanReport:
+    """Compare every live system with every other and store the warnings (one transaction)."""
+    records = portfolio_records(session)
+    finder = DuplicateFinder().fit(records)
+    found = finder.pairs(min_score=min_score, k=k, progress=progress)
+    created, updated, removed = _store(session, found, scope=None)
+    session.commit()
+    return ScanReport(len(records), len(found), created, updated, removed)
+
+
+def check_system(
+    session: Session,
+    system: InformationSystem,
+    index: PortfolioIndex,
+    *,
+    min_score: float = WARNING_THRESHOLD,
+) -> list[DuplicateWarning]:
+    """Refresh the warnings of one system just saved, without refitting the portfolio."""
+    if system.status in EXCLUDED_STATUSES:
+        _store(session, [], scope={system.id})  # type: ignore[arg-type]
+        session.commit()
+        return []
+    finder = index.current(session)
+    record = portfolio_records(session, [system.id])  # type: ignore[list-item]
+    matches = finder.query(record[0], k=PARTNERS_PER_SYSTEM) if record else []
+    found = [
+        {"a": system.id, "b": m["id"], **m}
+        for m in matches
+        if m["score"] >= min_score and m["relation"] == "overlap"
+    ]
+    _store(session, found, scope={system.id})  # type: ignore[arg-type]
+    session.commit()
+    return warnings_for(session, system)
+
+
+def warnings_for(session: Session, system: InformationSystem) -> list[DuplicateWarning]:
+    query = (
+        select(DuplicateWarning)
+        .where(or_(DuplicateWarning.system_a_id == system.id, DuplicateWarning.system_b_id == system.id))
+        .order_by(DuplicateWarning.score.desc())
+    )
+    return list(session.scalars(query))
+
+
+@dataclass
+class WarningView:
+    """A warning seen from one of its two systems."""
+
+    warning: DuplicateWarning
+    other: InformationSystem
+    reasons: list[str]
+
+
+def warnings_seen_from(session: Session, system: InformationSystem, locale: str) -> list[WarningView]:
+    warnings = warnings_for(session, system)
+    other_ids = {w.system_b_id if w.system_a_id == system.id else w.system_a_id for w in warnings}
+    platform_ids = {
+        r.get("platform") for w in warnings for r in w.reasons if isinstance(r.get("platform"), int)
+    }
+    others = {
+        s.id: s
+        for s in session.scalars(
+            select(InformationSystem).where(InformationSystem.id.in_(other_ids | platform_ids))
+        ).unique()
+    }
+    capability_names = {
+        c.code: (c.name_en if locale == "en" else c.name) for c in session.scalars(select(Capability))
+    }
+    views = []
+    for warning in warnings:
+        other_id = warning.system_b_id if warning.system_a_id == system.id else warning.system_a_id
+        reasons = [describe_reason(r, others, capability_names) for r in warning.reasons]
+        views.append(WarningView(warning, others[other_id], [r for r in reasons if r]))
+    return views
+
+
+def describe_reason(
+    reason: dict[str, Any], systems: dict[int, InformationSystem], capability_names: dict[str, str]
+) -> str:
+    """The engine's reason in the reader's language (the engine itself speaks English)."""
+    code = reason.get("code")
+    value = reason.get("value")
+    percent = f"{round(100 * value)}%" if isinstance(value, int | float) else ""
+    platform = systems.get(reason.get("platform"))  # type: ignore[arg-type]
+    platform_name = f"{platform.name} ({platform.code})" if platform else str(reason.get("platform", ""))
+    texts: dict[str, Callable[[], object]] = {
+        "similar_names": lambda: _l("Similar names (%(percent)s)", percent=percent),
+        "shared_terms": lambda: _l("Descriptions share: %(terms)s", terms=", ".join(reason.get("terms", []))),
+        "shared_capabilities": lambda: _l(
+            "Same declared capabilities: %(items)s",
+            items=", ".join(capability_names.get(i, i) for i in reason.get("items", [])),
+        ),
+        "shared_data_domains": lambda: _l("Hold the same kinds of data (%(percent)s)", percent=percent),
+        "shared_users": lambda: _l("Serve the same user agencies (%(percent)s)", percent=percent),
+        "similar_dependencies": lambda: _l("Depend on the same systems (%(percent)s)", percent=percent),
+        "same_level": lambda: _l("Same scope level"),
+        "duplicates_central_platform": lambda: _l(
+            "A local system doing what the shared platform %(platform)s already provides",
+            platform=platform_name,
+        ),
+        "sanctioned_reuse": lambda: _l(
+            "Deployments of the same shared platform %(platform)s: reuse, not duplication",
+            platform=platform_name,
+        ),
+    }
+    text = texts.get(code or "")
+    return str(text()) if text else str(reason.get("message", ""))

@@ -85,7 +85,21 @@ class DuplicateFinder:
         self.domain_weights_ = structure.rarity_weights(r.data_domains for r in checked)
         self.graph_ = graph.dependency_graph((r.id, r.depends_on or ()) for r in checked)
         self.active_ = np.ones(len(checked), dtype=bool)
+        self._group_keys: dict[Hashable, int] = {}
+        self.groups_ = np.array([self._group(r) for r in checked], dtype=np.int64)
         return self
+
+    def _group(self, record: Record) -> int:
+        """Rows of one shared platform (the platform and its deployments) share a group number.
+
+        The scan skips same-group neighbours when picking candidates: otherwise 110 copies of
+        one product fill every copy's neighbour list, and the other products doing the same job
+        (the overlaps worth seeing) never get compared. ``-1`` means no group.
+        """
+        key = record.instance_of if record.instance_of is not None else record.id
+        if record.instance_of is None and not record.is_shared_platform:
+            return self._group_keys.get(key, -1)
+        return self._group_keys.setdefault(key, len(self._group_keys))
 
     def update(self, records: Iterable[Mapping[str, Any]]) -> DuplicateFinder:
         """Add new systems or replace edited ones without refitting the vocabulary.
@@ -113,6 +127,9 @@ class DuplicateFinder:
             self.graph_.add_node(record.id)
             self.graph_.add_edges_from((record.id, t) for t in record.depends_on or () if t != record.id)
         self.active_ = np.concatenate([self.active_, np.ones(len(checked), dtype=bool)])
+        self.groups_ = np.concatenate(
+            [self.groups_, np.array([self._group(r) for r in checked], dtype=np.int64)]
+        )
         return self
 
     def remove(self, ids: Iterable[Hashable]) -> DuplicateFinder:
@@ -250,15 +267,16 @@ class DuplicateFinder:
         ``progress(done, total)`` is called after each block of rows (for progress bars).
         """
         self._check_fitted()
-        left, right = self._candidate_pairs(progress)
+        left, right = self._candidate_pairs(progress, skip_groups=not include_reuse)
         if left.size == 0:
             return []
         scores, evidences = self._score(self.text_.blocks_, self.records_, left, right)
         keep = scores >= min_score
-        if k is not None:
-            keep &= _within_best(left, right, scores, len(self.records_), k)
         if not include_reuse:
             keep &= np.array([e.reuse_of is None for e in evidences], dtype=bool)
+        if k is not None:
+            ranked = np.where(keep, scores, -1.0)
+            keep &= _within_best(left, right, ranked, len(self.records_), k)
         word = self.text_.blocks_["word"]
         results = []
         for index in np.flatnonzero(keep):
@@ -270,7 +288,7 @@ class DuplicateFinder:
         return results
 
     def _candidate_pairs(
-        self, progress: Callable[[int, int], None] | None = None
+        self, progress: Callable[[int, int], None] | None = None, skip_groups: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """Unique (i < j) pairs of rows that are among each other's best text neighbours.
 
@@ -289,6 +307,8 @@ class DuplicateFinder:
                 begin, end = block.indptr[offset], block.indptr[offset + 1]
                 columns, data = block.indices[begin:end], block.data[begin:end]
                 mask = (columns != row) & (data > 0) & self.active_[columns]
+                if skip_groups and self.groups_[row] >= 0:
+                    mask &= self.groups_[columns] != self.groups_[row]
                 columns, data = columns[mask], data[mask]
                 if data.size > self.candidates:
                     columns = columns[np.argpartition(-data, self.candidates)[: self.candidates]]
@@ -304,8 +324,25 @@ class DuplicateFinder:
         return codes // size, codes % size
 
     def clusters(self, min_score: float = 0.5, k: int | None = 10) -> list[set[Hashable]]:
-        """Groups of systems connected by overlaps: "14 provinces built the same thing"."""
-        return graph.duplicate_clusters((p["a"], p["b"]) for p in self.pairs(min_score=min_score, k=k))
+        """Groups of systems connected by overlaps: "14 provinces built the same thing".
+
+        A shared platform and its deployments count as one member, named by the platform, so
+        a province that built its own copy forms a cluster with the platform it should have
+        reused rather than with thirty sanctioned deployments.
+        """
+        representative = self._representatives()
+        return graph.duplicate_clusters(
+            (representative.get(p["a"], p["a"]), representative.get(p["b"], p["b"]))
+            for p in self.pairs(min_score=min_score, k=k)
+        )
+
+    def _representatives(self) -> dict[Hashable, Hashable]:
+        platform_of = {number: key for key, number in self._group_keys.items()}
+        return {
+            record.id: platform_of[group]
+            for record, group in zip(self.records_, self.groups_.tolist(), strict=True)
+            if group >= 0
+        }
 
     def isolated(self) -> set[Hashable]:
         """Systems connected to no other system (only among records that declare dependencies)."""

@@ -88,8 +88,9 @@ class TextSignal:
         for channel in CHANNELS:
             documents = getattr(prepared, channel)
             vectorizer = self.vectorizers_[channel]
-            # An all-empty channel (e.g. no text at all) still needs a vocabulary to transform.
-            vectorizer.fit([d for d in documents if d] or ["_"])
+            # Rarity is learned over distinct texts: 110 copies of one product must not make its
+            # words look common. An all-empty channel still needs a vocabulary to transform.
+            vectorizer.fit(sorted({d for d in documents if d}) or ["_"])
             blocks[channel] = vectorizer.transform(documents).tocsr()
         self.blocks_ = blocks
         self.matrix_ = self.stack(blocks)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, request
+from flask import Flask, before_render_template, request, template_rendered
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -68,26 +68,39 @@ class Scenario:
 class Timing:
     wall_ms: list[float] = field(default_factory=list)
     sql_ms: list[float] = field(default_factory=list)
+    render_ms: list[float] = field(default_factory=list)
     queries: list[int] = field(default_factory=list)
+    size: list[int] = field(default_factory=list)
 
 
 class SqlMeter:
-    """Sums the time spent in ``cursor.execute`` (driver + database) between ``reset`` calls.
+    """Sums the time spent in ``cursor.execute`` (driver + database) and in template rendering.
 
     Requests are issued one at a time, so a single accumulator is enough even though the HTTP
-    server answers on its own thread.
+    server answers on its own thread. What is left of a request's time once SQL and rendering
+    are taken out is Python: ORM object loading, view code, WSGI.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, app: Flask | None = None) -> None:
         self.total = 0.0
         self.count = 0
+        self.render = 0.0
         self.log: list[tuple[float, str, Any]] | None = None
         self._local = threading.local()
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
+        if app is not None:
+            before_render_template.connect(self._render_started, app)
+            template_rendered.connect(self._render_finished, app)
 
     def reset(self) -> None:
-        self.total, self.count = 0.0, 0
+        self.total, self.count, self.render = 0.0, 0, 0.0
+
+    def _render_started(self, *_args: Any, **_kwargs: Any) -> None:
+        self._local.render_started = time.perf_counter()
+
+    def _render_finished(self, *_args: Any, **_kwargs: Any) -> None:
+        self.render += time.perf_counter() - self._local.render_started
 
     def _before(self, *_args: Any) -> None:
         self._local.started = time.perf_counter()
@@ -227,10 +240,12 @@ def run(fetch: Fetch, scenario: Scenario, n: int, warmup: int, meter: SqlMeter) 
     for i in range(n):
         meter.reset()
         started = time.perf_counter()
-        status, _size = fetch(scenario.url(i))
+        status, size = fetch(scenario.url(i))
         timing.wall_ms.append((time.perf_counter() - started) * 1000)
         timing.sql_ms.append(meter.total * 1000)
+        timing.render_ms.append(meter.render * 1000)
         timing.queries.append(meter.count)
+        timing.size.append(size)
         if status != 200:
             raise RuntimeError(f"{scenario.url(i)} answered {status}")
     return timing
@@ -287,7 +302,7 @@ def show_queries(app: Flask, scenario: Scenario, meter: SqlMeter, explain_over_m
 def measure(args: argparse.Namespace, keys: list[str]) -> dict[str, Any]:
     """Run the chosen scenarios in this process; a JSON-friendly result per scenario."""
     app = make_app(args.database_url)
-    meter = SqlMeter(get_engine(app))
+    meter = SqlMeter(get_engine(app), app)
     scenarios = [s for s in build_scenarios(app, random.Random(args.seed), args.requests) if s.key in keys]
     modes = ["http", "client"] if args.mode == "both" else [args.mode]
     out: dict[str, Any] = {}
@@ -333,10 +348,12 @@ def measure_isolated(args: argparse.Namespace, key: str) -> dict[str, Any]:
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        reason = f"signal {signal.Signals(-done.returncode).name}" if done.returncode < 0 else "error"
-        frames = [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("File ")]
-        where = [f"in {frames[0]}"] if frames else done.stderr.strip().splitlines()[-1:]
-        return {key: {"failed": f"crashed ({reason})", "detail": where}}
+        lines = done.stderr.strip().splitlines()
+        if done.returncode > 0:  # a Python exception: its last line says what
+            return {key: {"failed": "error", "detail": lines[-1:]}}
+        frames = [line.strip() for line in lines if line.strip().startswith("File ")]
+        where = [f"in {frames[0]}"] if frames else lines[-1:]
+        return {key: {"failed": f"crashed ({signal.Signals(-done.returncode).name})", "detail": where}}
     return json.loads(done.stdout)
 
 
@@ -347,16 +364,17 @@ def make_app(database_url: str) -> Flask:
 
 
 def print_results(scenarios: list[Scenario], results: dict[str, Any], modes: list[str]) -> None:
+    """One line per scenario: wall time per mode, then where the last mode's time went (medians)."""
     head = f"{'':4}{'scenario':<31}{'rows':>15}{'n':>5}"
     sub = f"{'':4}{'':<31}{'':>15}{'':>5}"
     for mode in modes:
         head += f" | {mode + ' ms':^23}"
         sub += f" | {'p50':>7}{'p95':>8}{'max':>8}"
-    head += f" | {'SQL ms':>7}{'queries':>8}"
-    sub += f" | {'p50':>7}{'p50':>8}"
+    head += f" | {'p50 split, ms (' + modes[-1] + ')':^25} | {'':>5}{'':>5}"
+    sub += f" | {'SQL':>7}{'render':>8}{'other':>8}{'':2}| {'SQLs':>5}{'KB':>5}"
     print(head)
     print(sub)
-    print("-" * len(head))
+    print("-" * len(sub))
     for s in scenarios:
         result = results.get(s.key, {})
         line = f"{s.key:<4}{s.label:<31}"
@@ -370,12 +388,16 @@ def print_results(scenarios: list[Scenario], results: dict[str, Any], modes: lis
             flag = "*" if p95 > TARGET_P95_MS else " "
             line += f" | {p50:7.1f}{p95:7.1f}{flag}{top:8.1f}"
         ref = timings[modes[-1]]
-        line += f" | {statistics.median(ref.sql_ms):7.1f}{statistics.median(ref.queries):8.0f}"
+        sql, render = statistics.median(ref.sql_ms), statistics.median(ref.render_ms)
+        other = statistics.median(ref.wall_ms) - sql - render
+        line += f" | {sql:7.1f}{render:8.1f}{other:8.1f}  | {statistics.median(ref.queries):5.0f}"
+        line += f"{statistics.median(ref.size) / 1024:5.0f}"
         print(line)
     print(
-        f"* p95 above the {TARGET_P95_MS:.0f} ms target. SQL ms: time inside cursor.execute per request "
-        f"({modes[-1]} run); on SQLite rows are\n  stepped while fetching, after execute returns, so it "
-        "undercounts there; PostgreSQL (psycopg) fetches the whole result inside execute."
+        f"* p95 above the {TARGET_P95_MS:.0f} ms target. SQL = time inside cursor.execute; render = Jinja; "
+        "other = the rest (ORM loading, view code, WSGI).\n  On SQLite rows are stepped while the ORM "
+        "fetches them, after execute returns, so SQL undercounts there and 'other' includes it;\n"
+        "  psycopg fetches the whole result inside execute. SQLs = statements per request; KB = page size."
     )
 
 

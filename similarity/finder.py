@@ -19,7 +19,7 @@ from similarity import combine, graph, structure
 from similarity.combine import Evidence, Weight
 from similarity.lexicon import Lexicon
 from similarity.records import Record, read_records, to_record
-from similarity.text import TextSignal
+from similarity.text import RowTerms, TextSignal
 
 __all__ = ["DuplicateFinder", "NotFittedError"]
 
@@ -195,8 +195,8 @@ class DuplicateFinder:
         evidence: Evidence,
         a: Record,
         b: Record,
-        word_a: sp.csr_matrix,
-        word_b: sp.csr_matrix,
+        word_a: RowTerms,
+        word_b: RowTerms,
         score: float,
     ) -> dict[str, Any]:
         """The public form of one match, with its reasons (computed only for what is returned)."""
@@ -244,7 +244,14 @@ class DuplicateFinder:
         matches = []
         for i in order:
             other = self.records_[rows[i]]
-            described = self._describe(evidences[i], probe, other, blocks["word"], word[rows[i]], scores[i])
+            described = self._describe(
+                evidences[i],
+                probe,
+                other,
+                TextSignal.row(blocks["word"], 0),
+                TextSignal.row(word, rows[i]),
+                scores[i],
+            )
             matches.append({"id": other.id, **described})
         return matches
 
@@ -282,7 +289,9 @@ class DuplicateFinder:
         for index in np.flatnonzero(keep):
             i, j = int(left[index]), int(right[index])
             a, b = self.records_[i], self.records_[j]
-            described = self._describe(evidences[index], a, b, word[i], word[j], float(scores[index]))
+            described = self._describe(
+                evidences[index], a, b, TextSignal.row(word, i), TextSignal.row(word, j), float(scores[index])
+            )
             results.append({"a": a.id, "b": b.id, **described})
         results.sort(key=lambda p: (-p["score"], str(p["a"]), str(p["b"])))
         return results

@@ -31,6 +31,9 @@ __all__ = ["CHANNELS", "TextSignal"]
 
 CHANNELS = ("name", "word", "char")
 
+RowTerms = tuple[np.ndarray, np.ndarray]
+"""One sparse row as (column indices, values)."""
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -123,13 +126,18 @@ class TextSignal:
             for c in CHANNELS
         }
 
-    def shared_terms(self, a: sp.csr_matrix, b: sp.csr_matrix, limit: int = 5) -> list[str]:
-        """The words and word pairs contributing most to two texts' similarity (word-channel rows)."""
-        product = a.multiply(b).tocoo()
-        if product.nnz == 0:
+    def shared_terms(self, a: RowTerms, b: RowTerms, limit: int = 5) -> list[str]:
+        """The words and word pairs contributing most to two texts' similarity.
+
+        ``a`` and ``b`` are word-channel rows as (column indices, weights), read straight from
+        CSR arrays: building sparse-matrix objects per pair cost a hundred times more.
+        """
+        common, in_a, in_b = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
+        if common.size == 0:
             return []
+        products = a[1][in_a] * b[1][in_b]
         names = self.word_features_
-        ranked = [str(names[product.col[i]]) for i in np.argsort(-product.data, kind="stable")]
+        ranked = [str(names[common[i]]) for i in np.argsort(-products, kind="stable")]
         # Word pairs read better than single syllables. Vietnamese words are often two syllables,
         # so a pair overlapping one already shown (the "lý văn" straddling "quản lý" and
         # "văn bản") is usually not a word: skip it.
@@ -144,3 +152,8 @@ class TextSignal:
             if len(terms) == limit:
                 break
         return terms
+
+    @staticmethod
+    def row(matrix: sp.csr_matrix, index: int) -> RowTerms:
+        start, end = matrix.indptr[index], matrix.indptr[index + 1]
+        return matrix.indices[start:end], matrix.data[start:end]

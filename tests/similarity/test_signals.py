@@ -55,7 +55,7 @@ def test_shared_terms_explain_the_match():
     texts = ["quản lý văn bản đến và văn bản đi", "quản lý văn bản đi, hồ sơ công việc", "tin tức"]
     signal = TextSignal().fit(texts, texts)
     word = signal.blocks_["word"]
-    terms = signal.shared_terms(word[0], word[1])
+    terms = signal.shared_terms(signal.row(word, 0), signal.row(word, 1))
     assert "quản lý văn bản" not in terms  # bigrams at most
     assert any("văn bản" in term for term in terms)
-    assert signal.shared_terms(word[0], word[2]) == []
+    assert signal.shared_terms(signal.row(word, 0), signal.row(word, 2)) == []

@@ -773,6 +773,7 @@ def build_agencies(rng: random.Random) -> list[AgencyRow]:
 
 
 def weighted_statuses(rng: random.Random, n: int) -> list[str]:
+    """Statuses in realistic proportions: an inventory is mostly systems already running."""
     values = [s for s, _ in STATUSES]
     weights = [w for _, w in STATUSES]
     return rng.choices(values, weights=weights, k=n)
@@ -808,6 +809,7 @@ def system_text(rng: random.Random, name: str, product: Product) -> tuple[str, s
 
 
 def generate(n_systems: int, seed: int) -> Portfolio:
+    """Every row of the portfolio, in memory, from one seeded generator (hence deterministic)."""
     rng = random.Random(seed)
     agencies = build_agencies(rng)
     capabilities = [
@@ -1067,6 +1069,7 @@ def build_usage_reports(rng: random.Random, systems: list[dict[str, Any]]) -> li
 
 
 def batched(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Bounded executemany batches keep memory flat and let PostgreSQL pipeline each one."""
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -1089,6 +1092,7 @@ def drop_everything(engine: Engine) -> None:
 
 
 def insert(conn: Connection, table: Table, rows: list[dict[str, Any]], batch_size: int) -> None:
+    """Core executemany: no ORM objects, no per-row events, ids given explicitly."""
     for batch in batched(rows, batch_size):
         conn.execute(table.insert(), batch)
 
@@ -1135,6 +1139,7 @@ def analyze(engine: Engine) -> None:
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
+    """Counted back from the database, so the report shows what was stored, not what was meant."""
     models = (
         Agency,
         Capability,
@@ -1153,6 +1158,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Refuse a non-empty database unless told to wipe it: benchmarks must never touch real data."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--systems", type=int, required=True, help="number of systems to generate")
     parser.add_argument("--database-url", required=True, help="SQLAlchemy URL of the target database")

@@ -233,11 +233,15 @@ def client_fetch(app: Flask) -> Fetch:
     return fetch
 
 
-def run(fetch: Fetch, scenario: Scenario, n: int, warmup: int, meter: SqlMeter) -> Timing:
+def run(fetch: Fetch, scenario: Scenario, n: int, warmup: int, meter: SqlMeter, budget: float) -> Timing:
+    """Time ``n`` requests, or fewer (at least 10) when a slow page would exceed ``budget`` seconds."""
     timing = Timing()
     for i in range(warmup):
         fetch(scenario.url(i + 7))
+    deadline = time.perf_counter() + budget
     for i in range(n):
+        if i >= 10 and time.perf_counter() > deadline:
+            break
         meter.reset()
         started = time.perf_counter()
         status, size = fetch(scenario.url(i))
@@ -315,11 +319,15 @@ def measure(args: argparse.Namespace, keys: list[str]) -> dict[str, Any]:
             with http_server(app) as base:
                 fetch = http_fetch(base)
                 for s in scenarios:
-                    out[s.key]["timings"][mode] = vars(run(fetch, s, args.requests, args.warmup, meter))
+                    out[s.key]["timings"][mode] = vars(
+                        run(fetch, s, args.requests, args.warmup, meter, args.budget)
+                    )
         else:
             fetch = client_fetch(app)
             for s in scenarios:
-                out[s.key]["timings"][mode] = vars(run(fetch, s, args.requests, args.warmup, meter))
+                out[s.key]["timings"][mode] = vars(
+                    run(fetch, s, args.requests, args.warmup, meter, args.budget)
+                )
     return out
 
 
@@ -340,6 +348,8 @@ def measure_isolated(args: argparse.Namespace, key: str) -> dict[str, Any]:
         str(args.warmup),
         "--seed",
         str(args.seed),
+        "--budget",
+        str(args.budget),
         "--mode",
         args.mode,
         "--only",
@@ -365,13 +375,13 @@ def make_app(database_url: str) -> Flask:
 
 def print_results(scenarios: list[Scenario], results: dict[str, Any], modes: list[str]) -> None:
     """One line per scenario: wall time per mode, then where the last mode's time went (medians)."""
-    head = f"{'':4}{'scenario':<31}{'rows':>15}{'n':>5}"
-    sub = f"{'':4}{'':<31}{'':>15}{'':>5}"
+    head = f"{'':4}{'scenario':<31}{'rows':>15}"
+    sub = f"{'':4}{'':<31}{'':>15}"
     for mode in modes:
-        head += f" | {mode + ' ms':^23}"
-        sub += f" | {'p50':>7}{'p95':>8}{'max':>8}"
-    head += f" | {'p50 split, ms (' + modes[-1] + ')':^25} | {'':>5}{'':>5}"
-    sub += f" | {'SQL':>7}{'render':>8}{'other':>8}{'':2}| {'SQLs':>5}{'KB':>5}"
+        head += f" | {mode + ' ms':^28}"
+        sub += f" | {'n':>4}{'p50':>8}{'p95':>8}{'max':>8}"
+    head += f" | {'p50 split, ms (' + modes[-1] + ')':^24} |"
+    sub += f" | {'SQL':>7}{'render':>8}{'other':>8}{'':1}| {'SQLs':>4}{'KB':>6}"
     print(head)
     print(sub)
     print("-" * len(sub))
@@ -382,16 +392,16 @@ def print_results(scenarios: list[Scenario], results: dict[str, Any], modes: lis
             print(line + f"{result['failed']:>15}  " + " / ".join(result.get("detail", []))[-160:])
             continue
         timings = {mode: Timing(**result["timings"][mode]) for mode in modes}
-        line += f"{result['rows']:>15}{len(timings[modes[0]].wall_ms):>5}"
+        line += f"{result['rows']:>15}"
         for mode in modes:
             p50, p95, top = summary(timings[mode])
             flag = "*" if p95 > TARGET_P95_MS else " "
-            line += f" | {p50:7.1f}{p95:7.1f}{flag}{top:8.1f}"
+            line += f" | {len(timings[mode].wall_ms):>4}{p50:8.1f}{p95:7.1f}{flag}{top:8.1f}"
         ref = timings[modes[-1]]
         sql, render = statistics.median(ref.sql_ms), statistics.median(ref.render_ms)
         other = statistics.median(ref.wall_ms) - sql - render
-        line += f" | {sql:7.1f}{render:8.1f}{other:8.1f}  | {statistics.median(ref.queries):5.0f}"
-        line += f"{statistics.median(ref.size) / 1024:5.0f}"
+        line += f" | {sql:7.1f}{render:8.1f}{other:8.1f} | {statistics.median(ref.queries):4.0f}"
+        line += f"{statistics.median(ref.size) / 1024:6.0f}"
         print(line)
     print(
         f"* p95 above the {TARGET_P95_MS:.0f} ms target. SQL = time inside cursor.execute; render = Jinja; "
@@ -407,6 +417,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per scenario and mode")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first (default 5)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the systems and provinces picked")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=90.0,
+        help="seconds per scenario and mode; a slower page gets fewer requests, at least 10 (default 90)",
+    )
     parser.add_argument("--mode", choices=("both", "http", "client"), default="both")
     parser.add_argument("--only", help="comma-separated scenario keys, e.g. a,d")
     parser.add_argument(

@@ -21,9 +21,11 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DETECTOR_VERSION", "WEIGHTS", "Evidence", "Weight", "explain", "score"]
+import numpy as np
 
-DETECTOR_VERSION = "1.0"
+__all__ = ["DETECTOR_VERSION", "WEIGHTS", "Evidence", "Weight", "explain", "score", "scores"]
+
+DETECTOR_VERSION = "1.0"  # weights fitted on the development set, 2026-11
 """Stored with every warning; bump it whenever weights, channels or data files change meaning."""
 
 
@@ -35,14 +37,16 @@ class Weight:
 
 
 WEIGHTS: dict[str, Weight] = {
-    "bias": Weight(-6.5, why="Most pairs in a portfolio are unrelated: start well below 0.5."),
+    # bias, name, word, char: logistic regression (C=1) on the tune half of the development set,
+    # ``python evaluation/evaluate.py --fit-weights``; rounded. All positive, as they should be.
+    "bias": Weight(-5.8, why="Most pairs in a portfolio are unrelated: start well below 0.5."),
     "name": Weight(
-        5.5, why="Names are written to say what a system does; close names are the strongest sign."
+        6.25, why="Names are written to say what a system does; close names are the strongest sign."
     ),
     "word": Weight(
-        5.0, why="Shared words in the description, after place names and generic words are removed."
+        5.6, why="Shared words in the description, after place names and generic words are removed."
     ),
-    "char": Weight(2.5, why="Survives missing tone marks, typos and different word segmentation."),
+    "char": Weight(2.0, why="Survives missing tone marks, typos and different word segmentation."),
     "capabilities": Weight(
         3.0, 0.3, "Declared functions overlapping (rare ones count more) is direct evidence of duplication."
     ),
@@ -95,6 +99,17 @@ def score(evidence: Evidence, weights: dict[str, Weight] = WEIGHTS) -> float:
         return 1.0 / (1.0 + math.exp(-value))
     exp = math.exp(value)
     return exp / (1.0 + exp)
+
+
+def scores(values: dict[str, np.ndarray], weights: dict[str, Weight] = WEIGHTS) -> np.ndarray:
+    """:func:`score` for arrays of pairs; ``nan`` in a structure signal means unknown."""
+    total = np.full(len(values["name"]), weights["bias"].value, dtype=np.float64)
+    for channel in TEXT_CHANNELS:
+        total += weights[channel].value * values[channel]
+    for signal in STRUCTURE_SIGNALS:
+        value = values[signal]
+        total += np.where(np.isnan(value), 0.0, weights[signal].value * (value - weights[signal].neutral))
+    return 1.0 / (1.0 + np.exp(-total))
 
 
 def explain(evidence: Evidence) -> list[dict[str, Any]]:

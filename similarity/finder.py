@@ -1,10 +1,12 @@
 """``DuplicateFinder``: the public contract, shaped like a scikit-learn estimator.
 
 ``fit`` learns the vocabulary and indexes the portfolio; ``query`` ranks the portfolio against
-one record (a proposal being typed); ``pairs`` scans the whole portfolio. Both retrieve
-candidates with one sparse product over the text channels, then score each candidate with every
-signal, so the expensive part is linear in the portfolio and the rich part only touches the few
-systems that could matter.
+one record (a proposal being typed); ``pairs`` scans the whole portfolio.
+
+Both work in two stages. Retrieval finds each system's likely partners with a sparse product
+over a *pruned* copy of the text vectors (each row keeps only its most distinctive terms), so
+a feature shared by thousands of rows does not make every row meet every other. Scoring then
+computes every signal exactly, for those candidates only, as array arithmetic.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from similarity import combine, graph, structure
+from similarity import combine, features, graph, structure
 from similarity.combine import Evidence, Weight
 from similarity.lexicon import Lexicon
 from similarity.records import Record, read_records, to_record
-from similarity.text import RowTerms, TextSignal
+from similarity.text import CHANNELS, RowTerms, TextSignal
 
 __all__ = ["DuplicateFinder", "NotFittedError"]
 
 QUERY_ID = "__query__"
+LEVELS = {"central": 0, "province": 1, "commune": 2}
 
 
 class NotFittedError(RuntimeError):
@@ -36,7 +39,9 @@ class DuplicateFinder:
     Parameters
     ----------
     candidates : int
-        Text neighbours considered per system before the full score is computed.
+        Partners per system retrieved before exact scoring.
+    retrieval_terms : int
+        Terms kept per row for retrieval; more is slower and finds slightly more.
     text_weights : dict, optional
         Relative weights of the ``name``, ``word`` and ``char`` text channels.
     weights : dict of :class:`~similarity.combine.Weight`, optional
@@ -60,12 +65,14 @@ class DuplicateFinder:
     def __init__(
         self,
         candidates: int = 30,
+        retrieval_terms: int = 48,
         text_weights: dict[str, float] | None = None,
         weights: dict[str, Weight] | None = None,
         lexicon: Lexicon | None = None,
-        batch_size: int = 512,
+        batch_size: int = 1024,
     ):
         self.candidates = candidates
+        self.retrieval_terms = retrieval_terms
         self.text_weights = text_weights
         self.weights = weights
         self.lexicon = lexicon
@@ -75,30 +82,60 @@ class DuplicateFinder:
 
     def fit(self, records: Iterable[Mapping[str, Any]]) -> DuplicateFinder:
         checked = read_records(records)
-        self.records_ = checked
+        self.records_: list[Record] = checked
         self.index_ = {record.id: row for row, record in enumerate(checked)}
         self.text_ = TextSignal(self.text_weights, self.lexicon).fit(
             [r.name for r in checked], [r.full_text for r in checked]
         )
-        self.matrix_ = self.text_.matrix_
-        self.capability_weights_ = structure.rarity_weights(r.capabilities for r in checked)
-        self.domain_weights_ = structure.rarity_weights(r.data_domains for r in checked)
-        self.graph_ = graph.dependency_graph((r.id, r.depends_on or ()) for r in checked)
         self.active_ = np.ones(len(checked), dtype=bool)
+        self.platforms_ = {r.instance_of for r in checked if r.instance_of is not None} | {
+            r.id for r in checked if r.is_shared_platform
+        }
         self._group_keys: dict[Hashable, int] = {}
         self.groups_ = np.array([self._group(r) for r in checked], dtype=np.int64)
+        self.linking_terms_ = _linking_terms(self.text_.matrix_, self.groups_)
+        self.retrieval_ = _prune(self.text_.matrix_, self.retrieval_terms, self.linking_terms_)
+        self.capability_vocabulary_, capability_weights = _vocabulary(r.capabilities for r in checked)
+        self.domain_vocabulary_, domain_weights = _vocabulary(r.data_domains for r in checked)
+        self.user_vocabulary_, _ = _vocabulary(r.user_agencies for r in checked)
+        self.capability_weights_ = capability_weights
+        self.domain_weights_ = domain_weights
+        self._sets = self._set_matrices(checked)
+        self.levels_ = np.array([LEVELS.get(r.level or "", -1) for r in checked], dtype=np.int64)
+        self.graph_ = graph.dependency_graph((r.id, r.depends_on or ()) for r in checked)
+        self._adjacency: sp.csr_matrix | None = None
         return self
+
+    def _set_matrices(self, records: list[Record]) -> dict[str, features.SetMatrix]:
+        capability_weights = np.array(list(self.capability_weights_.values()), dtype=np.float64)
+        domain_weights = np.array(list(self.domain_weights_.values()), dtype=np.float64)
+        return {
+            "capabilities": features.SetMatrix.build(
+                [r.capabilities for r in records], self.capability_vocabulary_, capability_weights
+            ),
+            "data_domains": features.SetMatrix.build(
+                [r.data_domains for r in records], self.domain_vocabulary_, domain_weights
+            ),
+            "users": features.SetMatrix.build(
+                [r.user_agencies for r in records],
+                self.user_vocabulary_,
+                np.ones(len(self.user_vocabulary_), dtype=np.float64),
+            ),
+        }
 
     def _group(self, record: Record) -> int:
         """Rows of one shared platform (the platform and its deployments) share a group number.
 
-        The scan skips same-group neighbours when picking candidates: otherwise 110 copies of
-        one product fill every copy's neighbour list, and the other products doing the same job
-        (the overlaps worth seeing) never get compared. ``-1`` means no group.
+        Candidate retrieval skips same-group neighbours: otherwise 110 copies of one product
+        fill every copy's neighbour list, and the other products doing the same job (the
+        overlaps worth seeing) never get compared. ``-1`` means no group.
         """
-        key = record.instance_of if record.instance_of is not None else record.id
-        if record.instance_of is None and not record.is_shared_platform:
-            return self._group_keys.get(key, -1)
+        if record.instance_of is not None:
+            key: Hashable = record.instance_of
+        elif record.id in self.platforms_:
+            key = record.id
+        else:
+            return -1
         return self._group_keys.setdefault(key, len(self._group_keys))
 
     def update(self, records: Iterable[Mapping[str, Any]]) -> DuplicateFinder:
@@ -120,12 +157,20 @@ class DuplicateFinder:
         start = len(self.records_)
         blocks = self.text_.transform([r.name for r in checked], [r.full_text for r in checked])
         self.text_.append(blocks)
-        self.matrix_ = self.text_.matrix_
+        self.retrieval_ = sp.vstack(
+            [self.retrieval_, _prune(self.text_.stack(blocks), self.retrieval_terms)], "csr"
+        )
+        added = self._set_matrices(checked)
+        self._sets = {name: self._sets[name].append(added[name]) for name in self._sets}
+        self.levels_ = np.concatenate([self.levels_, [LEVELS.get(r.level or "", -1) for r in checked]])
         for offset, record in enumerate(checked):
             self.records_.append(record)
             self.index_[record.id] = start + offset
             self.graph_.add_node(record.id)
             self.graph_.add_edges_from((record.id, t) for t in record.depends_on or () if t != record.id)
+            if record.instance_of is not None:
+                self.platforms_.add(record.instance_of)
+        self._adjacency = None
         self.active_ = np.concatenate([self.active_, np.ones(len(checked), dtype=bool)])
         self.groups_ = np.concatenate(
             [self.groups_, np.array([self._group(r) for r in checked], dtype=np.int64)]
@@ -141,68 +186,81 @@ class DuplicateFinder:
                 self.active_[row] = False
                 if record_id in self.graph_:
                     self.graph_.remove_node(record_id)
+        self._adjacency = None
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "matrix_"):
+        if not hasattr(self, "text_"):
             raise NotFittedError("call fit(records) before query() or pairs()")
+
+    def _adjacency_matrix(self) -> sp.csr_matrix:
+        """Rows × rows "connected either way", rebuilt lazily after updates (O(edges))."""
+        if self._adjacency is None:
+            edges = (
+                (self.index_[a], self.index_[b])
+                for a, b in self.graph_.edges()
+                if a in self.index_ and b in self.index_
+            )
+            self._adjacency = features.adjacency(edges, len(self.records_))
+        return self._adjacency
 
     # --- scoring ------------------------------------------------------------------------------
 
-    def _score(
-        self,
-        left_blocks: dict[str, sp.csr_matrix],
-        left_records: list[Record],
-        rows_left: np.ndarray,
-        rows_right: np.ndarray,
-    ) -> tuple[np.ndarray, list[Evidence]]:
-        """Scores of many pairs: text cosines in one vectorised pass, the rest per pair."""
-        weights = self.weights or combine.WEIGHTS
-        cosines = self.text_.pair_cosines(left_blocks, rows_left, rows_right)
-        evidences = []
-        for index, (i, j) in enumerate(zip(rows_left.tolist(), rows_right.tolist(), strict=True)):
-            a, b = left_records[i], self.records_[j]
-            evidence = Evidence(
-                name=float(cosines["name"][index]),
-                word=float(cosines["word"][index]),
-                char=float(cosines["char"][index]),
-                capabilities=structure.weighted_jaccard(
-                    a.capabilities, b.capabilities, self.capability_weights_
-                ),
-                data_domains=structure.weighted_jaccard(a.data_domains, b.data_domains, self.domain_weights_),
-                level=structure.same_level(a.level, b.level),
-                users=structure.jaccard(a.user_agencies, b.user_agencies),
-                neighbourhood=self._neighbourhood(a, b),
-            )
-            evidence.reuse_of = _reuse(a, b)
-            if evidence.reuse_of is None:
-                evidence.central_platform = _central_duplicate(a, b, evidence)
-            evidences.append(evidence)
-        scores = np.array([combine.score(e, weights) for e in evidences], dtype=np.float64)
-        return scores, evidences
+    def _scan_features(self, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:
+        """Every signal for pairs of fitted rows, as arrays (``nan`` = unknown)."""
+        values = {
+            c: features.rowdot(self.text_.blocks_[c], self.text_.blocks_[c], left, right) for c in CHANNELS
+        }
+        for name in ("capabilities", "data_domains", "users"):
+            values[name] = features.jaccard_pairs(self._sets[name], self._sets[name], left, right)
+        values["level"] = features.same_level_pairs(self.levels_, self.levels_, left, right)
+        values["neighbourhood"] = features.neighbourhood_pairs(self._adjacency_matrix(), left, right)
+        return values
 
-    def _neighbourhood(self, a: Record, b: Record) -> float | None:
-        if a.id in self.index_:
-            return graph.neighbourhood_similarity(self.graph_, a.id, b.id)
+    def _query_features(
+        self, probe: Record, blocks: dict[str, sp.csr_matrix], rows: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Every signal between one proposal and some fitted rows (few: a loop is fine)."""
+        zeros = np.zeros(rows.size, dtype=np.int64)
+        values = {c: features.rowdot(blocks[c], self.text_.blocks_[c], zeros, rows) for c in CHANNELS}
+        capability_weights = self.capability_weights_
+        domain_weights = self.domain_weights_
+        reference = {
+            "capabilities": lambda b: structure.weighted_jaccard(
+                probe.capabilities, b.capabilities, capability_weights
+            ),
+            "data_domains": lambda b: structure.weighted_jaccard(
+                probe.data_domains, b.data_domains, domain_weights
+            ),
+            "users": lambda b: structure.jaccard(probe.user_agencies, b.user_agencies),
+            "level": lambda b: structure.same_level(probe.level, b.level),
+            "neighbourhood": lambda b: self._probe_neighbourhood(probe, b),
+        }
+        others = [self.records_[row] for row in rows.tolist()]
+        for name, signal in reference.items():
+            values[name] = np.array([_nan(signal(other)) for other in others], dtype=np.float64)
+        return values
+
+    def _probe_neighbourhood(self, probe: Record, other: Record) -> float | None:
+        if probe.id in self.index_:
+            return graph.neighbourhood_similarity(self.graph_, probe.id, other.id)
         # A proposal not yet in the graph: compare what it says it will depend on.
-        if not a.depends_on or b.id not in self.graph_:
+        if not probe.depends_on or other.id not in self.graph_:
             return None
-        around_b = frozenset(graph.neighbours(self.graph_, b.id) - {a.id})
-        return structure.jaccard(frozenset(a.depends_on - {b.id}), around_b)
+        around = frozenset(graph.neighbours(self.graph_, other.id) - {probe.id})
+        return structure.jaccard(frozenset(probe.depends_on - {other.id}), around)
 
     def _describe(
-        self,
-        evidence: Evidence,
-        a: Record,
-        b: Record,
-        word_a: RowTerms,
-        word_b: RowTerms,
-        score: float,
-    ) -> dict[str, Any]:
+        self, values: dict[str, float], a: Record, b: Record, words: tuple[RowTerms, RowTerms], score: float
+    ):
         """The public form of one match, with its reasons (computed only for what is returned)."""
-        evidence.shared_terms = self.text_.shared_terms(word_a, word_b)
+        evidence = Evidence(**{name: (None if np.isnan(v) else float(v)) for name, v in values.items()})
+        evidence.shared_terms = self.text_.shared_terms(*words)
         if a.capabilities and b.capabilities:
             evidence.shared_capabilities = sorted(a.capabilities & b.capabilities, key=str)
+        evidence.reuse_of = _reuse(a, b)
+        if evidence.reuse_of is None:
+            evidence.central_platform = _central_duplicate(a, b, evidence)
         return {
             "score": round(float(score), 4),
             "relation": "reuse" if evidence.reuse_of is not None else "overlap",
@@ -222,42 +280,40 @@ class DuplicateFinder:
         self._check_fitted()
         probe = to_record({"id": QUERY_ID, **record})
         blocks = self.text_.transform([probe.name], [probe.full_text])
-        similarities = np.asarray((self.matrix_ @ self.text_.stack(blocks).T).todense()).ravel()
+        query_vector = _prune(self.text_.stack(blocks), self.retrieval_terms)
+        similarities = np.asarray((self.retrieval_ @ query_vector.T).todense()).ravel()
         similarities[~self.active_] = -1.0
         own = self.index_.get(probe.id)
         if own is not None:
             similarities[own] = -1.0
         rows = _top(similarities, max(self.candidates, k * 3))
-        rows = np.array(
-            [
-                r
-                for r in rows
-                if r != own and (similarities[r] > 0 or self._has_structure(probe, self.records_[r]))
-            ],
-            dtype=np.int64,
-        )
+        rows = rows[similarities[rows] > 0]
+        if probe.capabilities:
+            rows = np.union1d(rows, self._capability_neighbours(probe, own))
         if rows.size == 0:
             return []
-        scores, evidences = self._score(blocks, [probe], np.zeros(rows.size, dtype=np.int64), rows)
+        values = self._query_features(probe, blocks, rows)
+        scores = combine.scores(values, self.weights or combine.WEIGHTS)
         order = sorted(range(rows.size), key=lambda i: (-scores[i], str(self.records_[rows[i]].id)))[:k]
         word = self.text_.blocks_["word"]
         matches = []
         for i in order:
             other = self.records_[rows[i]]
-            described = self._describe(
-                evidences[i],
-                probe,
-                other,
-                TextSignal.row(blocks["word"], 0),
-                TextSignal.row(word, rows[i]),
-                scores[i],
-            )
-            matches.append({"id": other.id, **described})
+            words = (TextSignal.row(blocks["word"], 0), TextSignal.row(word, int(rows[i])))
+            pair = {name: float(array[i]) for name, array in values.items()}
+            matches.append({"id": other.id, **self._describe(pair, probe, other, words, scores[i])})
         return matches
 
-    @staticmethod
-    def _has_structure(a: Record, b: Record) -> bool:
-        return bool(a.capabilities and b.capabilities and a.capabilities & b.capabilities)
+    def _capability_neighbours(self, probe: Record, own: int | None) -> np.ndarray:
+        """Systems declaring the probe's rarest capability, in case the words differ entirely."""
+        known = [c for c in probe.capabilities or () if c in self.capability_vocabulary_]
+        if not known:
+            return np.empty(0, dtype=np.int64)
+        rarest = max(known, key=lambda c: self.capability_weights_[c])
+        column = self._sets["capabilities"].binary[:, self.capability_vocabulary_[rarest]]
+        rows = column.nonzero()[0]
+        rows = rows[self.active_[rows] & (rows != (own if own is not None else -1))]
+        return rows[: self.candidates]
 
     def pairs(
         self,
@@ -277,33 +333,33 @@ class DuplicateFinder:
         left, right = self._candidate_pairs(progress, skip_groups=not include_reuse)
         if left.size == 0:
             return []
-        scores, evidences = self._score(self.text_.blocks_, self.records_, left, right)
+        values = self._scan_features(left, right)
+        scores = combine.scores(values, self.weights or combine.WEIGHTS)
         keep = scores >= min_score
         if not include_reuse:
-            keep &= np.array([e.reuse_of is None for e in evidences], dtype=bool)
+            same = (self.groups_[left] >= 0) & (self.groups_[left] == self.groups_[right])
+            keep &= ~same
         if k is not None:
-            ranked = np.where(keep, scores, -1.0)
-            keep &= _within_best(left, right, ranked, len(self.records_), k)
+            keep &= _within_best(left, right, np.where(keep, scores, -1.0), k)
         word = self.text_.blocks_["word"]
         results = []
-        for index in np.flatnonzero(keep):
+        for index in np.flatnonzero(keep).tolist():
             i, j = int(left[index]), int(right[index])
             a, b = self.records_[i], self.records_[j]
-            described = self._describe(
-                evidences[index], a, b, TextSignal.row(word, i), TextSignal.row(word, j), float(scores[index])
-            )
-            results.append({"a": a.id, "b": b.id, **described})
+            pair = {name: float(array[index]) for name, array in values.items()}
+            words = (TextSignal.row(word, i), TextSignal.row(word, j))
+            results.append({"a": a.id, "b": b.id, **self._describe(pair, a, b, words, scores[index])})
         results.sort(key=lambda p: (-p["score"], str(p["a"]), str(p["b"])))
         return results
 
     def _candidate_pairs(
         self, progress: Callable[[int, int], None] | None = None, skip_groups: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Unique (i < j) pairs of rows that are among each other's best text neighbours.
+        """Unique (i < j) pairs of rows among each other's best retrieval neighbours.
 
         Computed block by block, so memory is bounded by ``batch_size`` rows of products.
         """
-        matrix = self.matrix_
+        matrix = self.retrieval_
         transposed = matrix.T.tocsc()
         size = matrix.shape[0]
         lefts, rights = [], []
@@ -362,12 +418,69 @@ class DuplicateFinder:
         return graph.isolated(self.graph_) & declared
 
 
-def _within_best(left: np.ndarray, right: np.ndarray, scores: np.ndarray, size: int, k: int) -> np.ndarray:
+def _nan(value: float | None) -> float:
+    return np.nan if value is None else value
+
+
+def _vocabulary(
+    sets: Iterable[frozenset[Hashable] | None],
+) -> tuple[dict[Hashable, int], dict[Hashable, float]]:
+    """Column numbers and rarity weights of the codes used in a field, in one stable order."""
+    weights = structure.rarity_weights(sets)
+    ordered = sorted(weights, key=str)
+    return {item: column for column, item in enumerate(ordered)}, {item: weights[item] for item in ordered}
+
+
+def _linking_terms(matrix: sp.csr_matrix, groups: np.ndarray) -> np.ndarray:
+    """Columns that can bring two *different* systems together.
+
+    A term used by one system only, or only by the copies of one product, links nothing new:
+    keeping it in the retrieval copy would crowd out the terms shared with other products
+    (the Amphora-specific n-grams pushing out "dokumendihaldus", shared with Delta).
+    """
+    coo = matrix.tocoo()
+    # Number the units (a product group, or a system on its own) 0..U-1, then count distinct
+    # (column, unit) pairs per column with one 1-D unique over a combined integer key.
+    units = np.where(groups >= 0, groups, groups.max(initial=-1) + 1 + np.arange(groups.size))
+    keys = np.sort(coo.col.astype(np.int64) * (units.max(initial=0) + 1) + units[coo.row])
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+    columns = keys // (units.max(initial=0) + 1)
+    return np.bincount(columns, minlength=matrix.shape[1]) >= 2
+
+
+def _prune(matrix: sp.csr_matrix, terms: int, useful: np.ndarray | None = None) -> sp.csr_matrix:
+    """Keep each row's ``terms`` largest weights and renormalise (the retrieval copy).
+
+    The largest TF-IDF weights are the rarest, most distinctive terms; dropping the common
+    ones shrinks the all-pairs product by orders of magnitude while the exact scores of the
+    candidates are still computed on the full vectors. Columns not ``useful`` are dropped
+    first.
+    """
+    matrix = matrix.tocsr()
+    if useful is not None:
+        matrix = sp.csr_matrix(matrix.multiply(useful.astype(np.float32)[np.newaxis, :]))
+        matrix.eliminate_zeros()
+    lengths = np.diff(matrix.indptr)
+    keep = np.ones(matrix.nnz, dtype=bool)
+    for row in np.flatnonzero(lengths > terms).tolist():
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        order = np.argpartition(-matrix.data[start:end], terms)
+        keep[start + order[terms:]] = False
+    rows = np.repeat(np.arange(matrix.shape[0]), lengths)[keep]
+    pruned = sp.csr_matrix(
+        (matrix.data[keep], (rows, matrix.indices[keep])), shape=matrix.shape, dtype=np.float32
+    )
+    norms = np.sqrt(np.asarray(pruned.multiply(pruned).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags((1.0 / norms).astype(np.float32)) @ pruned)
+
+
+def _within_best(left: np.ndarray, right: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     """For each pair, whether it is among the ``k`` best of either of its two systems."""
     ends = np.concatenate([left, right])
-    partners_scores = np.concatenate([scores, scores])
+    partner_scores = np.concatenate([scores, scores])
     pair_index = np.concatenate([np.arange(left.size), np.arange(left.size)])
-    order = np.lexsort((-partners_scores, ends))
+    order = np.lexsort((-partner_scores, ends))
     ranked_ends = ends[order]
     starts = np.searchsorted(ranked_ends, ranked_ends, side="left")
     rank = np.arange(order.size) - starts

@@ -53,12 +53,31 @@ def canonical(text: str | None) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFC", decomposed)).strip()
 
 
+def _accent_table() -> dict[int, str]:
+    """Every precomposed Latin letter with diacritics mapped to its base letter, plus the
+    combining marks mapped to nothing: one ``str.translate`` strips a whole text in C."""
+    table: dict[int, str] = {ord("đ"): "d", ord("Đ"): "D"}
+    for start, end in ((0x00C0, 0x0250), (0x1E00, 0x1F00)):
+        for code in range(start, end):
+            base = "".join(c for c in unicodedata.normalize("NFD", chr(code)) if not unicodedata.combining(c))
+            if base and base != chr(code):
+                table[code] = base
+    for code in range(0x0300, 0x0370):
+        table[code] = ""
+    return table
+
+
+_STRIP = _accent_table()
+
+
 def strip_accents(text: str | None) -> str:
     """Case-folded text without any diacritic; ``đ`` becomes ``d``."""
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFD", str(text).casefold().replace("đ", "d"))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = unicodedata.normalize("NFC", str(text)).casefold().translate(_STRIP)
+    if not stripped.isascii():  # letters outside the table (rare scripts): the slow, general way
+        decomposed = unicodedata.normalize("NFD", stripped)
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACE.sub(" ", stripped).strip()
 
 

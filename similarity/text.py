@@ -90,14 +90,20 @@ class TextSignal:
         blocks = {}
         for channel in CHANNELS:
             documents = getattr(prepared, channel)
-            vectorizer = self.vectorizers_[channel]
             # Rarity is learned over distinct texts: 110 copies of one product must not make its
-            # words look common. An all-empty channel still needs a vocabulary to transform.
-            vectorizer.fit(sorted({d for d in documents if d}) or ["_"])
-            blocks[channel] = vectorizer.transform(documents).tocsr()
+            # words look common. Each distinct text is also analysed once only.
+            distinct, inverse = np.unique(np.array(documents, dtype=object), return_inverse=True)
+            vectorizer = self.vectorizers_[channel]
+            texts = distinct.tolist()
+            if all(texts):
+                rows = vectorizer.fit_transform(texts)
+            else:  # empty texts must not count as documents; an all-empty channel needs a vocabulary
+                vectorizer.fit([t for t in texts if t] or ["_"])
+                rows = vectorizer.transform(texts)
+            blocks[channel] = sp.csr_matrix(rows[inverse.ravel()])
         self.blocks_ = blocks
         self.matrix_ = self.stack(blocks)
-        self.word_features_ = self.vectorizers_["word"].get_feature_names_out()
+        self.word_features_ = [str(name) for name in self.vectorizers_["word"].get_feature_names_out()]
         return self
 
     def append(self, blocks: dict[str, sp.csr_matrix]) -> None:
@@ -136,8 +142,11 @@ class TextSignal:
         if common.size == 0:
             return []
         products = a[1][in_a] * b[1][in_b]
+        if products.size > 4 * limit:  # only the strongest few can be shown
+            strongest = np.argpartition(-products, 4 * limit)[: 4 * limit]
+            common, products = common[strongest], products[strongest]
         names = self.word_features_
-        ranked = [str(names[common[i]]) for i in np.argsort(-products, kind="stable")]
+        ranked = [names[common[i]] for i in np.argsort(-products, kind="stable")]
         # Word pairs read better than single syllables. Vietnamese words are often two syllables,
         # so a pair overlapping one already shown (the "lý văn" straddling "quản lý" and
         # "văn bản") is usually not a word: skip it.

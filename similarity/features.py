@@ -1,0 +1,121 @@
+"""Structure and graph signals for many pairs at once, as sparse-matrix arithmetic.
+
+The same definitions as :mod:`similarity.structure` and :mod:`similarity.graph` (which stay as
+the readable reference), computed for arrays of pairs: a full scan scores millions of pairs,
+where a Python loop over sets would take minutes. Every function returns ``nan`` where either
+record does not declare the field, which :mod:`similarity.combine` reads as "unknown".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["SetMatrix", "adjacency", "jaccard_pairs", "neighbourhood_pairs", "rowdot", "same_level_pairs"]
+
+
+def rowdot(
+    left: sp.csr_matrix, right: sp.csr_matrix, rows_left: np.ndarray, rows_right: np.ndarray
+) -> np.ndarray:
+    """``left[rows_left[i]] · right[rows_right[i]]`` for every i, in chunks to bound memory."""
+    result = np.zeros(rows_left.size, dtype=np.float64)
+    chunk = 200_000
+    for start in range(0, rows_left.size, chunk):
+        a = left[rows_left[start : start + chunk]]
+        b = right[rows_right[start : start + chunk]]
+        result[start : start + chunk] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
+    return result
+
+
+@dataclass
+class SetMatrix:
+    """Sets of codes (capabilities, data domains, user agencies) as a sparse incidence matrix.
+
+    ``weighted`` holds each item's weight (rarity), ``binary`` its presence; ``weight_sum`` also
+    counts items unknown to the vocabulary at weight 1, as the reference definition does.
+    """
+
+    weighted: sp.csr_matrix
+    binary: sp.csr_matrix
+    weight_sum: np.ndarray
+    declared: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        sets: Sequence[frozenset[Hashable] | None],
+        vocabulary: Mapping[Hashable, int],
+        weights: np.ndarray,
+    ) -> SetMatrix:
+        rows, columns = [], []
+        unknown = np.zeros(len(sets), dtype=np.float64)
+        for row, items in enumerate(sets):
+            for item in items or ():
+                column = vocabulary.get(item)
+                if column is None:
+                    unknown[row] += 1.0
+                else:
+                    rows.append(row)
+                    columns.append(column)
+        shape = (len(sets), len(vocabulary))
+        ones = np.ones(len(rows), dtype=np.float64)
+        binary = sp.csr_matrix((ones, (rows, columns)), shape=shape)
+        weighted = sp.csr_matrix((weights[columns] if columns else ones, (rows, columns)), shape=shape)
+        declared = np.array([bool(items) for items in sets], dtype=bool)
+        weight_sum = np.asarray(weighted.sum(axis=1)).ravel() + unknown
+        return cls(weighted, binary, weight_sum, declared)
+
+    def append(self, other: SetMatrix) -> SetMatrix:
+        return SetMatrix(
+            sp.vstack([self.weighted, other.weighted], format="csr"),
+            sp.vstack([self.binary, other.binary], format="csr"),
+            np.concatenate([self.weight_sum, other.weight_sum]),
+            np.concatenate([self.declared, other.declared]),
+        )
+
+
+def jaccard_pairs(
+    left: SetMatrix, right: SetMatrix, rows_left: np.ndarray, rows_right: np.ndarray
+) -> np.ndarray:
+    """Weighted Jaccard Σw(shared)/Σw(either) per pair; ``nan`` if either declares nothing."""
+    shared = rowdot(left.weighted, right.binary, rows_left, rows_right)
+    union = left.weight_sum[rows_left] + right.weight_sum[rows_right] - shared
+    declared = left.declared[rows_left] & right.declared[rows_right] & (union > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(declared, shared / np.where(union > 0, union, 1.0), np.nan)
+
+
+def same_level_pairs(
+    left: np.ndarray, right: np.ndarray, rows_left: np.ndarray, rows_right: np.ndarray
+) -> np.ndarray:
+    """1 for the same level, 0 for different, ``nan`` if unknown (levels coded as ints, -1 unknown)."""
+    a, b = left[rows_left], right[rows_right]
+    return np.where((a < 0) | (b < 0), np.nan, (a == b).astype(np.float64))
+
+
+def adjacency(edges: Iterable[tuple[int, int]], size: int) -> sp.csr_matrix:
+    """Symmetric 0/1 matrix of "connected in either direction" between rows."""
+    pairs = [(a, b) for a, b in edges if a != b]
+    if not pairs:
+        return sp.csr_matrix((size, size), dtype=np.float64)
+    a, b = np.array(pairs, dtype=np.int64).T
+    matrix = sp.csr_matrix((np.ones(a.size * 2), (np.r_[a, b], np.r_[b, a])), shape=(size, size))
+    matrix.data[:] = 1.0  # duplicate edges were summed
+    return matrix
+
+
+def neighbourhood_pairs(matrix: sp.csr_matrix, rows_left: np.ndarray, rows_right: np.ndarray) -> np.ndarray:
+    """Jaccard of two systems' neighbours, their own edge left out; ``nan`` if either has no
+    other neighbour (the reference is :func:`similarity.graph.neighbourhood_similarity`)."""
+    shared = rowdot(matrix, matrix, rows_left, rows_right)
+    degree = np.asarray(matrix.sum(axis=1)).ravel()
+    linked = np.asarray(matrix[rows_left, rows_right]).ravel()
+    own_left = degree[rows_left] - linked
+    own_right = degree[rows_right] - linked
+    union = own_left + own_right - shared
+    declared = (own_left > 0) & (own_right > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(declared, shared / np.where(union > 0, union, 1.0), np.nan)

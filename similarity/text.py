@@ -6,7 +6,11 @@ every candidate at once:
 
 * ``name`` — character n-grams of the unaccented name (short texts, typos, missing tone marks);
 * ``word`` — word 1–2-grams of the accented, rewritten text (what the systems are about);
-* ``char`` — character n-grams of the unaccented text (word segmentation, abbreviations).
+* ``plain`` — word 1–2-grams of the same text without diacritics, for the many people who type
+  without tone marks (``quan ly van ban`` meets ``quản lý văn bản``).
+
+Character n-grams of whole descriptions were tried as the third channel: they were six times
+denser (slower to scan) and no better on the development set (test AP 0.774 against 0.781).
 
 Examples
 --------
@@ -29,7 +33,7 @@ from similarity.lexicon import Lexicon, default_lexicon
 
 __all__ = ["CHANNELS", "TextSignal"]
 
-CHANNELS = ("name", "word", "char")
+CHANNELS = ("name", "word", "plain")
 
 RowTerms = tuple[np.ndarray, np.ndarray]
 """One sparse row as (column indices, values)."""
@@ -39,7 +43,7 @@ RowTerms = tuple[np.ndarray, np.ndarray]
 class _Prepared:
     name: list[str]
     word: list[str]
-    char: list[str]
+    plain: list[str]
 
 
 class TextSignal:
@@ -56,7 +60,7 @@ class TextSignal:
         self.lexicon = lexicon
 
     def _weights(self) -> dict[str, float]:
-        weights = self.weights or {"name": 0.4, "word": 0.35, "char": 0.25}
+        weights = self.weights or {"name": 0.4, "word": 0.35, "plain": 0.25}
         total = sum(weights[c] for c in CHANNELS)
         return {c: weights[c] / total for c in CHANNELS}
 
@@ -83,8 +87,12 @@ class TextSignal:
                 dtype=np.float32,
                 token_pattern=r"(?u)\b\w+\b",
             ),
-            "char": TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True, dtype=np.float32
+            "plain": TfidfVectorizer(
+                analyzer="word",
+                ngram_range=(1, 2),
+                sublinear_tf=True,
+                dtype=np.float32,
+                token_pattern=r"(?u)\b\w+\b",
             ),
         }
         blocks = {}

@@ -67,7 +67,7 @@ def test_scan_stores_warnings_with_their_evidence(session, documents):
     assert _pair(warning) == {first.id, second.id}
     assert warning.score >= 0.6 and warning.disposition == "open"
     assert warning.detector_version == DETECTOR_VERSION
-    assert {"name", "word", "char", "capabilities"} <= set(warning.components)
+    assert {"name", "word", "plain", "capabilities"} <= set(warning.components)
     assert {r["code"] for r in warning.reasons} >= {"shared_capabilities", "same_level"}
 
 

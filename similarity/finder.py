@@ -21,7 +21,7 @@ from similarity import combine, features, graph, structure
 from similarity.combine import Evidence, Weight
 from similarity.lexicon import Lexicon
 from similarity.records import Record, read_records, to_record
-from similarity.text import CHANNELS, RowTerms, TextSignal
+from similarity.text import CHANNELS, TextSignal
 
 __all__ = ["DuplicateFinder", "NotFittedError"]
 
@@ -251,22 +251,43 @@ class DuplicateFinder:
         return structure.jaccard(frozenset(probe.depends_on - {other.id}), around)
 
     def _describe(
-        self, values: dict[str, float], a: Record, b: Record, words: tuple[RowTerms, RowTerms], score: float
-    ):
-        """The public form of one match, with its reasons (computed only for what is returned)."""
-        evidence = Evidence(**{name: (None if np.isnan(v) else float(v)) for name, v in values.items()})
-        evidence.shared_terms = self.text_.shared_terms(*words)
-        if a.capabilities and b.capabilities:
-            evidence.shared_capabilities = sorted(a.capabilities & b.capabilities, key=str)
-        evidence.reuse_of = _reuse(a, b)
-        if evidence.reuse_of is None:
-            evidence.central_platform = _central_duplicate(a, b, evidence)
-        return {
-            "score": round(float(score), 4),
-            "relation": "reuse" if evidence.reuse_of is not None else "overlap",
-            "reasons": combine.explain(evidence),
-            "components": {k: (None if v is None else round(v, 4)) for k, v in evidence.components().items()},
-        }
+        self,
+        left_records: list[Record],
+        left_blocks: dict[str, sp.csr_matrix],
+        rows_left: np.ndarray,
+        rows_right: np.ndarray,
+        values: dict[str, np.ndarray],
+        scores: np.ndarray,
+    ) -> list[dict[str, Any]]:
+        """The public form of the matches that are returned, with their reasons.
+
+        Reasons are built only for what is returned; the heavy parts (shared terms, rounding)
+        run over all of them at once.
+        """
+        terms = self.text_.shared_terms(left_blocks, rows_left, rows_right)
+        rounded = {name: np.round(array, 4).tolist() for name, array in values.items()}
+        score_list = np.round(scores, 4).tolist()
+        described = []
+        for index, (i, j) in enumerate(zip(rows_left.tolist(), rows_right.tolist(), strict=True)):
+            a, b = left_records[i], self.records_[j]
+            components = {
+                name: (None if v != v else v) for name, v in ((n, rounded[n][index]) for n in rounded)
+            }
+            evidence = Evidence(**components, shared_terms=terms[index])
+            if a.capabilities and b.capabilities:
+                evidence.shared_capabilities = sorted(a.capabilities & b.capabilities, key=str)
+            evidence.reuse_of = _reuse(a, b)
+            if evidence.reuse_of is None:
+                evidence.central_platform = _central_duplicate(a, b, evidence)
+            described.append(
+                {
+                    "score": score_list[index],
+                    "relation": "reuse" if evidence.reuse_of is not None else "overlap",
+                    "reasons": combine.explain(evidence),
+                    "components": components,
+                }
+            )
+        return described
 
     # --- queries ------------------------------------------------------------------------------
 
@@ -294,15 +315,23 @@ class DuplicateFinder:
             return []
         values = self._query_features(probe, blocks, rows)
         scores = combine.scores(values, self.weights or combine.WEIGHTS)
-        order = sorted(range(rows.size), key=lambda i: (-scores[i], str(self.records_[rows[i]].id)))[:k]
-        word = self.text_.blocks_["word"]
-        matches = []
-        for i in order:
-            other = self.records_[rows[i]]
-            words = (TextSignal.row(blocks["word"], 0), TextSignal.row(word, int(rows[i])))
-            pair = {name: float(array[i]) for name, array in values.items()}
-            matches.append({"id": other.id, **self._describe(pair, probe, other, words, scores[i])})
-        return matches
+        order = np.array(
+            sorted(range(rows.size), key=lambda i: (-scores[i], str(self.records_[rows[i]].id)))[:k],
+            dtype=np.int64,
+        )
+        chosen = rows[order]
+        described = self._describe(
+            [probe],
+            blocks,
+            np.zeros(order.size, dtype=np.int64),
+            chosen,
+            {name: array[order] for name, array in values.items()},
+            scores[order],
+        )
+        return [
+            {"id": self.records_[row].id, **match}
+            for row, match in zip(chosen.tolist(), described, strict=True)
+        ]
 
     def _capability_neighbours(self, probe: Record, own: int | None) -> np.ndarray:
         """Systems declaring the probe's rarest capability, in case the words differ entirely."""
@@ -341,14 +370,21 @@ class DuplicateFinder:
             keep &= ~same
         if k is not None:
             keep &= _within_best(left, right, np.where(keep, scores, -1.0), k)
-        word = self.text_.blocks_["word"]
-        results = []
-        for index in np.flatnonzero(keep).tolist():
-            i, j = int(left[index]), int(right[index])
-            a, b = self.records_[i], self.records_[j]
-            pair = {name: float(array[index]) for name, array in values.items()}
-            words = (TextSignal.row(word, i), TextSignal.row(word, j))
-            results.append({"a": a.id, "b": b.id, **self._describe(pair, a, b, words, scores[index])})
+        chosen = np.flatnonzero(keep)
+        chosen = chosen[np.argsort(-scores[chosen], kind="stable")]
+        left, right = left[chosen], right[chosen]
+        described = self._describe(
+            self.records_,
+            self.text_.blocks_,
+            left,
+            right,
+            {name: array[chosen] for name, array in values.items()},
+            scores[chosen],
+        )
+        results = [
+            {"a": self.records_[i].id, "b": self.records_[j].id, **match}
+            for i, j, match in zip(left.tolist(), right.tolist(), described, strict=True)
+        ]
         results.sort(key=lambda p: (-p["score"], str(p["a"]), str(p["b"])))
         return results
 

@@ -35,9 +35,6 @@ __all__ = ["CHANNELS", "TextSignal"]
 
 CHANNELS = ("name", "word", "plain")
 
-RowTerms = tuple[np.ndarray, np.ndarray]
-"""One sparse row as (column indices, values)."""
-
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -140,21 +137,33 @@ class TextSignal:
             for c in CHANNELS
         }
 
-    def shared_terms(self, a: RowTerms, b: RowTerms, limit: int = 5) -> list[str]:
-        """The words and word pairs contributing most to two texts' similarity.
+    def shared_terms(
+        self, left: dict[str, sp.csr_matrix], rows_left: np.ndarray, rows_right: np.ndarray, limit: int = 5
+    ) -> list[list[str]]:
+        """For each pair, the words and word pairs contributing most to its similarity.
 
-        ``a`` and ``b`` are word-channel rows as (column indices, weights), read straight from
-        CSR arrays: building sparse-matrix objects per pair cost a hundred times more.
+        One sparse element-wise product for all pairs (in C), then only a few of each pair's
+        strongest shared terms are looked at in Python.
         """
-        common, in_a, in_b = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
-        if common.size == 0:
+        result: list[list[str]] = []
+        chunk = 100_000
+        for start in range(0, rows_left.size, chunk):
+            a = left["word"][rows_left[start : start + chunk]]
+            b = self.blocks_["word"][rows_right[start : start + chunk]]
+            product = sp.csr_matrix(a.multiply(b))
+            for row in range(product.shape[0]):
+                begin, end = product.indptr[row], product.indptr[row + 1]
+                result.append(self._readable(product.indices[begin:end], product.data[begin:end], limit))
+        return result
+
+    def _readable(self, columns: np.ndarray, products: np.ndarray, limit: int) -> list[str]:
+        if columns.size == 0:
             return []
-        products = a[1][in_a] * b[1][in_b]
         if products.size > 4 * limit:  # only the strongest few can be shown
             strongest = np.argpartition(-products, 4 * limit)[: 4 * limit]
-            common, products = common[strongest], products[strongest]
+            columns, products = columns[strongest], products[strongest]
         names = self.word_features_
-        ranked = [names[common[i]] for i in np.argsort(-products, kind="stable")]
+        ranked = [names[c] for c in columns[np.argsort(-products, kind="stable")].tolist()]
         # Word pairs read better than single syllables. Vietnamese words are often two syllables,
         # so a pair overlapping one already shown (the "lý văn" straddling "quản lý" and
         # "văn bản") is usually not a word: skip it.
@@ -169,8 +178,3 @@ class TextSignal:
             if len(terms) == limit:
                 break
         return terms
-
-    @staticmethod
-    def row(matrix: sp.csr_matrix, index: int) -> RowTerms:
-        start, end = matrix.indptr[index], matrix.indptr[index + 1]
-        return matrix.indices[start:end], matrix.data[start:end]

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from similarity.graph import dependency_graph, duplicate_clusters, isolated, neighbourhood_similarity
@@ -54,8 +55,7 @@ def test_text_channels_survive_missing_tone_marks_and_abbreviations():
 def test_shared_terms_explain_the_match():
     texts = ["quản lý văn bản đến và văn bản đi", "quản lý văn bản đi, hồ sơ công việc", "tin tức"]
     signal = TextSignal().fit(texts, texts)
-    word = signal.blocks_["word"]
-    terms = signal.shared_terms(signal.row(word, 0), signal.row(word, 1))
+    terms, nothing = signal.shared_terms(signal.blocks_, np.array([0, 0]), np.array([1, 2]))
     assert "quản lý văn bản" not in terms  # bigrams at most
-    assert any("văn bản" in term for term in terms)
-    assert signal.shared_terms(signal.row(word, 0), signal.row(word, 2)) == []
+    assert "văn bản" in terms and "lý văn" not in terms
+    assert nothing == []

@@ -265,14 +265,15 @@ class DuplicateFinder:
         run over all of them at once.
         """
         terms = self.text_.shared_terms(left_blocks, rows_left, rows_right)
-        rounded = {name: np.round(array, 4).tolist() for name, array in values.items()}
+        names = list(values)
+        # One row of rounded values per pair, unknown (nan) as None, built column-wise in numpy.
+        columns = [np.where(np.isnan(values[n]), None, np.round(values[n], 4)).tolist() for n in names]
+        rows = list(zip(*columns, strict=True)) if columns else []
         score_list = np.round(scores, 4).tolist()
         described = []
         for index, (i, j) in enumerate(zip(rows_left.tolist(), rows_right.tolist(), strict=True)):
             a, b = left_records[i], self.records_[j]
-            components = {
-                name: (None if v != v else v) for name, v in ((n, rounded[n][index]) for n in rounded)
-            }
+            components = dict(zip(names, rows[index], strict=True))
             evidence = Evidence(**components, shared_terms=terms[index])
             if a.capabilities and b.capabilities:
                 evidence.shared_capabilities = sorted(a.capabilities & b.capabilities, key=str)
@@ -359,7 +360,10 @@ class DuplicateFinder:
         ``progress(done, total)`` is called after each block of rows (for progress bars).
         """
         self._check_fitted()
-        left, right = self._candidate_pairs(progress, skip_groups=not include_reuse)
+        # Asked for k partners each, 2k candidates are plenty: the exact score rarely reorders
+        # retrieval by more than that, and each candidate costs a full scoring.
+        per_row = self.candidates if k is None else min(self.candidates, 2 * k)
+        left, right = self._candidate_pairs(per_row, progress, skip_groups=not include_reuse)
         if left.size == 0:
             return []
         values = self._scan_features(left, right)
@@ -389,7 +393,7 @@ class DuplicateFinder:
         return results
 
     def _candidate_pairs(
-        self, progress: Callable[[int, int], None] | None = None, skip_groups: bool = True
+        self, per_row: int, progress: Callable[[int, int], None] | None = None, skip_groups: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """Unique (i < j) pairs of rows among each other's best retrieval neighbours.
 
@@ -411,8 +415,8 @@ class DuplicateFinder:
                 if skip_groups and self.groups_[row] >= 0:
                     mask &= self.groups_[columns] != self.groups_[row]
                 columns, data = columns[mask], data[mask]
-                if data.size > self.candidates:
-                    columns = columns[np.argpartition(-data, self.candidates)[: self.candidates]]
+                if data.size > per_row:
+                    columns = columns[np.argpartition(-data, per_row)[:per_row]]
                 lefts.append(np.full(columns.size, row, dtype=np.int64))
                 rights.append(columns.astype(np.int64))
             if progress is not None:

@@ -329,10 +329,11 @@ class DuplicateFinder:
             {name: array[order] for name, array in values.items()},
             scores[order],
         )
-        return [
+        matches = [
             {"id": self.records_[row].id, **match}
             for row, match in zip(chosen.tolist(), described, strict=True)
         ]
+        return self._fold_into_platforms(matches, ("id",))[:k]
 
     def _capability_neighbours(self, probe: Record, own: int | None) -> np.ndarray:
         """Systems declaring the probe's rarest capability, in case the words differ entirely."""
@@ -390,7 +391,46 @@ class DuplicateFinder:
             for i, j, match in zip(left.tolist(), right.tolist(), described, strict=True)
         ]
         results.sort(key=lambda p: (-p["score"], str(p["a"]), str(p["b"])))
-        return results
+        return self._fold_into_platforms(results, ("a", "b"))
+
+    def _fold_into_platforms(
+        self, matches: list[dict[str, Any]], sides: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        """Report an overlap with a deployment of a shared platform as an overlap with the platform.
+
+        A province that built its own document system overlaps every province running the
+        central one; the reviewer needs one warning ("reuse the platform"), not thirty. Matches
+        must come best first; each folded match counts the deployments it stands for.
+        """
+        folded: dict[tuple[Hashable, ...], dict[str, Any]] = {}
+        for match in matches:
+            if match["relation"] == "reuse":
+                key = tuple(match[side] for side in sides)
+                folded.setdefault(key, match)
+                continue
+            renamed = dict(match)
+            for side in sides:
+                record = self.records_[self.index_[match[side]]] if match[side] in self.index_ else None
+                if (
+                    record is not None
+                    and record.instance_of is not None
+                    and record.instance_of in self.index_
+                ):
+                    renamed[side] = record.instance_of
+            ids = [renamed[side] for side in sides]
+            if len(sides) == 2 and ids[0] == ids[1]:
+                continue
+            key = tuple(sorted(ids, key=str)) if len(sides) == 2 else tuple(ids)
+            if key in folded:
+                if renamed != match and "via_deployments" in folded[key]:
+                    folded[key]["via_deployments"] += 1
+                    folded[key]["reasons"][-1].update(_via_reason(folded[key]["via_deployments"]))
+                continue
+            if renamed != match:
+                renamed["via_deployments"] = 1
+                renamed["reasons"] = [*match["reasons"], _via_reason(1)]
+            folded[key] = renamed
+        return list(folded.values())
 
     def _candidate_pairs(
         self, per_row: int, progress: Callable[[int, int], None] | None = None, skip_groups: bool = True
@@ -456,6 +496,14 @@ class DuplicateFinder:
             r.id for row, r in enumerate(self.records_) if r.depends_on is not None and self.active_[row]
         }
         return graph.isolated(self.graph_) & declared
+
+
+def _via_reason(count: int) -> dict[str, Any]:
+    return {
+        "code": "via_deployments",
+        "count": count,
+        "message": f"Found through {count} deployment(s) of the platform",
+    }
 
 
 def _nan(value: float | None) -> float:

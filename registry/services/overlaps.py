@@ -323,6 +323,9 @@ def describe_reason(
             "A local system doing what the shared platform %(platform)s already provides",
             platform=platform_name,
         ),
+        "via_deployments": lambda: _l(
+            "Matches %(count)s deployment(s) of this platform", count=reason.get("count", 0)
+        ),
         "sanctioned_reuse": lambda: _l(
             "Deployments of the same shared platform %(platform)s: reuse, not duplication",
             platform=platform_name,

@@ -97,9 +97,26 @@ def test_query_excludes_the_record_itself_and_explains(finder):
     codes = {reason["code"] for reason in hue["reasons"]}
     assert {"similar_names", "shared_capabilities", "similar_dependencies", "same_level"} <= codes
     assert all(reason["message"] for reason in hue["reasons"])
-    deployment = next(m for m in matches if m["id"] == "gli")
-    shared = next(r for r in deployment["reasons"] if r["code"] == "shared_terms")
-    assert "quản lý" in shared["terms"] and "văn bản" in shared["terms"] and "lý văn" not in shared["terms"]
+    platform = next(m for m in matches if m["id"] == "platform")
+    shared = next(r for r in platform["reasons"] if r["code"] == "shared_terms")
+    assert "văn bản" in shared["terms"] and "lý văn" not in shared["terms"]
+
+
+def test_overlapping_deployments_fold_into_their_platform(finder):
+    """A province's own document system gets one warning (reuse the platform), not one per deployment."""
+    matches = finder.query(PORTFOLIO[1], k=10)
+    assert not {"gli", "dlk"} & set(ids(matches))
+    platform = next(m for m in matches if m["id"] == "platform")
+    assert platform["via_deployments"] >= 1
+    assert platform["reasons"][-1] == {
+        "code": "via_deployments",
+        "count": platform["via_deployments"],
+        "message": f"Found through {platform['via_deployments']} deployment(s) of the platform",
+    }
+    assert "duplicates_central_platform" in {r["code"] for r in platform["reasons"]}
+    pairs = finder.pairs(min_score=0.0)
+    assert not any({"gli", "dlk"} & {p["a"], p["b"]} for p in pairs)
+    assert len([p for p in pairs if {p["a"], p["b"]} == {"nan", "platform"}]) == 1
 
 
 def test_deployments_of_one_platform_are_reuse_not_overlap(finder):

@@ -156,7 +156,7 @@ class DuplicateFinder:
                 self.graph_.remove_edges_from(list(self.graph_.out_edges(record.id)))
         start = len(self.records_)
         blocks = self.text_.transform([r.name for r in checked], [r.full_text for r in checked])
-        self.text_.append(blocks)
+        self.text_.append(blocks, [r.full_text for r in checked])
         self.retrieval_ = sp.vstack(
             [self.retrieval_, _prune(self.text_.stack(blocks), self.retrieval_terms)], "csr"
         )
@@ -254,6 +254,7 @@ class DuplicateFinder:
         self,
         left_records: list[Record],
         left_blocks: dict[str, sp.csr_matrix],
+        left_texts: list[str],
         rows_left: np.ndarray,
         rows_right: np.ndarray,
         values: dict[str, np.ndarray],
@@ -264,7 +265,7 @@ class DuplicateFinder:
         Reasons are built only for what is returned; the heavy parts (shared terms, rounding)
         run over all of them at once.
         """
-        terms = self.text_.shared_terms(left_blocks, rows_left, rows_right)
+        terms = self.text_.shared_terms(left_blocks, left_texts, rows_left, rows_right)
         names = list(values)
         # One row of rounded values per pair, unknown (nan) as None, built column-wise in numpy.
         columns = [np.where(np.isnan(values[n]), None, np.round(values[n], 4)).tolist() for n in names]
@@ -324,6 +325,7 @@ class DuplicateFinder:
         described = self._describe(
             [probe],
             blocks,
+            self.text_.prepared_words([probe.full_text]),
             np.zeros(order.size, dtype=np.int64),
             chosen,
             {name: array[order] for name, array in values.items()},
@@ -381,6 +383,7 @@ class DuplicateFinder:
         described = self._describe(
             self.records_,
             self.text_.blocks_,
+            self.text_.texts_,
             left,
             right,
             {name: array[chosen] for name, array in values.items()},

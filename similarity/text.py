@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from similarity.lexicon import Lexicon, default_lexicon
+from similarity.normalize import words
 
 __all__ = ["CHANNELS", "TextSignal"]
 
@@ -108,13 +109,20 @@ class TextSignal:
             blocks[channel] = sp.csr_matrix(rows[inverse.ravel()])
         self.blocks_ = blocks
         self.matrix_ = self.stack(blocks)
+        self.texts_: list[str] = [" ".join(words(text)) for text in prepared.word]
         self.word_features_ = [str(name) for name in self.vectorizers_["word"].get_feature_names_out()]
         return self
 
-    def append(self, blocks: dict[str, sp.csr_matrix]) -> None:
+    def append(self, blocks: dict[str, sp.csr_matrix], texts: Sequence[str]) -> None:
         """Add rows already transformed with the fitted vocabulary (incremental updates)."""
         self.blocks_ = {c: sp.vstack([self.blocks_[c], blocks[c]], format="csr") for c in CHANNELS}
         self.matrix_ = sp.vstack([self.matrix_, self.stack(blocks)], format="csr")
+        self.texts_.extend(self.prepared_words(texts))
+
+    def prepared_words(self, texts: Sequence[str]) -> list[str]:
+        """Texts as the word channel sees them (rewritten, places and generic words removed)."""
+        lexicon = self.lexicon or default_lexicon()
+        return [" ".join(words(lexicon.prepare(text)[0])) for text in texts]
 
     def transform(self, names: Sequence[str], texts: Sequence[str]) -> dict[str, sp.csr_matrix]:
         """Per-channel L2-normalised vectors of new texts, in the fitted vocabulary."""
@@ -127,23 +135,19 @@ class TextSignal:
         scaled = [blocks[c] * np.float32(np.sqrt(weights[c])) for c in CHANNELS]
         return sp.hstack(scaled, format="csr", dtype=np.float32)
 
-    def pair_cosines(
-        self, left: dict[str, sp.csr_matrix], rows_left: np.ndarray, rows_right: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Each channel's cosine for many pairs at once: row ``rows_left[i]`` of ``left`` against
-        row ``rows_right[i]`` of the fitted portfolio."""
-        return {
-            c: np.asarray(left[c][rows_left].multiply(self.blocks_[c][rows_right]).sum(axis=1)).ravel()
-            for c in CHANNELS
-        }
-
     def shared_terms(
-        self, left: dict[str, sp.csr_matrix], rows_left: np.ndarray, rows_right: np.ndarray, limit: int = 5
+        self,
+        left: dict[str, sp.csr_matrix],
+        left_texts: Sequence[str],
+        rows_left: np.ndarray,
+        rows_right: np.ndarray,
+        limit: int = 5,
     ) -> list[list[str]]:
-        """For each pair, the words and word pairs contributing most to its similarity.
+        """For each pair, the phrases contributing most to its similarity.
 
-        One sparse element-wise product for all pairs (in C), then only a few of each pair's
-        strongest shared terms are looked at in Python.
+        One sparse element-wise product for all pairs (in C) finds the strongest shared words
+        and word pairs; each is then grown into the longest phrase the two texts share around
+        it ("lý văn" → "quản lý văn bản điều hành"), so reviewers read words, not syllables.
         """
         result: list[list[str]] = []
         chunk = 100_000
@@ -153,10 +157,16 @@ class TextSignal:
             product = sp.csr_matrix(a.multiply(b))
             for row in range(product.shape[0]):
                 begin, end = product.indptr[row], product.indptr[row + 1]
-                result.append(self._readable(product.indices[begin:end], product.data[begin:end], limit))
+                pair = start + row
+                texts = (f" {left_texts[rows_left[pair]]} ", f" {self.texts_[rows_right[pair]]} ")
+                result.append(
+                    self._readable(product.indices[begin:end], product.data[begin:end], texts, limit)
+                )
         return result
 
-    def _readable(self, columns: np.ndarray, products: np.ndarray, limit: int) -> list[str]:
+    def _readable(
+        self, columns: np.ndarray, products: np.ndarray, texts: tuple[str, str], limit: int
+    ) -> list[str]:
         if columns.size == 0:
             return []
         if products.size > 4 * limit:  # only the strongest few can be shown
@@ -164,17 +174,38 @@ class TextSignal:
             columns, products = columns[strongest], products[strongest]
         names = self.word_features_
         ranked = [names[c] for c in columns[np.argsort(-products, kind="stable")].tolist()]
-        # Word pairs read better than single syllables. Vietnamese words are often two syllables,
-        # so a pair overlapping one already shown (the "lý văn" straddling "quản lý" and
-        # "văn bản") is usually not a word: skip it.
+        # Vietnamese words are often two syllables, so a lone pair may straddle two words;
+        # growing it to the whole shared phrase, and skipping what a phrase already covers,
+        # leaves what a reader recognises.
         terms: list[str] = []
         covered: set[str] = set()
         for term in [t for t in ranked if " " in t] + [t for t in ranked if " " not in t]:
-            syllables = set(term.split(" "))
-            if syllables & covered:
+            if set(term.split(" ")) & covered:
                 continue
-            terms.append(term)
-            covered |= syllables
+            phrase = _grow(term, *texts)
+            terms.append(phrase)
+            covered |= set(phrase.split(" "))
             if len(terms) == limit:
                 break
         return terms
+
+
+def _grow(phrase: str, first: str, second: str, longest: int = 8) -> str:
+    """Extend ``phrase`` word by word while both (space-padded) texts still contain it."""
+    words = phrase.split(" ")
+    for direction in (1, -1):
+        while len(words) < longest:
+            anchor = f" {' '.join(words)} "
+            at = first.find(anchor)
+            if at < 0:
+                break
+            if direction == 1:
+                following = first[at + len(anchor) :].split(" ", 1)[0]
+                candidate = [*words, following] if following else None
+            else:
+                preceding = first[:at].rsplit(" ", 1)[-1]
+                candidate = [preceding, *words] if preceding else None
+            if candidate is None or f" {' '.join(candidate)} " not in second:
+                break
+            words = candidate
+    return " ".join(words)

@@ -95,6 +95,7 @@ class DuplicateFinder:
         self.groups_ = np.array([self._group(r) for r in checked], dtype=np.int64)
         self.linking_terms_ = _linking_terms(self.text_.matrix_, self.groups_)
         self.retrieval_ = _prune(self.text_.matrix_, self.retrieval_terms, self.linking_terms_)
+        self._retrieval_by_term: sp.csc_matrix | None = None
         self.capability_vocabulary_, capability_weights = _vocabulary(r.capabilities for r in checked)
         self.domain_vocabulary_, domain_weights = _vocabulary(r.data_domains for r in checked)
         self.user_vocabulary_, _ = _vocabulary(r.user_agencies for r in checked)
@@ -157,6 +158,7 @@ class DuplicateFinder:
         start = len(self.records_)
         blocks = self.text_.transform([r.name for r in checked], [r.full_text for r in checked])
         self.text_.append(blocks, [r.full_text for r in checked])
+        self._retrieval_by_term = None
         self.retrieval_ = sp.vstack(
             [self.retrieval_, _prune(self.text_.stack(blocks), self.retrieval_terms)], "csr"
         )
@@ -304,7 +306,7 @@ class DuplicateFinder:
         probe = to_record({"id": QUERY_ID, **record})
         blocks = self.text_.transform([probe.name], [probe.full_text])
         query_vector = _prune(self.text_.stack(blocks), self.retrieval_terms)
-        similarities = np.asarray((self.retrieval_ @ query_vector.T).todense()).ravel()
+        similarities = self._retrieve(query_vector)
         similarities[~self.active_] = -1.0
         own = self.index_.get(probe.id)
         if own is not None:
@@ -336,6 +338,20 @@ class DuplicateFinder:
             for row, match in zip(chosen.tolist(), described, strict=True)
         ]
         return self._fold_into_platforms(matches, ("id",))[:k]
+
+    def _retrieve(self, vector: sp.csr_matrix) -> np.ndarray:
+        """Retrieval similarity of one pruned vector with every row.
+
+        Only the posting lists of the vector's few terms are read (column slices of a CSC
+        copy), instead of every row of the portfolio: the difference between a few and a few
+        dozen milliseconds at 100,000 systems.
+        """
+        if self._retrieval_by_term is None:
+            self._retrieval_by_term = self.retrieval_.tocsc()
+        columns = vector.indices
+        if columns.size == 0:
+            return np.zeros(self.retrieval_.shape[0], dtype=np.float64)
+        return np.asarray(self._retrieval_by_term[:, columns] @ vector.data.astype(np.float64)).ravel()
 
     def _capability_neighbours(self, probe: Record, own: int | None) -> np.ndarray:
         """Systems declaring the probe's rarest capability, in case the words differ entirely."""

@@ -66,3 +66,16 @@ def test_a_platform_lists_its_deployments(session, make_system):
     around = neighbourhood(session, platform)
     assert around.deployment_count == 2
     assert [d.name for d in around.deployments] == ["CSDL đảng viên Huế", "CSDL đảng viên Nghệ An"]
+
+
+def test_a_platform_with_many_dependants_shows_the_first_and_counts_all(session, make_system, monkeypatch):
+    from registry.services import dependencies
+
+    monkeypatch.setattr(dependencies, "INCOMING_SHOWN", 3)
+    platform = make_system(name="VNeID", is_shared_platform=True)
+    for i in range(5):
+        add_dependency(
+            session, make_system(name=f"Ứng dụng {i}"), target_code=platform.code, kind="authentication"
+        )
+    around = neighbourhood(session, platform)
+    assert (len(around.incoming), around.incoming_count) == (3, 5)

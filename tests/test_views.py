@@ -236,3 +236,17 @@ def test_agency_tree_counts_systems_below_each_agency(client, make_agency, make_
     assert "Thành ủy Huế" in html and "Đảng ủy phường Thuận Hóa" in html
     assert "3 hệ thống" in html and "2 hệ thống" in html
     assert "/systems/?agency=TU-HUE&amp;agency_role=owner" in html
+
+
+def test_the_agency_filter_lists_communes_only_when_chosen(client, make_agency):
+    province = make_agency(code="TU-HUE", name="Thành ủy Huế", level="province", block="locality")
+    make_agency(
+        code="DU-HUE-X",
+        name="Đảng ủy phường Thuận Hóa",
+        level="commune",
+        block="locality",
+        parent_id=province.id,
+    )
+    assert '<option value="TU-HUE">' in client.get("/systems/").text
+    assert "DU-HUE-X" not in client.get("/systems/").text
+    assert '<option value="DU-HUE-X" selected>' in client.get("/systems/?agency=DU-HUE-X").text

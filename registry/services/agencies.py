@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -80,9 +81,33 @@ def agency_choices(session: Session) -> list[tuple[int, str]]:
     return [(node.agency.id, _indented(node)) for node in flatten(agency_tree(session))]  # type: ignore[misc]
 
 
-def agency_choices_by_code(session: Session) -> list[tuple[str, str]]:
-    """(code, indented name) in tree order: the agency filter speaks codes, which are stable in URLs."""
-    return [(node.agency.code, _indented(node)) for node in flatten(agency_tree(session))]
+def filter_choices(session: Session, selected: str = "") -> list[tuple[str, str]]:
+    """(code, indented name) of central and provincial agencies, in tree order, for the filter.
+
+    Communes (about 3,300) are left out of the list: a select that long is unusable and made
+    every list page load and sort them all. A commune is still filtered on by its code in the
+    URL (the agency tree page links to it), and stays in the list while it is selected.
+    """
+    rows = session.execute(
+        select(Agency.id, Agency.code, Agency.name, Agency.parent_id, Agency.level).where(
+            (Agency.level != AgencyLevel.COMMUNE.value) | (Agency.code == selected)
+        )
+    ).all()
+    children: dict[int | None, list[Any]] = defaultdict(list)
+    ids = {row.id for row in rows}
+    for row in rows:
+        children[row.parent_id if row.parent_id in ids else None].append(row)
+    ordered: list[tuple[str, str]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for row in sorted(
+            children.get(parent, []), key=lambda r: (LEVEL_ORDER.get(AgencyLevel(r.level), 9), fold(r.name))
+        ):
+            ordered.append((row.code, "\u2003" * depth + row.name))
+            walk(row.id, depth + 1)
+
+    walk(None, 0)
+    return ordered
 
 
 def get_agency_by_code(session: Session, code: str) -> Agency | None:

@@ -26,12 +26,15 @@ class SystemNeighbourhood:
 
     outgoing: list[Edge]
     incoming: list[Edge]
+    incoming_count: int
     deployments: list[InformationSystem]
     deployment_count: int
     usage_reports: list[UsageReport]
 
 
 DEPLOYMENTS_SHOWN = 50
+INCOMING_SHOWN = 50
+"""A national platform has thousands of dependants; the page shows the first and counts all."""
 
 
 def neighbourhood(session: Session, system: InformationSystem) -> SystemNeighbourhood:
@@ -46,7 +49,11 @@ def neighbourhood(session: Session, system: InformationSystem) -> SystemNeighbou
         .join(InformationSystem, InformationSystem.id == Dependency.source_id)
         .where(Dependency.target_id == system.id)
         .order_by(InformationSystem.name_key)
+        .limit(INCOMING_SHOWN)
     ).all()
+    incoming_count = session.scalar(
+        select(func.count()).select_from(Dependency).where(Dependency.target_id == system.id)
+    )
     deployment_count = session.scalar(
         select(func.count())
         .select_from(InformationSystem)
@@ -70,6 +77,7 @@ def neighbourhood(session: Session, system: InformationSystem) -> SystemNeighbou
     return SystemNeighbourhood(
         outgoing=[Edge(d, s) for d, s in outgoing],
         incoming=[Edge(d, s) for d, s in incoming],
+        incoming_count=incoming_count or 0,
         deployments=deployments,
         deployment_count=deployment_count or 0,
         usage_reports=reports,

@@ -52,7 +52,7 @@ def index() -> str:
         "systems/list.html",
         page=page,
         flt=parsed.filter,
-        agencies=agency_service.agency_choices_by_code(session),
+        agencies=agency_service.filter_choices(session, parsed.filter.agency),
         capabilities=taxonomy.capabilities(session),
         statuses=SystemStatus,
         levels=AgencyLevel,

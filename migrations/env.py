@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 import registry.models  # noqa: F401 - registers the tables on the metadata
 from registry.config import default_database_url, normalise_database_url
 from registry.db import make_engine
+from registry.migrate import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -25,6 +26,7 @@ def run_with_connection(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import column, false, func, select, text, union
 from sqlmodel import Session
 
 from registry.choices import AgencyLevel, SystemStatus
@@ -155,14 +155,9 @@ def _positive_int(value: Any, default: int) -> int:
 def filter_conditions(session: Session, flt: SystemFilter) -> list[Any]:
     """SQL conditions for a filter, shared by the page query and its count."""
     conditions: list[Any] = []
-    for term in search_terms(flt.q):
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            or_(
-                InformationSystem.search_text.like(pattern, escape="\\"),
-                InformationSystem.code.ilike(pattern, escape="\\"),
-            )
-        )
+    terms = search_terms(flt.q)
+    if terms:
+        conditions.extend(_search_conditions(session, terms))
     if flt.statuses:
         conditions.append(InformationSystem.status.in_(flt.statuses))
     if flt.level:
@@ -170,14 +165,43 @@ def filter_conditions(session: Session, flt: SystemFilter) -> list[Any]:
     if flt.shared:
         conditions.append(InformationSystem.is_shared_platform.is_(flt.shared == "yes"))
     if flt.capability:
-        conditions.append(
-            exists()
-            .where(SystemCapabilityLink.system_id == InformationSystem.id)
-            .where(SystemCapabilityLink.capability_id == Capability.id)
+        # "id IN (systems having it)" is answered from the link table's capability index; a
+        # correlated EXISTS made the database test every system in turn.
+        having = (
+            select(SystemCapabilityLink.system_id)
+            .join(Capability, Capability.id == SystemCapabilityLink.capability_id)
             .where(Capability.code == flt.capability)
         )
+        conditions.append(InformationSystem.id.in_(having))
     if flt.agency:
         conditions.append(_agency_condition(session, flt.agency, flt.agency_role))
+    return conditions
+
+
+def _like_pattern(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _search_conditions(session: Session, terms: list[str]) -> list[Any]:
+    """Every term must occur in the folded text (name, description, purpose, code).
+
+    On SQLite, terms of three characters or more are answered by the FTS5 trigram index; on
+    PostgreSQL the trigram GIN index serves the same LIKE. Shorter terms ("an") cannot use
+    trigrams and are checked row by row, after the indexed terms have narrowed the rows.
+    """
+    # FTS5 answers LIKE from its index only for plain patterns: no ESCAPE, no wildcard typed.
+    indexed = [t for t in terms if len(t) >= 3 and not set(t) & {"%", "_", "\\"}]
+    rest = [t for t in terms if t not in indexed]
+    conditions: list[Any] = []
+    if indexed and session.get_bind().dialect.name == "sqlite":
+        likes = " AND ".join(f"search_text LIKE :term{i}" for i in range(len(indexed)))
+        subquery = text(f"SELECT rowid FROM system_search WHERE {likes}").bindparams(
+            **{f"term{i}": f"%{t}%" for i, t in enumerate(indexed)}
+        )
+        conditions.append(InformationSystem.id.in_(subquery.columns(column("rowid"))))
+    else:
+        rest = terms
+    conditions.extend(InformationSystem.search_text.like(_like_pattern(t), escape="\\") for t in rest)
     return conditions
 
 
@@ -187,16 +211,15 @@ def _agency_condition(session: Session, code: str, role: str) -> Any:
         return false()
     ids = sorted(subtree_ids(session, agency_id))
     by_role = {
-        "owner": InformationSystem.owner_agency_id.in_(ids),
-        "operator": InformationSystem.operator_agency_id.in_(ids),
-        "user": exists().where(
-            and_(
-                SystemUserAgencyLink.system_id == InformationSystem.id,
-                SystemUserAgencyLink.agency_id.in_(ids),
-            )
-        ),
+        "owner": select(InformationSystem.id).where(InformationSystem.owner_agency_id.in_(ids)),
+        "operator": select(InformationSystem.id).where(InformationSystem.operator_agency_id.in_(ids)),
+        "user": select(SystemUserAgencyLink.system_id).where(SystemUserAgencyLink.agency_id.in_(ids)),
     }
-    return by_role[role] if role in by_role else or_(*by_role.values())
+    # Each role is a set of ids found through its own index; "any role" is their union. An OR
+    # of the three conditions made the databases scan every system instead.
+    if role in by_role:
+        return InformationSystem.id.in_(by_role[role])
+    return InformationSystem.id.in_(union(*by_role.values()))
 
 
 @dataclass

@@ -155,3 +155,20 @@ def test_filter_round_trips_through_query_arguments():
         ).filter
         == flt
     )
+
+
+def test_search_follows_edits_and_deletions(session, make_system):
+    """On SQLite the words live in an FTS index kept in step by triggers: it must not go stale."""
+    from registry.services.systems import SystemInput, update_system
+
+    system = make_system(name="Cổng thông tin điện tử", description="Tin tức")
+    assert names(session, q="cong thong tin") == ["Cổng thông tin điện tử"]
+    data = SystemInput.from_system(system)
+    data.name, data.description = "Hệ thống hội nghị truyền hình", "Họp trực tuyến"
+    update_system(session, system, data, expected_version=system.version)
+    assert names(session, q="cong thong tin") == []
+    assert names(session, q="truyen hinh") == ["Hệ thống hội nghị truyền hình"]
+    assert names(session, q="truyen hinh an") == []  # a short term is checked row by row
+    session.delete(system)
+    session.commit()
+    assert names(session, q="truyen hinh") == []

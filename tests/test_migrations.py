@@ -11,7 +11,9 @@ from registry.db import get_engine, make_engine
 def test_migrated_schema_matches_the_models(app):
     engine = get_engine(app)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": migrate.include_object}
+        )
         assert compare_metadata(context, SQLModel.metadata) == []
 
 

@@ -240,7 +240,9 @@ def _apply(session: Session, system: InformationSystem, data: SystemInput) -> No
     system.user_agencies = _load(session, Agency, data.user_agency_ids)
     system.capabilities = _load(session, Capability, data.capability_ids)
     system.data_domains = _load(session, DataDomain, data.data_domain_ids)
-    system.search_text = " ".join(fold(v) for v in (data.name, data.description, data.purpose) if v)
+    system.search_text = " ".join(
+        fold(v) for v in (system.code, data.name, data.description, data.purpose) if v
+    )
     system.name_key = fold(data.name)[:200]
     system.updated_at = datetime.now(UTC)
 

@@ -228,6 +228,8 @@ class Page:
     total: int
     page: int
     per_page: int
+    more: bool = False
+    """True when more than :data:`COUNT_LIMIT` systems match and ``total`` stopped counting."""
 
     @property
     def pages(self) -> int:
@@ -239,13 +241,24 @@ class Page:
 
     @property
     def last_index(self) -> int:
-        return min(self.page * self.per_page, self.total)
+        return self.first_index + len(self.items) - 1 if self.items else 0
+
+
+COUNT_LIMIT = 2000
+"""A filtered list counts its matches up to here, then says "more than 2,000": an exact count
+of 60,000 matches costs a full scan on every page, and nobody pages through them all."""
 
 
 def list_systems(session: Session, flt: SystemFilter) -> Page:
     """One page of systems matching ``flt``; a page past the end shows the last page."""
     conditions = filter_conditions(session, flt)
-    total = session.scalar(select(func.count()).select_from(InformationSystem).where(*conditions)) or 0
+    more = False
+    if conditions:
+        matching = select(InformationSystem.id).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(matching)) or 0
+        more, total = total > COUNT_LIMIT, min(total, COUNT_LIMIT)
+    else:
+        total = session.scalar(select(func.count()).select_from(InformationSystem)) or 0
     pages = max(1, -(-total // flt.per_page))
     page = min(flt.page, pages)
     query = (
@@ -256,4 +269,4 @@ def list_systems(session: Session, flt: SystemFilter) -> Page:
         .limit(flt.per_page)
     )
     items = list(session.scalars(query).unique())
-    return Page(items=items, total=total, page=page, per_page=flt.per_page)
+    return Page(items=items, total=total, page=page, per_page=flt.per_page, more=more)

@@ -172,3 +172,15 @@ def test_search_follows_edits_and_deletions(session, make_system):
     session.delete(system)
     session.commit()
     assert names(session, q="truyen hinh") == []
+
+
+def test_large_filtered_results_stop_counting_at_the_limit(session, make_system, monkeypatch):
+    from registry import filters
+
+    monkeypatch.setattr(filters, "COUNT_LIMIT", 5)
+    for i in range(8):
+        make_system(name=f"Cổng thông tin {i}")
+    page = list_systems(session, SystemFilter(q="cong", per_page=25))
+    assert (page.total, page.more, len(page.items), page.last_index) == (5, True, 8, 8)
+    everything = list_systems(session, SystemFilter(per_page=25))
+    assert (everything.total, everything.more) == (8, False)  # the unfiltered total stays exact

@@ -31,3 +31,14 @@ def test_migrations_go_down_and_up_again(tmp_path):
     assert tables == {"alembic_version"}
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_the_search_index_triggers_survive_every_migration(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'triggers.sqlite3'}")
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        triggers = {
+            row[0]
+            for row in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='trigger'")
+        }
+    assert triggers == {"system_search_insert", "system_search_update", "system_search_delete"}

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from typing import ClassVar, Optional
 
-from sqlalchemy import BigInteger, Column, DateTime, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -47,6 +47,12 @@ class InformationSystem(SQLModel, table=True):
     """
 
     __tablename__ = "information_system"
+    __table_args__ = (
+        # Agency filters read the ids of a province's systems straight from these indexes,
+        # without visiting the (wide) rows.
+        Index("ix_information_system_owner_id", "owner_agency_id", "id"),
+        Index("ix_information_system_operator_id", "operator_agency_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=16, unique=True, index=True)

@@ -110,10 +110,6 @@ def filter_choices(session: Session, selected: str = "") -> list[tuple[str, str]
     return ordered
 
 
-def get_agency_by_code(session: Session, code: str) -> Agency | None:
-    return session.scalar(select(Agency).where(Agency.code == code))
-
-
 def agency_tree_with_counts(session: Session) -> list[AgencyNode]:
     """The tree with how many systems each agency manages, itself and with those below it."""
     owned = dict(

@@ -35,7 +35,8 @@ def subtree_ids(session: Session, agency_id: int) -> set[int]:
 
 @dataclass
 class AgencyNode:
-    agency: Agency
+    agency: Any
+    """A row with the agency's id, code, name, parent_id, level and block."""
     depth: int
     children: list[AgencyNode] = field(default_factory=list)
     owned: int = 0
@@ -46,21 +47,30 @@ class AgencyNode:
 LEVEL_ORDER = {AgencyLevel.CENTRAL: 0, AgencyLevel.PROVINCE: 1, AgencyLevel.COMMUNE: 2}
 
 
-def agency_tree(session: Session) -> list[AgencyNode]:
-    """Roots first by level (central, then provinces), then by name; children nested."""
-    agencies = list(session.scalars(select(Agency)))
-    by_parent: dict[int | None, list[Agency]] = defaultdict(list)
-    for agency in agencies:
-        by_parent[agency.parent_id].append(agency)
+def agency_tree(session: Session, *, communes: bool = True, keep: str = "") -> list[AgencyNode]:
+    """Roots first by level (central, then provinces), then by name; children nested.
+
+    Reads plain rows, not ORM objects: the tree of 3,500 agencies is built on busy pages.
+    Without ``communes`` the commune level is left out, except the agency coded ``keep``
+    (an agency whose parent is left out becomes a root).
+    """
+    query = select(Agency.id, Agency.code, Agency.name, Agency.parent_id, Agency.level, Agency.block)
+    if not communes:
+        query = query.where((Agency.level != AgencyLevel.COMMUNE.value) | (Agency.code == keep))
+    rows = session.execute(query).all()
+    present = {row.id for row in rows}
+    by_parent: dict[int | None, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_parent[row.parent_id if row.parent_id in present else None].append(row)
 
     def build(parent_id: int | None, depth: int) -> list[AgencyNode]:
         ordered = sorted(by_parent.get(parent_id, []), key=_agency_sort_key)
-        return [AgencyNode(a, depth, build(a.id, depth + 1)) for a in ordered]
+        return [AgencyNode(row, depth, build(row.id, depth + 1)) for row in ordered]
 
     return build(None, 0)
 
 
-def _agency_sort_key(agency: Agency) -> tuple[int, str]:
+def _agency_sort_key(agency: Any) -> tuple[int, str]:
     return LEVEL_ORDER.get(AgencyLevel(agency.level), 9), fold(agency.name)
 
 
@@ -78,7 +88,7 @@ def _indented(node: AgencyNode) -> str:
 
 def agency_choices(session: Session) -> list[tuple[int, str]]:
     """(id, indented name) in tree order, so a select shows who sits under whom."""
-    return [(node.agency.id, _indented(node)) for node in flatten(agency_tree(session))]  # type: ignore[misc]
+    return [(node.agency.id, _indented(node)) for node in flatten(agency_tree(session))]
 
 
 def filter_choices(session: Session, selected: str = "") -> list[tuple[str, str]]:
@@ -88,26 +98,8 @@ def filter_choices(session: Session, selected: str = "") -> list[tuple[str, str]
     every list page load and sort them all. A commune is still filtered on by its code in the
     URL (the agency tree page links to it), and stays in the list while it is selected.
     """
-    rows = session.execute(
-        select(Agency.id, Agency.code, Agency.name, Agency.parent_id, Agency.level).where(
-            (Agency.level != AgencyLevel.COMMUNE.value) | (Agency.code == selected)
-        )
-    ).all()
-    children: dict[int | None, list[Any]] = defaultdict(list)
-    ids = {row.id for row in rows}
-    for row in rows:
-        children[row.parent_id if row.parent_id in ids else None].append(row)
-    ordered: list[tuple[str, str]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for row in sorted(
-            children.get(parent, []), key=lambda r: (LEVEL_ORDER.get(AgencyLevel(r.level), 9), fold(r.name))
-        ):
-            ordered.append((row.code, "\u2003" * depth + row.name))
-            walk(row.id, depth + 1)
-
-    walk(None, 0)
-    return ordered
+    nodes = flatten(agency_tree(session, communes=False, keep=selected))
+    return [(node.agency.code, _indented(node)) for node in nodes]
 
 
 def agency_tree_with_counts(session: Session) -> list[AgencyNode]:

@@ -85,6 +85,18 @@ class Disposition(LabelledEnum):
     DISMISSED = "dismissed"
 
 
+class Role(LabelledEnum):
+    SUBMITTER = "submitter"
+    REVIEWER = "reviewer"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class TokenScope(LabelledEnum):
+    READ = "read"
+    WRITE = "write"
+
+
 SECURITY_LEVELS = (1, 2, 3, 4, 5)
 
 LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
@@ -121,6 +133,16 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         Disposition.CONFIRMED: _l("Confirmed duplicate"),
         Disposition.JUSTIFIED: _l("Justified overlap"),
         Disposition.DISMISSED: _l("False positive"),
+    },
+    Role: {
+        Role.SUBMITTER: _l("Agency submitter"),
+        Role.REVIEWER: _l("Reviewer (standing office)"),
+        Role.AUDITOR: _l("Auditor"),
+        Role.ADMIN: _l("Administrator"),
+    },
+    TokenScope: {
+        TokenScope.READ: _l("Read only"),
+        TokenScope.WRITE: _l("Read and write (as my role allows)"),
     },
     DependencyKind: {
         DependencyKind.DATA_EXCHANGE: _l("Data exchange"),

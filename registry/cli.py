@@ -5,9 +5,15 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 from sqlmodel import Session
 
 from registry import db, migrate
+from registry.auth.actor import Actor
+from registry.auth.passwords import PasswordHasher
+from registry.choices import Role
+from registry.models import Agency, User
+from registry.services.errors import ValidationError
 
 db_group = AppGroup("db", help="Create or upgrade the database schema.")
 
@@ -33,7 +39,12 @@ def db_current() -> None:
 @click.command("seed")
 @with_appcontext
 def seed_command() -> None:
-    """Load the demo portfolio (idempotent: records already present are left alone)."""
+    """Load the demo portfolio (idempotent: records already present are left alone).
+
+    Demo accounts come with it, except in production, where they are never created.
+    """
+    from flask import current_app
+
     from registry.services.seed import SeedError, load_seed
 
     engine = db.get_engine()
@@ -41,7 +52,11 @@ def seed_command() -> None:
         migrate.upgrade(engine)
     with Session(engine) as session:
         try:
-            report = load_seed(session)
+            report = load_seed(
+                session,
+                demo_users=current_app.config["REGISTRY_ENV"] != "production",
+                hasher=_hasher(),
+            )
         except SeedError as exc:
             for problem in exc.problems:
                 click.echo(problem, err=True)
@@ -74,7 +89,113 @@ def scan_command(min_score: float | None) -> None:
     click.echo(report.summary())
 
 
+users_group = AppGroup("users", help="Manage accounts from the server (the first administrator).")
+
+
+def _hasher() -> PasswordHasher:
+    from flask import current_app
+
+    return PasswordHasher(current_app.config.get("PASSWORD_HASH_PROFILE", "default"))
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", "full_name", required=True, help="The person's full name.")
+@click.option("--agency", "agency_code", default=None, help="Agency code (required for submitters).")
+@click.password_option(help="Prompted for (hidden, twice) when not given.")
+def users_create(username: str, role: str, full_name: str, agency_code: str | None, password: str) -> None:
+    """Create an account, e.g. the first administrator."""
+    from registry.services.users import UserInput, create_user
+
+    with Session(db.get_engine()) as session:
+        agency_id = _agency_id(session, agency_code)
+        data = UserInput(
+            username=username, full_name=full_name, role=role, agency_id=agency_id, password=password
+        )
+        try:
+            user = create_user(session, data, actor=Actor.operator("cli"), hasher=_hasher())
+        except ValidationError as exc:
+            raise click.ClickException(_problems(exc)) from exc
+        click.echo(f"Account {user.username} ({user.role}) created.")
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@click.password_option(help="Prompted for (hidden, twice) when not given.")
+def users_set_password(username: str, password: str) -> None:
+    """Set a new password (and sign the account out everywhere), e.g. for a locked-out admin."""
+    from registry.services.users import UserInput, update_user, username_key
+
+    with Session(db.get_engine()) as session:
+        user = session.scalar(select(User).where(User.username == username_key(username)))
+        if user is None:
+            raise click.ClickException(f"No account is named {username}.")
+        data = UserInput(
+            username=user.username,
+            full_name=user.full_name,
+            role=user.role,
+            agency_id=user.agency_id,
+            is_active=user.is_active,
+            password=password,
+        )
+        try:
+            update_user(
+                session,
+                user,
+                data,
+                actor=Actor.operator("cli"),
+                hasher=_hasher(),
+                expected_version=user.version,
+            )
+        except ValidationError as exc:
+            raise click.ClickException(_problems(exc)) from exc
+        click.echo(f"Password of {user.username} changed.")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """List accounts: username, role, agency, state."""
+    from registry.services.users import list_users
+
+    with Session(db.get_engine()) as session:
+        for user in list_users(session):
+            agency = user.agency.code if user.agency else "-"
+            state = "active" if user.is_active else "deactivated"
+            click.echo(f"{user.username}\t{user.role}\t{agency}\t{state}{'  (demo)' if user.is_demo else ''}")
+
+
+def _agency_id(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    agency_id = session.scalar(select(Agency.id).where(Agency.code == code))
+    if agency_id is None:
+        raise click.ClickException(f"No agency has the code {code}.")
+    return agency_id
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{name}: {' '.join(map(str, messages))}" for name, messages in exc.errors.items())
+
+
+audit_group = AppGroup("audit", help="Check the audit trail.")
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit with status 1 at the first broken link."""
+    from registry.services.audit import verify
+
+    with Session(db.get_engine()) as session:
+        report = verify(session)
+    click.echo(report.summary())
+    if not report.ok:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(scan_command)
+    app.cli.add_command(users_group)
+    app.cli.add_command(audit_group)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,14 @@ def load_settings(
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # Sessions end after 2 hours without activity and 12 hours after signing in.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=2),
+        "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Number of reverse proxies in front of the app (0: none); see factory.create_app.
+        "PROXY_HOPS": int(env.get("REGISTRY_PROXY_HOPS", "0") or 0),
+        "PASSWORD_HASH_PROFILE": "default",
     }
 
 

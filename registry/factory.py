@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import cli, db, i18n, migrate
 from registry.config import load_settings
@@ -16,8 +16,6 @@ from registry.services.overlaps import OVERLAP_INDEX, PortfolioIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
-
-csrf = CSRFProtect()
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -32,20 +30,49 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
+    if app.config.get("PROXY_HOPS"):
+        # Behind a TLS-terminating proxy: trust its X-Forwarded-* so secure cookies, HSTS and
+        # the client address used for login throttling are right.
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
     db.init_app(app)
     app.extensions[OVERLAP_INDEX] = PortfolioIndex()
     i18n.init_app(app)
-    csrf.init_app(app)
     cli.init_app(app)
 
-    from registry.web import agencies, errors, pages, systems, templating
+    from registry.web import (
+        access,
+        account,
+        agencies,
+        api,
+        audit_trail,
+        auth,
+        errors,
+        headers,
+        pages,
+        systems,
+        templating,
+        users,
+    )
 
+    access.init_app(app)
+    headers.init_app(app)
     templating.init_app(app)
 
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(systems.bp)
-    app.register_blueprint(agencies.bp)
+    for blueprint in (
+        pages.bp,
+        auth.bp,
+        systems.bp,
+        agencies.bp,
+        account.bp,
+        users.bp,
+        audit_trail.bp,
+        api.bp,
+    ):
+        app.register_blueprint(blueprint)
     errors.init_app(app)
+    access.check_every_view_is_ruled(app)
 
     if app.config["AUTO_SETUP"] and not app.config.get("TESTING"):
         first_run_setup(app)
@@ -68,8 +95,12 @@ def first_run_setup(app: Flask) -> None:
 
     log.warning("Empty database: creating the schema and loading the demo portfolio…")
     migrate.upgrade(engine)
+    from registry.web.access import password_hasher
+
     with app.app_context(), Session(engine) as session:
-        report = load_seed(session)
+        report = load_seed(
+            session, demo_users=app.config["REGISTRY_ENV"] != "production", hasher=password_hasher(app)
+        )
         scan = scan_portfolio(session)
     log.warning("Demo portfolio loaded: %s", report.summary())
     log.warning("Overlap scan: %s", scan.summary())

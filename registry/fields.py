@@ -35,5 +35,31 @@ SYSTEM_FIELD_LABELS: dict[str, object] = {
 }
 
 
+AUDIT_KEY_LABELS: dict[str, object] = {
+    # Audit snapshots name relations by code rather than by id.
+    "owner_agency": SYSTEM_FIELD_LABELS["owner_agency_id"],
+    "operator_agency": SYSTEM_FIELD_LABELS["operator_agency_id"],
+    "user_agencies": SYSTEM_FIELD_LABELS["user_agency_ids"],
+    "capabilities": SYSTEM_FIELD_LABELS["capability_ids"],
+    "data_domains": SYSTEM_FIELD_LABELS["data_domain_ids"],
+    "instance_of": SYSTEM_FIELD_LABELS["instance_of_id"],
+    "external_id": _l("External id"),
+    "source": _l("System"),
+    "target": _l("Depends on"),
+    "kind": _l("Kind"),
+    "note": _l("Note"),
+    "username": _l("Username"),
+    "full_name": _l("Full name"),
+    "role": _l("Role"),
+    "agency": _l("Agency"),
+    "is_active": _l("Active"),
+    "password": _l("Password"),
+    "scope": _l("Scope"),
+    "prefix": _l("Starts with"),
+    "expires_at": _l("Expires"),
+    "user": _l("Account"),
+}
+
+
 def field_label(name: str) -> str:
-    return str(SYSTEM_FIELD_LABELS.get(name, name))
+    return str(SYSTEM_FIELD_LABELS.get(name) or AUDIT_KEY_LABELS.get(name, name))

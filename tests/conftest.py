@@ -6,7 +6,9 @@ proves the migrations; each test then starts from empty tables.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,17 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 from registry import migrate
+from registry.auth.actor import Actor
 from registry.db import get_engine
 from registry.factory import create_app
-from registry.models import Agency, Capability, DataDomain, InformationSystem
+from registry.models import Agency, Capability, DataDomain, InformationSystem, User
 from registry.services.systems import SystemInput, create_system
+from registry.services.users import UserInput, create_user
+from registry.web.access import password_hasher
+
+OPERATOR = Actor.operator("test")
+"""The actor of test set-up: trusted like the command line, and audited."""
+PASSWORD = "correct horse battery staple"
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -74,6 +83,18 @@ def _empty_tables(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {table}"))
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a real server does.
+
+    Tests keep an app context pushed (the ``session`` fixture); Flask would reuse it for every
+    request, sharing ``g`` (the signed-in user, the locale, the database session) between
+    requests and between clients of different people.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(_schema: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(
@@ -83,9 +104,11 @@ def app(_schema: str, tmp_path: Path) -> Iterator[Flask]:
             "SECRET_KEY": "test",
             "AUTO_SETUP": False,
             "WTF_CSRF_ENABLED": False,
+            "PASSWORD_HASH_PROFILE": "fast-for-tests",
         }
     )
     app.instance_path = str(tmp_path)
+    app.test_client_class = IsolatedClient
     yield app
     engine = get_engine(app)
     _empty_tables(engine)
@@ -99,8 +122,58 @@ def csrf_app(app: Flask) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def anon_client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+def csrf_token_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> FlaskClient:
+    data = {"username": username, "password": password}
+    if client.application.config.get("WTF_CSRF_ENABLED", True):
+        data["csrf_token"] = csrf_token_of(client.get("/login").text)
+    response = client.post("/login", data=data)
+    assert response.status_code == 302, response.text
+    return client
+
+
+@pytest.fixture
+def make_user(app: Flask, session: Session) -> Callable[..., User]:
+    """Create an account through the real service (Argon2 at its cheapest, for speed)."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "admin", **overrides: Any) -> User:
+        values: dict[str, Any] = {
+            "username": f"{role}{next(counter)}",
+            "full_name": f"Test {role}",
+            "role": role,
+            "password": PASSWORD,
+        }
+        values.update(overrides)
+        return create_user(session, UserInput(**values), actor=OPERATOR, hasher=password_hasher(app))
+
+    return make
+
+
+@pytest.fixture
+def client_for(app: Flask, make_user: Callable[..., User]) -> Callable[..., FlaskClient]:
+    """A test client signed in as a new account of ``role`` (for submitters, of ``agency_id``)."""
+
+    def make(role: str = "admin", **overrides: Any) -> FlaskClient:
+        user = make_user(role, **overrides)
+        return sign_in(app.test_client(), user.username)
+
+    return make
+
+
+@pytest.fixture
+def client(client_for: Callable[..., FlaskClient]) -> FlaskClient:
+    """Signed in as an administrator, who may open every page and edit any system."""
+    return client_for("admin", username="admin")
 
 
 @pytest.fixture
@@ -190,7 +263,7 @@ def make_system(session: Session, make_agency: Callable[..., Agency]) -> Callabl
             "scope_level": "central",
         }
         values.update(overrides)
-        return create_system(session, SystemInput(**values), registered_year=registered_year)
+        return create_system(session, SystemInput(**values), actor=OPERATOR, registered_year=registered_year)
 
     return make
 

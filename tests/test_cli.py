@@ -5,7 +5,9 @@ from sqlmodel import Session
 
 from registry.db import get_engine
 from registry.factory import create_app
-from registry.models import InformationSystem
+from registry.models import InformationSystem, User
+from registry.services.audit import verify
+from tests.conftest import sign_in
 
 
 def test_db_upgrade_reports_the_revision(app):
@@ -30,7 +32,12 @@ def test_first_start_on_an_empty_sqlite_file_sets_everything_up(tmp_path: Path):
     app = create_app({"DATABASE_URL": url, "AUTO_SETUP": True, "SECRET_KEY": "x"})
     with Session(get_engine(app)) as session:
         assert session.scalar(select(func.count()).select_from(InformationSystem)) >= 150
+        assert session.scalar(select(func.count()).select_from(User).where(User.is_demo)) == 5
+        assert verify(session).ok
     again = create_app({"DATABASE_URL": url, "AUTO_SETUP": True, "SECRET_KEY": "x"})
-    assert again.test_client().get("/systems/").status_code == 200
+    client = again.test_client()
+    assert client.get("/systems/").status_code == 302  # to the login page
+    sign_in(client, "admin", "demo-registry-2026")  # the demo password in the README
+    assert client.get("/systems/").status_code == 200
     get_engine(app).dispose()
     get_engine(again).dispose()

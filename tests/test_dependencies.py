@@ -2,6 +2,7 @@ import pytest
 
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.errors import NotFoundError, ValidationError
+from tests.conftest import OPERATOR
 
 
 @pytest.fixture
@@ -13,7 +14,14 @@ def pair(make_system):
 
 def test_dependencies_show_in_both_directions(session, pair):
     app, vneid = pair
-    add_dependency(session, app, target_code=vneid.code.lower(), kind="authentication", note="  Đăng nhập  ")
+    add_dependency(
+        session,
+        app,
+        actor=OPERATOR,
+        target_code=vneid.code.lower(),
+        kind="authentication",
+        note="  Đăng nhập  ",
+    )
     around_app = neighbourhood(session, app)
     around_vneid = neighbourhood(session, vneid)
     assert [(e.other.name, e.dependency.kind, e.dependency.note) for e in around_app.outgoing] == [
@@ -36,26 +44,26 @@ def test_bad_dependencies_are_refused(session, pair, target, kind, field):
     app, vneid = pair
     code = {"self": app.code, "other": vneid.code}.get(target, target)
     with pytest.raises(ValidationError) as exc:
-        add_dependency(session, app, target_code=code, kind=kind)
+        add_dependency(session, app, actor=OPERATOR, target_code=code, kind=kind)
     assert field in exc.value.errors
     assert neighbourhood(session, app).outgoing == []
 
 
 def test_the_same_dependency_is_recorded_once(session, pair):
     app, vneid = pair
-    add_dependency(session, app, target_code=vneid.code, kind="authentication")
+    add_dependency(session, app, actor=OPERATOR, target_code=vneid.code, kind="authentication")
     with pytest.raises(ValidationError):
-        add_dependency(session, app, target_code=vneid.code, kind="authentication")
-    add_dependency(session, app, target_code=vneid.code, kind="data_exchange")
+        add_dependency(session, app, actor=OPERATOR, target_code=vneid.code, kind="authentication")
+    add_dependency(session, app, actor=OPERATOR, target_code=vneid.code, kind="data_exchange")
     assert len(neighbourhood(session, app).outgoing) == 2
 
 
 def test_remove_only_from_its_own_source(session, pair):
     app, vneid = pair
-    dependency = add_dependency(session, app, target_code=vneid.code, kind="authentication")
+    dependency = add_dependency(session, app, actor=OPERATOR, target_code=vneid.code, kind="authentication")
     with pytest.raises(NotFoundError):
-        remove_dependency(session, vneid, dependency.id)
-    remove_dependency(session, app, dependency.id)
+        remove_dependency(session, vneid, dependency.id, actor=OPERATOR)
+    remove_dependency(session, app, dependency.id, actor=OPERATOR)
     assert neighbourhood(session, app).outgoing == []
 
 
@@ -75,7 +83,11 @@ def test_a_platform_with_many_dependants_shows_the_first_and_counts_all(session,
     platform = make_system(name="VNeID", is_shared_platform=True)
     for i in range(5):
         add_dependency(
-            session, make_system(name=f"Ứng dụng {i}"), target_code=platform.code, kind="authentication"
+            session,
+            make_system(name=f"Ứng dụng {i}"),
+            actor=OPERATOR,
+            target_code=platform.code,
+            kind="authentication",
         )
     around = neighbourhood(session, platform)
     assert (len(around.incoming), around.incoming_count) == (3, 5)

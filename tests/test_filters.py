@@ -3,6 +3,7 @@ from werkzeug.datastructures import MultiDict
 
 from registry.filters import SystemFilter, list_systems, parse_filter
 from registry.text import fold
+from tests.conftest import OPERATOR
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ def test_search_follows_edits_and_deletions(session, make_system):
     assert names(session, q="cong thong tin") == ["Cổng thông tin điện tử"]
     data = SystemInput.from_system(system)
     data.name, data.description = "Hệ thống hội nghị truyền hình", "Họp trực tuyến"
-    update_system(session, system, data, expected_version=system.version)
+    update_system(session, system, data, actor=OPERATOR, expected_version=system.version)
     assert names(session, q="cong thong tin") == []
     assert names(session, q="truyen hinh") == ["Hệ thống hội nghị truyền hình"]
     assert names(session, q="truyen hinh an") == []  # a short term is checked row by row

@@ -12,6 +12,7 @@ from registry.services.overlaps import (
 )
 from registry.services.systems import SystemInput, update_system
 from similarity import DETECTOR_VERSION
+from tests.conftest import OPERATOR
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_an_edit_that_removes_the_overlap_clears_the_open_warning(app, session, 
     assert [_pair(w) for w in check_system(session, first, index)] == [{first.id, second.id}]
     data = SystemInput.from_system(second)
     data.name, data.description, data.capability_ids = "Hệ thống hội nghị truyền hình", "Họp trực tuyến", []
-    update_system(session, second, data, expected_version=second.version)
+    update_system(session, second, data, actor=OPERATOR, expected_version=second.version)
     assert check_system(session, second, index) == []
     assert warnings_for(session, first) == []
 
@@ -102,7 +103,7 @@ def test_every_worker_sees_saves_made_by_another(session, documents):
     data = SystemInput.from_system(portal)
     data.name = "Phần mềm quản lý văn bản đi, văn bản đến của Ban Tuyên giáo"
     data.description = "Quản lý văn bản đến, văn bản đi, hồ sơ công việc."
-    update_system(session, portal, data, expected_version=portal.version)
+    update_system(session, portal, data, actor=OPERATOR, expected_version=portal.version)
     check_system(session, portal, worker_a)  # the save is handled by worker A…
     matches = worker_b.current(session).query({"name": "quản lý văn bản đến đi"}, k=3)  # …B catches up
     assert portal.id in [m["id"] for m in matches]
@@ -113,7 +114,7 @@ def test_retiring_a_system_drops_its_open_warnings(session, documents):
     scan_portfolio(session)
     data = SystemInput.from_system(second)
     data.status = "retired"
-    update_system(session, second, data, expected_version=second.version)
+    update_system(session, second, data, actor=OPERATOR, expected_version=second.version)
     check_system(session, second, PortfolioIndex())
     assert warnings_for(session, first) == []
 

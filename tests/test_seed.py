@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from registry.models import Agency, Dependency, InformationSystem, UsageReport
 from registry.services.seed import SEED_DIR, SeedError, load_seed
 from registry.services.systems import SystemInput, update_system
+from tests.conftest import OPERATOR
 
 
 def count(session, model, *conditions):
@@ -58,7 +59,7 @@ def test_loading_again_keeps_what_people_edited(session, seeded):
     system = session.scalar(select(InformationSystem).order_by(InformationSystem.id))
     data = SystemInput.from_system(system)
     data.name = "Tên đã sửa bởi người dùng"
-    update_system(session, system, data, expected_version=system.version)
+    update_system(session, system, data, actor=OPERATOR, expected_version=system.version)
     load_seed(session)
     session.expire_all()
     assert session.get(InformationSystem, system.id).name == "Tên đã sửa bởi người dùng"

@@ -17,7 +17,7 @@ from registry.services.systems import (
     update_system,
     validate_system_input,
 )
-from tests.conftest import proposal_fields
+from tests.conftest import OPERATOR, proposal_fields
 
 
 def test_registers_a_draft_with_a_public_code(make_system):
@@ -130,7 +130,7 @@ def test_update_bumps_the_version(make_system, session):
     system = make_system()
     data = SystemInput.from_system(system)
     data.name = "Tên mới"
-    update_system(session, system, data, expected_version=1)
+    update_system(session, system, data, actor=OPERATOR, expected_version=1)
     assert (system.name, system.version) == ("Tên mới", 2)
     assert get_system(session, system.code).name == "Tên mới"
 
@@ -139,11 +139,11 @@ def test_a_stale_edit_is_refused_and_changes_nothing(make_system, session):
     system = make_system()
     first = SystemInput.from_system(system)
     first.name = "Sửa lần một"
-    update_system(session, system, first, expected_version=1)
+    update_system(session, system, first, actor=OPERATOR, expected_version=1)
     stale = SystemInput.from_system(system)
     stale.name = "Sửa từ bản cũ"
     with pytest.raises(StaleEditError) as exc:
-        update_system(session, system, stale, expected_version=1)
+        update_system(session, system, stale, actor=OPERATOR, expected_version=1)
     assert exc.value.current_version == 2
     session.expire_all()
     assert get_system(session, system.code).name == "Sửa lần một"
@@ -163,7 +163,7 @@ def test_concurrent_saves_of_the_same_version_let_exactly_one_win(app, make_syst
             data.name = name
             barrier.wait()
             try:
-                update_system(own, mine, data, expected_version=1)
+                update_system(own, mine, data, actor=OPERATOR, expected_version=1)
                 outcomes.append("saved")
             except StaleEditError:
                 outcomes.append("stale")
@@ -183,7 +183,7 @@ def test_invalid_update_leaves_the_record_as_it_was(make_system, session):
     data = SystemInput.from_system(system)
     data.name = ""
     with pytest.raises(ValidationError):
-        update_system(session, system, data, expected_version=1)
+        update_system(session, system, data, actor=OPERATOR, expected_version=1)
     session.rollback()
     session.expire_all()
     assert get_system(session, system.code).name == "Hệ thống quản lý văn bản và điều hành"

@@ -5,6 +5,7 @@ from sqlmodel import select
 
 from registry.models import InformationSystem
 from registry.services.systems import SystemInput, update_system
+from tests.conftest import OPERATOR, csrf_token_of
 
 
 def _form(system_or_none=None, **overrides):
@@ -135,7 +136,7 @@ def test_stale_edit_is_refused_with_a_clear_message(client, make_system, session
     system = make_system()
     other = SystemInput.from_system(system)
     other.purpose = "Sửa bởi người khác"
-    update_system(session, system, other, expected_version=1)
+    update_system(session, system, other, actor=OPERATOR, expected_version=1)
 
     response = client.post(
         f"/systems/{system.code}/edit",
@@ -191,8 +192,8 @@ def test_health(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
 
 
-def test_forms_without_a_csrf_token_are_refused_and_write_nothing(csrf_app, make_agency, session):
-    client = csrf_app.test_client()
+def test_forms_without_a_csrf_token_are_refused_and_write_nothing(csrf_app, client_for, make_agency, session):
+    client = client_for("admin")
     owner = make_agency()
     response = client.post("/systems/new", data=_form(owner_agency_id=owner.id))
     assert response.status_code == 400
@@ -200,11 +201,10 @@ def test_forms_without_a_csrf_token_are_refused_and_write_nothing(csrf_app, make
     assert session.scalar(select(InformationSystem.id)) is None
 
 
-def test_forms_with_a_csrf_token_work(csrf_app, make_agency):
-    client = csrf_app.test_client()
+def test_forms_with_a_csrf_token_work(csrf_app, client_for, make_agency):
+    client = client_for("admin")
     owner = make_agency()
-    page = client.get("/systems/new").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token_of(client.get("/systems/new").text)
     response = client.post("/systems/new", data=_form(owner_agency_id=owner.id, csrf_token=token))
     assert response.status_code == 302
 

@@ -2,6 +2,7 @@
 
 import registry.models.base  # noqa: F401 - naming convention first, before any table
 from registry.models.agency import Agency
+from registry.models.audit import AuditEvent, AuditHead
 from registry.models.dependency import Dependency
 from registry.models.overlap import DuplicateWarning
 from registry.models.system import (
@@ -12,16 +13,22 @@ from registry.models.system import (
 )
 from registry.models.taxonomy import Capability, DataDomain
 from registry.models.usage import UsageReport
+from registry.models.user import ApiToken, LoginFailure, User
 
 __all__ = [
     "Agency",
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
     "Capability",
     "DataDomain",
     "Dependency",
     "DuplicateWarning",
     "InformationSystem",
+    "LoginFailure",
     "SystemCapabilityLink",
     "SystemDataDomainLink",
     "SystemUserAgencyLink",
     "UsageReport",
+    "User",
 ]

@@ -8,8 +8,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from registry.auth import policy
+from registry.auth.actor import Actor
 from registry.choices import DependencyKind
 from registry.models import Dependency, InformationSystem, UsageReport
+from registry.services import audit
 from registry.services.errors import NotFoundError, ValidationError
 from registry.text import clean_line
 
@@ -84,16 +87,29 @@ def neighbourhood(session: Session, system: InformationSystem) -> SystemNeighbou
     )
 
 
+def _ensure_may_edit(actor: Actor, source: InformationSystem) -> None:
+    policy.ensure(
+        policy.can_edit_system(actor, source.owner_agency_id, source.status),
+        _l("Only those who may edit this system may change its dependencies."),
+    )
+
+
+def _described(dependency: Dependency, source_code: str, target_code: str) -> dict[str, object]:
+    return {"source": source_code, "target": target_code, "kind": dependency.kind, "note": dependency.note}
+
+
 def add_dependency(
     session: Session,
     source: InformationSystem,
     *,
+    actor: Actor,
     target_code: str,
     kind: str,
     note: str | None = None,
     commit: bool = True,
 ) -> Dependency:
     """Record that ``source`` depends on the system with public code ``target_code``."""
+    _ensure_may_edit(actor, source)
     errors: dict[str, list[object]] = {}
     code = (clean_line(target_code) or "").upper()
     target = session.scalar(select(InformationSystem).where(InformationSystem.code == code)) if code else None
@@ -123,6 +139,17 @@ def add_dependency(
     assert target is not None and source.id is not None and target.id is not None
     dependency = Dependency(source_id=source.id, target_id=target.id, kind=kind, note=note)
     session.add(dependency)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "dependency.add",
+        object_type="dependency",
+        object_id=dependency.id,
+        object_label=f"{source.code} → {target.code}",
+        system_id=source.id,
+        after=_described(dependency, source.code, target.code),
+    )
     if commit:
         session.commit()
     else:
@@ -130,9 +157,26 @@ def add_dependency(
     return dependency
 
 
-def remove_dependency(session: Session, source: InformationSystem, dependency_id: int) -> None:
+def remove_dependency(
+    session: Session, source: InformationSystem, dependency_id: int, *, actor: Actor
+) -> None:
+    _ensure_may_edit(actor, source)
     dependency = session.get(Dependency, dependency_id)
     if dependency is None or dependency.source_id != source.id:
         raise NotFoundError(str(dependency_id))
+    target_code = session.scalar(
+        select(InformationSystem.code).where(InformationSystem.id == dependency.target_id)
+    )
+    before = _described(dependency, source.code, target_code or "")
     session.delete(dependency)
+    audit.record(
+        session,
+        actor,
+        "dependency.remove",
+        object_type="dependency",
+        object_id=dependency_id,
+        object_label=f"{source.code} → {target_code}",
+        system_id=source.id,
+        before=before,
+    )
     session.commit()

@@ -41,3 +41,11 @@ class NotFoundError(ServiceError):
 def too_long(limit: int, length: int) -> object:
     """The message for text over its limit, saying by how much so people know what to cut."""
     return _l("Must be at most %(limit)s characters (now %(length)s).", limit=limit, length=length)
+
+
+class PermissionDeniedError(ServiceError):
+    """The actor's role, agency or token scope does not allow this action."""
+
+    def __init__(self, message: object):
+        self.message = message
+        super().__init__(str(message))

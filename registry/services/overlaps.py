@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session
 
+from registry.auth.actor import Actor
 from registry.choices import Disposition, SystemStatus
 from registry.models import (
     Capability,
@@ -34,6 +35,7 @@ from registry.models import (
     SystemDataDomainLink,
     SystemUserAgencyLink,
 )
+from registry.services import audit
 from similarity import DETECTOR_VERSION, DuplicateFinder
 
 log = logging.getLogger(__name__)
@@ -163,6 +165,9 @@ def _aware(moment: datetime) -> datetime:
 # --- warnings ----------------------------------------------------------------------------------
 
 
+SCAN_ACTOR = Actor.operator("scan")
+
+
 @dataclass
 class ScanReport:
     systems: int
@@ -223,14 +228,36 @@ def scan_portfolio(
     min_score: float = WARNING_THRESHOLD,
     k: int = PARTNERS_PER_SYSTEM,
     progress: Callable[[int, int], None] | None = None,
+    actor: Actor | None = None,
 ) -> ScanReport:
-    """Compare every live system with every other and store the warnings (one transaction)."""
+    """Compare every live system with every other and store the warnings (one transaction).
+
+    The scan is audited as one event with its counts; the warnings themselves are derived
+    data, recomputed by every scan, and are audited when people decide on them.
+    """
     records = portfolio_records(session)
     finder = DuplicateFinder().fit(records)
     found = finder.pairs(min_score=min_score, k=k, progress=progress)
     created, updated, removed = _store(session, found, scope=None)
+    report = ScanReport(len(records), len(found), created, updated, removed)
+    audit.record(
+        session,
+        actor or SCAN_ACTOR,
+        "overlap.scan",
+        object_type="portfolio",
+        object_id="all",
+        after={
+            "systems": report.systems,
+            "pairs": report.pairs,
+            "created": created,
+            "updated": updated,
+            "removed": removed,
+            "min_score": min_score,
+            "detector_version": DETECTOR_VERSION,
+        },
+    )
     session.commit()
-    return ScanReport(len(records), len(found), created, updated, removed)
+    return report
 
 
 def check_system(

@@ -19,15 +19,20 @@ import yaml
 from sqlalchemy import select
 from sqlmodel import Session
 
+from registry.auth.actor import Actor
+from registry.auth.passwords import PasswordHasher
 from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
 from registry.fields import field_label
-from registry.models import Agency, Capability, DataDomain, Dependency, InformationSystem, UsageReport
+from registry.models import Agency, Capability, DataDomain, Dependency, InformationSystem, UsageReport, User
+from registry.services import audit
 from registry.services.errors import ValidationError
 from registry.services.systems import SystemInput, create_system
+from registry.services.users import UserInput, validate_user_input
 from registry.text import clean_line
 
 SEED_DIR = Path(__file__).resolve().parent.parent.parent / "seed" / "data"
 EXTERNAL_PREFIX = "seed:"
+SEED_ACTOR = Actor.operator("seed")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML has it: ten times faster than the pure-Python one."""
 
@@ -50,7 +55,15 @@ class SeedReport:
         bucket[kind] = bucket.get(kind, 0) + 1
 
     def summary(self) -> str:
-        kinds = ["agencies", "capabilities", "data_domains", "systems", "dependencies", "usage_reports"]
+        kinds = [
+            "agencies",
+            "capabilities",
+            "data_domains",
+            "systems",
+            "dependencies",
+            "usage_reports",
+            "users",
+        ]
         return ", ".join(
             f"{kind}: {self.created.get(kind, 0)} created, {self.existing.get(kind, 0)} already present"
             for kind in kinds
@@ -78,8 +91,18 @@ def read_yaml(path: Path, key: str) -> list[dict[str, Any]]:
     return records
 
 
-def load_seed(session: Session, seed_dir: Path = SEED_DIR) -> SeedReport:
-    """Load every seed file in one transaction; raise :class:`SeedError` and write nothing if any is bad."""
+def load_seed(
+    session: Session,
+    seed_dir: Path = SEED_DIR,
+    *,
+    demo_users: bool = False,
+    hasher: PasswordHasher | None = None,
+) -> SeedReport:
+    """Load every seed file in one transaction; raise :class:`SeedError` and write nothing if any is bad.
+
+    ``demo_users`` also creates the demo accounts of ``users.yaml``; callers pass it only
+    outside production, and those accounts cannot sign in in production anyway.
+    """
     report = SeedReport()
     problems: list[str] = []
     try:
@@ -91,6 +114,17 @@ def load_seed(session: Session, seed_dir: Path = SEED_DIR) -> SeedReport:
         systems = [(path.name, record) for path in system_files for record in read_yaml(path, "systems")]
         if not problems:
             _load_systems(session, systems, report, problems)
+        if demo_users and not problems and (seed_dir / "users.yaml").exists():
+            _load_users(session, seed_dir / "users.yaml", hasher or PasswordHasher(), report, problems)
+        if report.created and not problems:
+            audit.record(
+                session,
+                SEED_ACTOR,
+                "seed.load",
+                object_type="seed",
+                object_id=seed_dir.name,
+                after=report.created,
+            )
     except SeedError:
         session.rollback()
         raise
@@ -326,7 +360,12 @@ def _load_systems(
         )
         try:
             system = create_system(
-                session, data, registered_year=year, external_id=EXTERNAL_PREFIX + key, commit=False
+                session,
+                data,
+                actor=SEED_ACTOR,
+                registered_year=year,
+                external_id=EXTERNAL_PREFIX + key,
+                commit=False,
             )
         except ValidationError as exc:
             for name, messages in exc.errors.items():
@@ -411,3 +450,59 @@ def _load_usage(
             continue
         session.add(UsageReport(system_id=system_id, note=_text(raw, "note"), **values))
         report.count("usage_reports", True)
+
+
+def _load_users(
+    session: Session, path: Path, hasher: PasswordHasher, report: SeedReport, problems: list[str]
+) -> None:
+    """Create the demo accounts that do not exist yet, flagged ``is_demo``."""
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SeedError([f"{path.name}: cannot be read: {exc}"]) from exc
+    password = str(document.get("password") or "")
+    agencies = _ids_by_code(session, Agency)
+    existing = set(session.scalars(select(User.username)))
+    for index, record in enumerate(document.get("users") or [], 1):
+        where = f"{path.name}: user {index} ({record.get('username')})"
+        if record.get("username") in existing:
+            report.count("users", False)
+            continue
+        agency_code = record.get("agency")
+        if agency_code and agency_code not in agencies:
+            problems.append(f"{where}: agency {agency_code} does not exist")
+            continue
+        data = UserInput(
+            username=record.get("username"),
+            full_name=record.get("full_name"),
+            role=record.get("role"),
+            agency_id=agencies.get(agency_code) if agency_code else None,
+            password=password,
+        )
+        try:
+            data = validate_user_input(session, data, None)
+        except ValidationError as exc:
+            problems.extend(
+                f"{where}: {field_label(k)}: {'; '.join(map(str, v))}" for k, v in exc.errors.items()
+            )
+            continue
+        user = User(
+            username=data.username or "",
+            full_name=data.full_name or "",
+            role=data.role or "",
+            agency_id=data.agency_id,
+            is_demo=True,
+            password_hash=hasher.hash(password),
+        )
+        session.add(user)
+        session.flush()
+        audit.record(
+            session,
+            SEED_ACTOR,
+            "user.create",
+            object_type="user",
+            object_id=user.id,
+            object_label=user.username,
+            after={"username": user.username, "role": user.role, "agency": agency_code, "demo": True},
+        )
+        report.count("users", True)

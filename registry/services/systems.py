@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from registry.auth import policy
+from registry.auth.actor import Actor
 from registry.choices import (
     PROPOSAL_STATUSES,
     SECURITY_LEVELS,
@@ -21,6 +23,7 @@ from registry.choices import (
     SystemStatus,
 )
 from registry.models import Agency, Capability, DataDomain, InformationSystem
+from registry.services import audit
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError, too_long
 from registry.text import clean_line, clean_text, fold
 
@@ -253,20 +256,63 @@ def _load(session: Session, model: type, ids: list[int]) -> list:
     return list(session.scalars(select(model).where(model.id.in_(ids))))
 
 
+def _check_actor_may_set(actor: Actor, data: SystemInput, current_status: str | None = None) -> None:
+    """Refuse an owner or a status the actor may not choose, as errors on those fields.
+
+    Forms only offer allowed choices; this catches tampered forms and API calls alike.
+    """
+    errors = _Errors()
+    owners = policy.owner_agencies(actor)
+    if owners is not None and data.owner_agency_id not in owners:
+        errors.add("owner_agency_id", _l("You can only register and edit systems of your own agency."))
+    if data.status not in policy.settable_statuses(actor, current_status):
+        errors.add("status", _l("You cannot give a system this status; the standing office decides it."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def system_snapshot(session: Session, system: InformationSystem) -> dict[str, object]:
+    """Every editable value of the system, relations by code: what the audit trail keeps.
+
+    Codes rather than ids, because they are what people (and outside verifiers) recognise and
+    they stay meaningful when the trail is exported on its own.
+    """
+    values: dict[str, object] = {name: getattr(system, name) for name in InformationSystem.EDITABLE_FIELDS}
+    wanted = {system.owner_agency_id, system.operator_agency_id} - {None}
+    codes = {
+        row.id: row.code
+        for row in session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(wanted)))
+    }
+    values["owner_agency"] = codes.get(system.owner_agency_id)
+    values["operator_agency"] = codes.get(system.operator_agency_id) if system.operator_agency_id else None
+    values["user_agencies"] = sorted(a.code for a in system.user_agencies)
+    values["capabilities"] = sorted(c.code for c in system.capabilities)
+    values["data_domains"] = sorted(d.code for d in system.data_domains)
+    values["instance_of"] = (
+        session.scalar(select(InformationSystem.code).where(InformationSystem.id == system.instance_of_id))
+        if system.instance_of_id
+        else None
+    )
+    return values
+
+
 def create_system(
     session: Session,
     data: SystemInput,
     *,
+    actor: Actor,
     registered_year: int | None = None,
     external_id: str | None = None,
     commit: bool = True,
 ) -> InformationSystem:
-    """Validate and register a system under a fresh public code.
+    """Validate and register a system under a fresh public code, and audit it.
 
     Two registrations racing for the same code both pass the ``max()`` read; the unique index
     refuses the second, which then retries with the next number inside a savepoint.
     """
+    policy.ensure(policy.allows(actor, policy.Permission.CREATE_SYSTEM))
     data = validate_system_input(session, data)
+    _check_actor_may_set(actor, data)
     year = registered_year or datetime.now(UTC).year
     for _attempt in range(5):
         system = InformationSystem(
@@ -289,6 +335,16 @@ def create_system(
         break
     else:  # pragma: no cover - five collisions in a row means something else is wrong
         raise RuntimeError("could not allocate a public code")
+    audit.record(
+        session,
+        actor,
+        "system.create",
+        object_type="system",
+        object_id=system.code,
+        object_label=system.name,
+        system_id=system.id,
+        after={"code": system.code, "external_id": external_id, **system_snapshot(session, system)},
+    )
     if commit:
         session.commit()
     return system
@@ -299,18 +355,42 @@ def update_system(
     system: InformationSystem,
     data: SystemInput,
     *,
+    actor: Actor,
     expected_version: int | None,
     commit: bool = True,
 ) -> InformationSystem:
-    """Save an edit made on version ``expected_version`` of ``system``.
+    """Save an edit made on version ``expected_version`` of ``system``, and audit it.
 
     A stale version is refused before anything changes; a concurrent save that slips between
     this check and the UPDATE is caught by the version counter in the UPDATE's WHERE clause.
     """
+    policy.ensure(policy.can_edit_system(actor, system.owner_agency_id, system.status))
     if expected_version != system.version:
         raise StaleEditError(system.version, expected_version)
     data = validate_system_input(session, data, system_id=system.id)
+    _check_actor_may_set(actor, data, current_status=system.status)
+    before = system_snapshot(session, system)
     _apply(session, system, data)
+    with session.no_autoflush:  # the UPDATE must go out below, where a stale version is caught
+        old, new = audit.changes(before, system_snapshot(session, system))
+    if new:
+        try:
+            session.flush()
+        except StaleDataError as exc:
+            session.rollback()
+            session.refresh(system)
+            raise StaleEditError(system.version, expected_version) from exc
+        audit.record(
+            session,
+            actor,
+            "system.update",
+            object_type="system",
+            object_id=system.code,
+            object_label=system.name,
+            system_id=system.id,
+            before={"version": expected_version, **old},
+            after={"version": system.version, **new},
+        )
     if commit:
         try:
             session.commit()

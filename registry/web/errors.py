@@ -1,33 +1,64 @@
-"""Error pages people can read, in their language."""
+"""Error pages people can read, in their language; JSON errors for the API."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Flask, render_template
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from registry.services.errors import PermissionDeniedError
+from registry.web.access import is_api_request
+
+API_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "too_many_requests",
+    500: "server_error",
+}
+
+
+def _respond(code: int, message: str) -> Any:
+    if is_api_request():
+        from registry.web.api import api_error
+
+        return api_error(code, API_CODES.get(code, "error"), message)
+    return render_template("error.html", code=code, message=message), code
+
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> Any:
         message = gettext(
             "Your form expired or was sent from another page. "
             "Nothing was saved; go back, reload and try again."
         )
-        return render_template("error.html", code=400, message=message), 400
+        return _respond(400, message)
+
+    @app.errorhandler(PermissionDeniedError)
+    def permission_denied(error: PermissionDeniedError) -> Any:
+        return _respond(403, str(error.message))
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> Any:
         messages = {
+            403: gettext("You are not allowed to do this."),
             404: gettext("This page or record does not exist."),
             405: gettext("This action is not allowed here."),
             413: gettext("The data sent is too large."),
         }
         code = error.code or 500
-        return render_template("error.html", code=code, message=messages.get(code, error.description)), code
+        default = error.description if error.description != type(error).description else None
+        return _respond(code, default or messages.get(code, error.description))
 
     @app.errorhandler(500)
-    def server_error(error: Exception) -> tuple[str, int]:
+    def server_error(error: Exception) -> Any:
         message = gettext("Something went wrong on our side. Nothing was saved; please try again.")
-        return render_template("error.html", code=500, message=message), 500
+        return _respond(500, message)

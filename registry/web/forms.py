@@ -141,16 +141,21 @@ class SystemForm(BaseForm):
         capabilities: list[tuple[int, str]],
         data_domains: list[tuple[int, str]],
         platforms: list[tuple[int, str]],
+        owners: list[tuple[int, str]] | None = None,
+        statuses: frozenset[str] | None = None,
     ) -> None:
+        """Offer the choices; ``owners`` and ``statuses`` narrow what this person may pick."""
         none = _l("— none —")
-        self.status.choices = SystemStatus.choices()
+        self.status.choices = [c for c in SystemStatus.choices() if statuses is None or c[0] in statuses]
         self.scope_level.choices = [_blank(_l("— choose —")), *AgencyLevel.choices()]
         self.hosting.choices = [_blank(_l("— not declared —")), *Hosting.choices()]
         self.security_level.choices = [
             _blank(_l("— not declared —")),
             *[(level, gettext("Level %(n)s", n=level)) for level in SECURITY_LEVELS],
         ]
-        self.owner_agency_id.choices = [_blank(_l("— choose —")), *agencies]
+        self.owner_agency_id.choices = (
+            [_blank(_l("— choose —")), *agencies] if owners is None else list(owners)
+        )
         self.operator_agency_id.choices = [_blank(none), *agencies]
         self.user_agency_ids.choices = agencies
         self.capability_ids.choices = capabilities

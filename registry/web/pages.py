@@ -8,26 +8,30 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, request, ses
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.i18n import LANGUAGE_KEY
+from registry.web import access
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
+@access.allow(Permission.VIEW_PORTFOLIO)
 def home() -> Response:
     return redirect(url_for("systems.index"))
 
 
 @bp.get("/lang/<code>")
+@access.public
 def set_language(code: str) -> Response:
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session[LANGUAGE_KEY] = code
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next")))
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths, so the switch cannot be used as an open redirect."""
     if target:
         parts = urlsplit(target)
@@ -37,6 +41,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.get("/healthz")
+@access.public
 def health() -> tuple[Response, int]:
     try:
         get_session().execute(text("SELECT 1"))

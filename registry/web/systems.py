@@ -8,6 +8,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response
 
+from registry.auth import policy
+from registry.auth.policy import Permission
 from registry.choices import AgencyLevel, DependencyKind, Hosting, SystemStatus
 from registry.config import PAGE_SIZES
 from registry.db import get_session
@@ -15,7 +17,7 @@ from registry.fields import field_label
 from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filter
 from registry.models import InformationSystem
 from registry.services import agencies as agency_service
-from registry.services import overlaps, taxonomy
+from registry.services import audit, overlaps, taxonomy
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.systems import (
@@ -25,6 +27,8 @@ from registry.services.systems import (
     update_system,
     validate_system_input,
 )
+from registry.web import access
+from registry.web.access import current_actor
 from registry.web.forms import DependencyForm, SystemForm
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
@@ -42,6 +46,7 @@ def _load(code: str) -> InformationSystem:
 
 
 @bp.get("/")
+@access.allow(Permission.VIEW_PORTFOLIO)
 def index() -> str:
     session = get_session()
     parsed = parse_filter(request.args)
@@ -64,9 +69,28 @@ def index() -> str:
 
 
 @bp.get("/<code>")
+@access.allow(Permission.VIEW_PORTFOLIO)
 def detail(code: str) -> str:
     system = _load(code)
     return _render_detail(system, DependencyForm())
+
+
+@bp.get("/<code>/history")
+@access.allow(Permission.VIEW_PORTFOLIO)
+def history(code: str) -> str:
+    system = _load(code)
+    session = get_session()
+    return render_template(
+        "systems/history.html",
+        system=system,
+        events=audit.history_of_system(session, system.id),  # type: ignore[arg-type]
+        label=field_label,
+        action_label=audit.action_label,
+    )
+
+
+def _may_edit(system: InformationSystem) -> bool:
+    return policy.can_edit_system(current_actor(), system.owner_agency_id, system.status)
 
 
 def _render_detail(system: InformationSystem, dependency_form: DependencyForm, status: int = 200) -> Any:
@@ -78,6 +102,7 @@ def _render_detail(system: InformationSystem, dependency_form: DependencyForm, s
             around=neighbourhood(get_session(), system),
             overlaps=overlaps.warnings_seen_from(get_session(), system, _locale()),
             dependency_form=dependency_form,
+            may_edit=_may_edit(system),
             label=field_label,
             statuses=SystemStatus,
             hosting=Hosting,
@@ -90,27 +115,41 @@ def _render_detail(system: InformationSystem, dependency_form: DependencyForm, s
     )
 
 
-def _system_form(formdata: Any = None, data: SystemInput | None = None, **kwargs: Any) -> SystemForm:
+def _system_form(
+    formdata: Any = None,
+    data: SystemInput | None = None,
+    current_status: str | None = None,
+    **kwargs: Any,
+) -> SystemForm:
+    """The form with the choices this person may make: their own agency, their statuses."""
     session = get_session()
+    actor = current_actor()
     form = SystemForm(formdata=formdata, obj=data, **kwargs)
+    agencies = agency_service.agency_choices(session)
+    owner_ids = policy.owner_agencies(actor)
     form.fill_choices(
-        agencies=agency_service.agency_choices(session),
+        agencies=agencies,
         capabilities=taxonomy.choices(taxonomy.capabilities(session), _locale()),
         data_domains=taxonomy.choices(taxonomy.data_domains(session), _locale()),
         platforms=taxonomy.shared_platforms(session),
+        owners=None if owner_ids is None else [(i, name.strip()) for i, name in agencies if i in owner_ids],
+        statuses=policy.settable_statuses(actor, current_status),
     )
     return form
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@access.allow(Permission.CREATE_SYSTEM)
 def create() -> Any:
     if request.method == "GET":
-        form = _system_form(None, SystemInput())
+        owner_ids = policy.owner_agencies(current_actor())
+        initial = SystemInput(owner_agency_id=next(iter(owner_ids)) if owner_ids else None)
+        form = _system_form(None, initial)
         return render_template("systems/form.html", form=form, system=None)
     form = _system_form(request.form)
     if _parsed(form):
         try:
-            system = create_system(get_session(), form.to_input())
+            system = create_system(get_session(), form.to_input(), actor=current_actor())
         except ValidationError as exc:
             form.attach_errors(exc.errors)
         else:
@@ -121,18 +160,26 @@ def create() -> Any:
 
 
 @bp.route("/<code>/edit", methods=["GET", "POST"])
+@access.allow(Permission.EDIT_SYSTEM)
 def edit(code: str) -> Any:
     session = get_session()
     system = _load(code)
+    if not _may_edit(system):
+        abort(
+            403,
+            gettext("Only its own agency may edit this system, and only while it is a draft or a proposal."),
+        )
     if request.method == "GET":
-        form = _system_form(None, SystemInput.from_system(system), version=system.version)
+        form = _system_form(None, SystemInput.from_system(system), system.status, version=system.version)
         return render_template("systems/form.html", form=form, system=system)
-    form = _system_form(request.form)
+    form = _system_form(request.form, current_status=system.status)
     conflict: list[str] | None = None
     if _parsed(form, system_id=system.id):
         submitted = form.to_input()
         try:
-            update_system(session, system, submitted, expected_version=form.submitted_version())
+            update_system(
+                session, system, submitted, actor=current_actor(), expected_version=form.submitted_version()
+            )
         except StaleEditError:
             conflict = _differences(submitted, SystemInput.from_system(system))
             # The next save is a deliberate choice made after seeing the current version.
@@ -186,14 +233,18 @@ def _differences(mine: SystemInput, current: SystemInput) -> list[str]:
 
 
 @bp.post("/<code>/dependencies")
+@access.allow(Permission.EDIT_SYSTEM)
 def add_dependency_view(code: str) -> Any:
     system = _load(code)
+    if not _may_edit(system):
+        abort(403)
     form = DependencyForm(request.form)
     if form.validate():
         try:
             add_dependency(
                 get_session(),
                 system,
+                actor=current_actor(),
                 target_code=form.target_code.data or "",
                 kind=form.kind.data or "",
                 note=form.note.data,
@@ -207,13 +258,13 @@ def add_dependency_view(code: str) -> Any:
 
 
 @bp.post("/<code>/dependencies/<int:dependency_id>/delete")
+@access.allow(Permission.EDIT_SYSTEM)
 def remove_dependency_view(code: str, dependency_id: int) -> Response:
     system = _load(code)
-    form = DependencyForm(request.form)
-    if not form.validate():  # only the CSRF token is checked here
-        abort(400)
+    if not _may_edit(system):
+        abort(403)
     try:
-        remove_dependency(get_session(), system, dependency_id)
+        remove_dependency(get_session(), system, dependency_id, actor=current_actor())
     except NotFoundError:
         abort(404)
     flash(gettext("Dependency removed."), "success")

@@ -14,7 +14,9 @@ from registry.choices import (
     Disposition,
     Hosting,
     LabelledEnum,
+    Role,
     SystemStatus,
+    TokenScope,
 )
 
 VOCABULARIES: dict[str, type[LabelledEnum]] = {
@@ -24,6 +26,8 @@ VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "hosting": Hosting,
     "kind": DependencyKind,
     "disposition": Disposition,
+    "role": Role,
+    "scope": TokenScope,
 }
 
 
@@ -39,6 +43,18 @@ def fmt_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+def may(permission: str) -> bool:
+    """Whether the signed-in person holds ``permission``: menus show only what they can open."""
+    from flask_login import current_user
+
+    from registry.auth import policy
+    from registry.web.access import current_actor
+
+    return bool(current_user.is_authenticated) and policy.allows(
+        current_actor(), policy.Permission(permission)
+    )
+
+
 def current_locale() -> str:
     return str(get_locale() or "vi")
 
@@ -50,6 +66,7 @@ def init_app(app: Flask) -> None:
         fmt_number=fmt_number,
         format_date=format_date,
         format_datetime=format_datetime,
+        may=may,
     )
 
     @app.context_processor

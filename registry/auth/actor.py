@@ -1,0 +1,55 @@
+"""The actor behind a write: a signed-in person, a token, or the server's own command line.
+
+Services take an :class:`Actor` rather than a ``User`` so that the same code path records the
+audit trail and checks permissions for a web request, an API call with a read-only token, the
+``flask`` command line and the seed loader alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from registry.choices import TokenScope
+
+if TYPE_CHECKING:
+    from registry.models import User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, with the role and agency their permissions follow from.
+
+    ``role`` is ``None`` only for an operator working on the server itself (``flask --app app
+    …``, the seed loader): someone with shell access to the server is trusted with every write,
+    and still leaves an audit event under ``label``.
+    """
+
+    label: str
+    role: str | None
+    user_id: int | None = None
+    agency_id: int | None = None
+    scope: str = TokenScope.WRITE
+    request_id: str | None = None
+
+    @classmethod
+    def operator(cls, label: str) -> Actor:
+        return cls(label=label, role=None)
+
+    @classmethod
+    def of(cls, user: User, *, scope: str = TokenScope.WRITE, request_id: str | None = None) -> Actor:
+        return cls(
+            label=user.username,
+            role=user.role,
+            user_id=user.id,
+            agency_id=user.agency_id,
+            scope=scope,
+            request_id=request_id,
+        )
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is None
+
+    def with_request(self, request_id: str | None) -> Actor:
+        return replace(self, request_id=request_id)

@@ -1,0 +1,116 @@
+"""What each role may do, in one place, as plain functions that views and services both call.
+
+Views use them to hide menus and refuse requests early; services call :func:`ensure` again, so
+an API call or a future entry point cannot skip a check a view happened to make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+from registry.auth.actor import Actor
+from registry.choices import Role, SystemStatus, TokenScope
+from registry.services.errors import PermissionDeniedError
+
+
+class Permission(StrEnum):
+    VIEW_PORTFOLIO = "view_portfolio"
+    CREATE_SYSTEM = "create_system"
+    EDIT_SYSTEM = "edit_system"
+    REVIEW = "review"
+    READ_AUDIT = "read_audit"
+    MANAGE_USERS = "manage_users"
+    MANAGE_OWN_TOKENS = "manage_own_tokens"
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    Role.SUBMITTER: frozenset(
+        {
+            Permission.VIEW_PORTFOLIO,
+            Permission.CREATE_SYSTEM,
+            Permission.EDIT_SYSTEM,
+            Permission.MANAGE_OWN_TOKENS,
+        }
+    ),
+    Role.REVIEWER: frozenset({Permission.VIEW_PORTFOLIO, Permission.REVIEW, Permission.MANAGE_OWN_TOKENS}),
+    Role.AUDITOR: frozenset({Permission.VIEW_PORTFOLIO, Permission.READ_AUDIT, Permission.MANAGE_OWN_TOKENS}),
+    # Admins run the registry (users, and later agencies, taxonomies, thresholds). They may
+    # correct content too, but through the same services, so it is audited like anyone's.
+    Role.ADMIN: frozenset(
+        {
+            Permission.VIEW_PORTFOLIO,
+            Permission.CREATE_SYSTEM,
+            Permission.EDIT_SYSTEM,
+            Permission.READ_AUDIT,
+            Permission.MANAGE_USERS,
+            Permission.MANAGE_OWN_TOKENS,
+        }
+    ),
+}
+
+WRITE_PERMISSIONS = frozenset(
+    {Permission.CREATE_SYSTEM, Permission.EDIT_SYSTEM, Permission.REVIEW, Permission.MANAGE_USERS}
+)
+"""Permissions a read-only API token never carries, whatever its owner's role."""
+
+SUBMITTER_EDITABLE = frozenset({SystemStatus.DRAFT, SystemStatus.SUBMITTED, SystemStatus.CHANGES_REQUESTED})
+"""A submitter edits drafts and proposals still in their hands; once the standing office has
+taken a proposal into review, or it is decided or deployed, its content is no longer theirs."""
+
+SUBMITTER_STATUSES = frozenset({SystemStatus.DRAFT, SystemStatus.SUBMITTED})
+"""The statuses a submitter may give a system: keep it as a draft or send it for review. Every
+later status is a decision of the standing office."""
+
+
+def allows(actor: Actor, permission: Permission) -> bool:
+    if actor.is_operator:
+        return True
+    if actor.scope == TokenScope.READ and permission in WRITE_PERMISSIONS:
+        return False
+    return permission in ROLE_PERMISSIONS.get(actor.role or "", frozenset())
+
+
+def roles_with(permission: Permission) -> frozenset[str]:
+    return frozenset(role for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
+
+
+def can_edit_system(actor: Actor, owner_agency_id: int | None, status: str) -> bool:
+    """Whether ``actor`` may change the content of a system owned by that agency, in that status."""
+    if not allows(actor, Permission.EDIT_SYSTEM):
+        return False
+    if actor.role == Role.SUBMITTER:
+        return (
+            actor.agency_id is not None
+            and owner_agency_id == actor.agency_id
+            and status in SUBMITTER_EDITABLE
+        )
+    return True
+
+
+def settable_statuses(actor: Actor, current: str | None = None) -> frozenset[str]:
+    """Statuses the actor may save a system with; the current one is always kept possible."""
+    if actor.role == Role.SUBMITTER:
+        allowed = set(SUBMITTER_STATUSES)
+        if current:
+            allowed.add(current)
+        return frozenset(allowed)
+    return frozenset(SystemStatus)
+
+
+def owner_agencies(actor: Actor) -> frozenset[int] | None:
+    """The agencies the actor may register systems for; ``None`` means any agency."""
+    if actor.role == Role.SUBMITTER:
+        return frozenset({actor.agency_id}) if actor.agency_id is not None else frozenset()
+    return None
+
+
+def ensure(allowed: bool, message: object | None = None) -> None:
+    if not allowed:
+        raise PermissionDeniedError(message or _l("You are not allowed to do this."))
+
+
+def any_allows(actor: Actor, permissions: Iterable[Permission]) -> bool:
+    return any(allows(actor, p) for p in permissions)

@@ -1,0 +1,317 @@
+"""The audit trail: append events to a SHA-256 hash chain, verify it, read it back.
+
+Every write service calls :func:`record` inside its own transaction, so an event exists exactly
+when its change does. Each event's hash covers the previous event's hash and a canonical form
+of all its own columns: changing, removing or reordering rows directly in the database breaks
+the chain from that point, and :func:`verify` names the first broken link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from registry.auth.actor import Actor
+from registry.models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of the first event."""
+
+HASHED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "object_label",
+    "system_id",
+    "before",
+    "after",
+    "request_id",
+)
+
+
+def _json_native(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The value exactly as it will read back from a JSON column (dates become ISO strings)."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=_default, ensure_ascii=False))
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return str(value)
+
+
+def timestamp(moment: datetime) -> str:
+    """UTC with microseconds; SQLite returns naive datetimes, which are UTC by construction."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(values: Mapping[str, Any]) -> bytes:
+    """The bytes that are hashed: the hashed fields as sorted, compact JSON."""
+    payload = {name: values[name] for name in HASHED_FIELDS}
+    payload["occurred_at"] = timestamp(payload["occurred_at"])
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def chain_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(values)).hexdigest()
+
+
+def _advance_head(session: Session) -> tuple[int, str]:
+    """Take the chain's lock and the next sequence number; return it with the previous hash.
+
+    The ``UPDATE`` comes first: on PostgreSQL it locks the head row until commit, so concurrent
+    writers queue here and each then reads the hash the previous one committed; on SQLite the
+    write lock is already held. An emptied table (tests, a fresh database) gets its row back.
+    """
+    for _attempt in range(3):
+        advanced = session.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+        ).rowcount
+        if advanced:
+            row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+            return int(row.seq), str(row.hash)
+        try:
+            with session.begin_nested():
+                last = session.execute(
+                    select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+                ).first()
+                session.execute(
+                    insert(AuditHead).values(
+                        id=1,
+                        seq=last.seq if last else 0,
+                        hash=last.hash if last else GENESIS,
+                        updated_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            continue  # another writer created it first; take the lock on the next pass
+    raise RuntimeError("could not take the audit chain's lock")
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str,
+    object_id: object,
+    object_label: str = "",
+    system_id: int | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction; it commits or rolls back with the change."""
+    session.flush()
+    seq, prev_hash = _advance_head(session)
+    values: dict[str, Any] = {
+        "seq": seq,
+        "occurred_at": datetime.now(UTC),
+        "actor_id": actor.user_id,
+        "actor_label": actor.label[:100],
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "object_label": (object_label or "")[:200],
+        "system_id": system_id,
+        "before": _json_native(before),
+        "after": _json_native(after),
+        "request_id": actor.request_id,
+    }
+    digest = chain_hash(prev_hash, values)
+    event = AuditEvent(**values, prev_hash=prev_hash, hash=digest)
+    session.add(event)
+    session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(hash=digest, updated_at=values["occurred_at"])
+    )
+    return event
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose values differ, on each side: what a reader of the trail wants."""
+    keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+# --- verification ----------------------------------------------------------------------------
+
+
+@dataclass
+class ChainProblem:
+    seq: int | None
+    kind: str
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    last_seq: int = 0
+    last_hash: str = GENESIS
+    problems: list[ChainProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_problem(self) -> ChainProblem | None:
+        return self.problems[0] if self.problems else None
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"Audit trail intact: {self.checked} events, head #{self.last_seq} {self.last_hash}."
+        problem = self.problems[0]
+        return f"Audit trail BROKEN at event #{problem.seq}: {problem.message} ({self.checked} events read)."
+
+
+def _events(session: Session, batch: int) -> Iterator[AuditEvent]:
+    after = -1
+    while True:
+        rows = list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+            )
+        )
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session, batch: int = 2000, stop_at_first: bool = True) -> VerifyReport:
+    """Recompute the chain from the first event and compare it with what is stored.
+
+    Reports an edited event (its hash no longer matches its content), a removed or inserted one
+    (a gap in the sequence, or a ``prev_hash`` that names another predecessor), a reordering
+    (both at once), and a trail whose newest events were removed (the head row disagrees).
+    """
+    report = VerifyReport()
+    expected_seq, expected_prev = 1, GENESIS
+    for event in _events(session, batch):
+        report.checked += 1
+        values = {name: getattr(event, name) for name in HASHED_FIELDS}
+        if event.seq != expected_seq:
+            report.problems.append(
+                ChainProblem(
+                    event.seq,
+                    "sequence",
+                    f"event #{expected_seq} is missing or out of order (found #{event.seq} next)",
+                )
+            )
+        elif event.prev_hash != expected_prev:
+            report.problems.append(
+                ChainProblem(
+                    event.seq, "link", "its link to the previous event does not match (removed or reordered)"
+                )
+            )
+        elif chain_hash(event.prev_hash, values) != event.hash:
+            report.problems.append(
+                ChainProblem(event.seq, "content", "its content was changed after it was written")
+            )
+        if report.problems and stop_at_first:
+            return report
+        expected_seq, expected_prev = event.seq + 1, event.hash
+        report.last_seq, report.last_hash = event.seq, event.hash
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    if head is not None and (head.seq, head.hash) != (report.last_seq, report.last_hash):
+        report.problems.append(
+            ChainProblem(
+                head.seq,
+                "tail",
+                f"the chain ends at #{report.last_seq} but its head records #{head.seq}: "
+                "newest events removed",
+            )
+        )
+    return report
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+ACTION_LABELS: dict[str, object] = {
+    "system.create": _l("Registered"),
+    "system.update": _l("Edited"),
+    "dependency.add": _l("Dependency added"),
+    "dependency.remove": _l("Dependency removed"),
+    "user.create": _l("Account created"),
+    "user.update": _l("Account changed"),
+    "user.password": _l("Password changed"),
+    "token.issue": _l("API token issued"),
+    "token.revoke": _l("API token revoked"),
+    "overlap.scan": _l("Portfolio scanned for overlaps"),
+    "seed.load": _l("Demo data loaded"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def history_of_system(session: Session, system_id: int) -> list[AuditEvent]:
+    return list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.system_id == system_id).order_by(AuditEvent.seq.desc())
+        )
+    )
+
+
+@dataclass
+class EventPage:
+    events: list[AuditEvent]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_events(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> EventPage:
+    conditions = []
+    if action:
+        conditions.append(AuditEvent.action.startswith(action))
+    if actor:
+        conditions.append(AuditEvent.actor_label == actor)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    page = max(1, page)
+    events = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(*conditions)
+            .order_by(AuditEvent.seq.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    return EventPage(events, total, page, per_page)
+
+
+def actions(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

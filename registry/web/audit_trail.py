@@ -1,0 +1,47 @@
+"""The audit trail for auditors and administrators: browse it and verify its hash chain."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from registry.auth.policy import Permission
+from registry.db import get_session
+from registry.fields import field_label
+from registry.services import audit
+from registry.web import access
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+PER_PAGE = 50
+
+
+@bp.get("/")
+@access.allow(Permission.READ_AUDIT)
+def index() -> str:
+    session = get_session()
+    action = request.args.get("action", "").strip()[:40]
+    actor = request.args.get("actor", "").strip()[:100]
+    page_number = request.args.get("page", "1")
+    page = audit.list_events(
+        session,
+        action=action or None,
+        actor=actor or None,
+        page=int(page_number) if page_number.isdigit() else 1,
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "audit/index.html",
+        page=page,
+        action=action,
+        actor=actor,
+        actions=audit.actions(session),
+        action_label=audit.action_label,
+        label_field=field_label,
+    )
+
+
+@bp.get("/verify")
+@access.allow(Permission.READ_AUDIT)
+def verify() -> str:
+    report = audit.verify(get_session())
+    return render_template("audit/verify.html", report=report)

@@ -1,0 +1,133 @@
+"""Every route × every role (and anonymous visitors) → the outcome the role model promises.
+
+The table below is written by hand from the issue's role definitions, independently of
+``registry.auth.policy``; routes are read from the app's URL map, so a new route without a row
+here fails ``test_every_route_has_a_row``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry.services.dependencies import add_dependency
+from registry.services.tokens import issue_token
+from tests.conftest import OPERATOR, sign_in
+
+ROLES = ("submitter", "reviewer", "auditor", "admin")
+EVERYONE = frozenset(ROLES)
+PUBLIC = "public"
+
+EXPECTED: dict[str, frozenset[str] | str] = {
+    "pages.home": EVERYONE,
+    "pages.set_language": PUBLIC,
+    "pages.health": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": EVERYONE,
+    "systems.index": EVERYONE,
+    "systems.detail": EVERYONE,
+    "systems.history": EVERYONE,
+    "systems.create": frozenset({"submitter", "admin"}),
+    "systems.edit": frozenset({"submitter", "admin"}),
+    "systems.add_dependency_view": frozenset({"submitter", "admin"}),
+    "systems.remove_dependency_view": frozenset({"submitter", "admin"}),
+    "agencies.index": EVERYONE,
+    "account.index": EVERYONE,
+    "account.change_password": EVERYONE,
+    "account.issue_token": EVERYONE,
+    "account.revoke_token": EVERYONE,
+    "users.index": frozenset({"admin"}),
+    "users.create": frozenset({"admin"}),
+    "users.edit": frozenset({"admin"}),
+    "audit.index": frozenset({"auditor", "admin"}),
+    "audit.verify": frozenset({"auditor", "admin"}),
+    "api.me": EVERYONE,
+    "api.system_detail": EVERYONE,
+    "api.system_add_dependency": frozenset({"submitter", "admin"}),
+}
+
+
+def _routes(app) -> list[tuple[str, str, str]]:
+    return sorted(
+        (rule.endpoint, rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    )
+
+
+def test_every_route_has_a_row(app):
+    assert {endpoint for endpoint, _rule, _method in _routes(app)} == set(EXPECTED)
+
+
+@pytest.fixture
+def world(app, session, make_agency, make_user, make_system) -> dict[str, Any]:
+    """One account per role; the submitter's agency owns a draft with a dependency."""
+    province = make_agency(code="TU-THA", name="Tỉnh ủy Thanh Hóa", level="province", block="locality")
+    users = {role: make_user(role, agency_id=province.id if role == "submitter" else None) for role in ROLES}
+    platform = make_system(name="Nền tảng dùng chung", is_shared_platform=True, status="in_operation")
+    draft = make_system(name="Phần mềm đề xuất", owner_agency_id=province.id)
+    dependency = add_dependency(
+        session, draft, actor=OPERATOR, target_code=platform.code, kind="data_exchange"
+    )
+    tokens = {
+        role: issue_token(session, user, name="sync", scope="read", days=30, actor=OPERATOR).token.id
+        for role, user in users.items()
+    }
+    return {"users": users, "draft": draft, "dependency": dependency, "tokens": tokens}
+
+
+def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
+    values = {
+        "code": world["draft"].code,
+        "dependency_id": world["dependency"].id,
+        "user_id": world["users"]["submitter"].id,
+        "token_id": world["tokens"].get(role or "admin"),
+    }
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    if endpoint == "pages.set_language":
+        values["code"] = "en"
+    args = {name: values[name] for name in rule.arguments}
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **args)
+
+
+def _outcome(response) -> str:
+    """Refused (403), sent to sign in (401, or a redirect to the login page that comes back), or let in."""
+    if response.status_code == 403:
+        return "forbidden"
+    if response.status_code == 401 or (
+        response.status_code == 302 and "/login?next=" in response.headers.get("Location", "")
+    ):
+        return "login"
+    return "allowed"
+
+
+@pytest.mark.parametrize("who", [None, *ROLES], ids=["anonymous", *ROLES])
+def test_the_authorization_matrix(app, world, who):
+    failures = []
+    for endpoint, _rule, method in _routes(app):
+        client = app.test_client()
+        if who is not None:
+            sign_in(client, world["users"][who].username)
+        url = _url(app, endpoint, who, world)
+        if method == "GET":
+            response = client.get(url)
+        elif url.startswith("/api/"):
+            response = client.post(url, json={})
+        else:
+            response = client.post(url, data={})
+        expected_rule = EXPECTED[endpoint]
+        if expected_rule == PUBLIC:
+            expected = "allowed"
+        elif who is None:
+            expected = "login"
+        else:
+            expected = "allowed" if who in expected_rule else "forbidden"
+        got = _outcome(response)
+        if got != expected:
+            failures.append(f"{method} {url} as {who or 'anonymous'}: expected {expected}, got {got}")
+    assert failures == []

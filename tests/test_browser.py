@@ -1,10 +1,11 @@
-"""A person's journey in a real Chromium: list, filter, open, register with a mistake, fix it."""
+"""People's journeys in a real Chromium: sign in, see one's menus, list, filter, open, register."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask
@@ -13,6 +14,7 @@ from werkzeug.serving import make_server
 
 from registry.db import get_engine
 from registry.factory import create_app
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -54,12 +56,64 @@ def portfolio(make_agency, make_capability, make_system):
         capability_ids=[docs.id],
     )
     make_system(name="Cổng thông tin điện tử", description="Tin tức.", owner_agency_id=central.id)
-    return platform
+    return SimpleNamespace(platform=platform, province=province)
 
 
-def test_list_filter_open_and_register(page: Page, live_server: str, portfolio) -> None:
+def sign_in(page: Page, live_server: str, username: str, next_path: str = "/systems/") -> None:
+    page.goto(f"{live_server}{next_path}")
+    expect(page.get_by_role("heading", name="Đăng nhập")).to_be_visible()
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+MENUS = {
+    "submitter": ["Hệ thống", "Cơ quan", "Đăng ký hệ thống"],
+    "reviewer": ["Hệ thống", "Cơ quan"],
+    "auditor": ["Hệ thống", "Cơ quan", "Nhật ký kiểm toán"],
+    "admin": ["Hệ thống", "Cơ quan", "Đăng ký hệ thống", "Nhật ký kiểm toán", "Người dùng"],
+}
+
+
+@pytest.mark.parametrize("role", list(MENUS))
+def test_each_role_sees_its_own_menus(page: Page, live_server: str, portfolio, make_user, make_agency, role):
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.goto(f"{live_server}/systems/")
+    agency = make_agency(code="TU-THA", name="Tỉnh ủy Thanh Hóa", level="province", block="locality")
+    user = make_user(role, username=f"demo-{role}", agency_id=agency.id if role == "submitter" else None)
+    sign_in(page, live_server, user.username)
+    expect(page.get_by_role("heading", name="Hệ thống thông tin")).to_be_visible()
+    menu = page.locator("[data-menu=main] a.nav-link")
+    expect(menu).to_have_text(MENUS[role])
+    expect(page.locator(f"[data-account='{user.username}']")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / f"menus-{role}.png"))
+    if role == "auditor":
+        page.get_by_role("link", name="Nhật ký kiểm toán").click()
+        expect(page.locator("table tbody tr").first).to_contain_text("Tạo tài khoản")
+        page.screenshot(path=str(SCREENSHOTS / "audit.png"), full_page=True)
+        page.get_by_role("link", name="Kiểm tra chuỗi").click()
+        expect(page.get_by_role("status")).to_contain_text("Chuỗi còn nguyên vẹn.")
+    page.locator(f"[data-account='{user.username}']").click()
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.get_by_role("heading", name="Đăng nhập")).to_be_visible()
+    expect(page.locator("[data-menu=main] a.nav-link")).to_have_count(0)
+
+
+def test_wrong_password_in_the_browser(page: Page, live_server: str, make_user) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    user = make_user("reviewer")
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Tên đăng nhập").fill(user.username)
+    page.get_by_label("Mật khẩu").fill("not my password")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("alert")).to_have_text("Tên đăng nhập hoặc mật khẩu không đúng.")
+    expect(page.get_by_label("Mật khẩu")).to_have_value("")
+    page.screenshot(path=str(SCREENSHOTS / "login-error.png"))
+
+
+def test_list_filter_open_and_register(page: Page, live_server: str, portfolio, make_user) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    submitter = make_user("submitter", username="nghean", agency_id=portfolio.province.id)
+    sign_in(page, live_server, submitter.username)
     expect(page.get_by_role("heading", name="Hệ thống thông tin")).to_be_visible()
     expect(page.locator("table.system-list tbody tr")).to_have_count(3)
 
@@ -99,10 +153,23 @@ def test_list_filter_open_and_register(page: Page, live_server: str, portfolio) 
     expect(page.get_by_role("heading", level=1)).to_have_text("Ứng dụng sổ tay đảng viên Nghệ An")
     expect(page.get_by_text("1.200.000.000")).to_be_visible()
 
+    page.get_by_role("link", name="Lịch sử").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        "Lịch sử của Ứng dụng sổ tay đảng viên Nghệ An"
+    )
+    expect(page.locator("li.card").first).to_contain_text("nghean")
+    page.screenshot(path=str(SCREENSHOTS / "history.png"), full_page=True)
 
-def test_language_switch_in_the_browser(page: Page, live_server: str, portfolio) -> None:
-    page.goto(f"{live_server}/systems/{portfolio.code}")
+
+def test_language_switch_in_the_browser(page: Page, live_server: str, portfolio, make_user) -> None:
+    page.goto(f"{live_server}/login")
     page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    sign_in_en = make_user("auditor")
+    page.get_by_label("Username").fill(sign_in_en.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server}/systems/{portfolio.platform.code}")
     expect(page.get_by_role("heading", name="Governance")).to_be_visible()
     expect(page.get_by_role("link", name="Document management")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -6,9 +6,10 @@ from flask import Blueprint, render_template, request
 
 from registry.auth.policy import Permission
 from registry.db import get_session
-from registry.fields import field_label
 from registry.services import audit
 from registry.web import access
+from registry.web.audit_display import present
+from registry.web.templating import current_locale
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -32,11 +33,11 @@ def index() -> str:
     return render_template(
         "audit/index.html",
         page=page,
+        views=present(session, page.events, current_locale()),
         action=action,
         actor=actor,
         actions=audit.actions(session),
         action_label=audit.action_label,
-        label_field=field_label,
     )
 
 

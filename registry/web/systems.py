@@ -29,6 +29,7 @@ from registry.services.systems import (
 )
 from registry.web import access
 from registry.web.access import current_actor
+from registry.web.audit_display import present
 from registry.web.forms import DependencyForm, SystemForm
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
@@ -83,8 +84,7 @@ def history(code: str) -> str:
     return render_template(
         "systems/history.html",
         system=system,
-        events=audit.history_of_system(session, system.id),  # type: ignore[arg-type]
-        label=field_label,
+        views=present(session, audit.history_of_system(session, system.id), _locale()),  # type: ignore[arg-type]
         action_label=audit.action_label,
     )
 

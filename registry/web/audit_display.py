@@ -1,0 +1,113 @@
+"""Turn audit events into rows people can read: labels, names instead of codes, formatted values.
+
+The trail stores raw values (codes, ISO dates, plain numbers) so that it can be verified and
+exported exactly; this module only decides how they are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import format_decimal, gettext
+from sqlalchemy import select
+from sqlmodel import Session
+
+from registry.fields import field_label
+from registry.models import Agency, AuditEvent, Capability, DataDomain
+from registry.services.taxonomy import localized_name
+from registry.web.templating import label_of
+
+VOCABULARY_OF = {
+    "status": "status",
+    "scope_level": "level",
+    "hosting": "hosting",
+    "kind": "kind",
+    "role": "role",
+    "scope": "scope",
+}
+AGENCY_KEYS = frozenset({"owner_agency", "operator_agency", "user_agencies", "agency"})
+NUMBER_KEYS = frozenset({"estimated_cost_vnd", "target_users", "active_users", "security_level", "version"})
+HIDDEN_KEYS = frozenset({"version"})
+
+
+@dataclass
+class Row:
+    label: str
+    before: str | None
+    after: str | None
+
+
+@dataclass
+class EventView:
+    event: AuditEvent
+    rows: list[Row]
+    is_change: bool
+    """True when the event has a before and an after (an edit), False for a creation or removal."""
+
+
+class _Names:
+    """Names of the agencies, capabilities and data domains the events mention, fetched once."""
+
+    def __init__(self, session: Session, events: Iterable[AuditEvent], locale: str):
+        codes: set[str] = set()
+        for event in events:
+            for values in (event.before or {}, event.after or {}):
+                for key, value in values.items():
+                    if key in AGENCY_KEYS | {"capabilities", "data_domains"}:
+                        codes.update(value if isinstance(value, list) else [value] if value else [])
+        self.agencies = {
+            a.code: a.name for a in session.scalars(select(Agency).where(Agency.code.in_(codes)))
+        }
+        self.terms = {
+            "capabilities": {
+                c.code: localized_name(c, locale)
+                for c in session.scalars(select(Capability).where(Capability.code.in_(codes)))
+            },
+            "data_domains": {
+                d.code: localized_name(d, locale)
+                for d in session.scalars(select(DataDomain).where(DataDomain.code.in_(codes)))
+            },
+        }
+
+    def of(self, key: str, code: str) -> str:
+        if key in AGENCY_KEYS:
+            return self.agencies.get(code, code)
+        return self.terms.get(key, {}).get(code, code)
+
+
+def _text(key: str, value: Any, names: _Names) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if key in VOCABULARY_OF and isinstance(value, str):
+        return label_of(VOCABULARY_OF[key], value)
+    if key in NUMBER_KEYS and isinstance(value, int):
+        return format_decimal(value)
+    if isinstance(value, list):
+        return ", ".join(names.of(key, str(v)) for v in value)
+    if key in AGENCY_KEYS or key in ("capabilities", "data_domains"):
+        return names.of(key, str(value))
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(k)}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def present(session: Session, events: list[AuditEvent], locale: str) -> list[EventView]:
+    names = _Names(session, events, locale)
+    views = []
+    for event in events:
+        before, after = event.before or {}, event.after or {}
+        is_change = event.before is not None and event.after is not None
+        rows = []
+        for key in dict.fromkeys([*after, *before]):
+            if key in HIDDEN_KEYS:
+                continue
+            old, new = _text(key, before.get(key), names), _text(key, after.get(key), names)
+            if not is_change and old is None and new is None:
+                continue  # a creation lists what was filled in, not every empty field
+            rows.append(Row(field_label(key), old, new))
+        views.append(EventView(event, rows, is_change))
+    return views

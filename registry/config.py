@@ -56,6 +56,9 @@ def load_settings(
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for this
+        # host only and for every path: no sibling subdomain can plant or overwrite it.
+        "SESSION_COOKIE_NAME": "__Host-registry" if production else "session",
         # Sessions end after 2 hours without activity and 12 hours after signing in.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=2),
         "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),

@@ -173,3 +173,42 @@ def test_a_portfolio_scan_is_one_event(session, make_system):
     scan_portfolio(session)
     event = _events(session)[-1]
     assert event.action == "overlap.scan" and event.actor_label == "scan" and event.after["systems"] == 1
+
+
+def test_the_documented_outside_verifier_agrees(tmp_path, capsys):
+    """docs/audit-trail.md's verifier, run as written against a real SQLite database."""
+    import re as regex
+    from pathlib import Path
+
+    from sqlmodel import Session
+
+    from registry import migrate
+    from registry.db import get_engine
+    from registry.factory import create_app
+
+    database = tmp_path / "registry.sqlite3"
+    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "x", "AUTO_SETUP": False})
+    engine = get_engine(app)
+    migrate.upgrade(engine)
+    with app.app_context(), Session(engine) as db_session:
+        from registry.models import Agency
+        from registry.services.systems import create_system
+
+        agency = Agency(code="VPTW", name="Văn phòng Trung ương Đảng", level="central", block="party")
+        db_session.add(agency)
+        db_session.commit()
+        for name in ("Hệ thống điều hành", "Cổng thông tin — “điện tử”"):
+            create_system(
+                db_session,
+                SystemInput(name=name, description="Mô tả", scope_level="central", owner_agency_id=agency.id),
+                actor=OPERATOR,
+            )
+    engine.dispose()
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "audit-trail.md").read_text(encoding="utf-8")
+    code = (
+        regex.search(r"```python\n(.*?)```", doc, regex.S)
+        .group(1)
+        .replace('"registry.sqlite3"', repr(str(database)))
+    )
+    exec(compile(code, "audit-trail.md", "exec"), {})  # noqa: S102 - our own documentation
+    assert capsys.readouterr().out.startswith("intact up to 2 ")

@@ -145,6 +145,7 @@ def test_session_cookie_flags(anon_client, make_user):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     settings = load_settings("/nonexistent", {"REGISTRY_ENV": "production", "SECRET_KEY": "x" * 64})
     assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_NAME"] == "__Host-registry"
     assert load_settings("/nonexistent", {})["SESSION_COOKIE_SECURE"] is False
 
 

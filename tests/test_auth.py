@@ -87,38 +87,24 @@ def test_failed_logins_from_one_address_are_throttled(anon_client, make_user):
 
 def test_throttling_ends_after_the_window_and_success_clears_the_count(app, session, make_user):
     user = make_user("reviewer")
-    hasher = password_hasher(app)
     start = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    for minute in range(login.ACCOUNT_LIMIT):
-        login.authenticate(
+
+    def attempt(password: str, minute: int) -> login.LoginResult:
+        return login.authenticate(
             session,
             user.username,
-            "bad",
+            password,
             address="a",
-            hasher=hasher,
+            hasher=password_hasher(app),
             allow_demo=True,
             now=start + timedelta(minutes=minute),
         )
-    blocked = login.authenticate(
-        session,
-        user.username,
-        PASSWORD,
-        address="a",
-        hasher=hasher,
-        allow_demo=True,
-        now=start + timedelta(minutes=5),
-    )
+
+    for minute in range(login.ACCOUNT_LIMIT):
+        attempt("bad", minute)
+    blocked = attempt(PASSWORD, 5)
     assert blocked.throttled and blocked.retry_after == timedelta(minutes=10)
-    later = login.authenticate(
-        session,
-        user.username,
-        PASSWORD,
-        address="a",
-        hasher=hasher,
-        allow_demo=True,
-        now=start + timedelta(minutes=16),
-    )
-    assert later.user is not None
+    assert attempt(PASSWORD, 16).user is not None
     count = select(func.count()).select_from(LoginFailure).where(LoginFailure.username_key == user.username)
     assert session.scalar(count) == 0
 

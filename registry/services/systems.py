@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from registry.auth import policy
@@ -25,6 +24,7 @@ from registry.choices import (
 from registry.models import Agency, Capability, DataDomain, InformationSystem
 from registry.services import audit
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError, too_long
+from registry.services.locking import refused_if_stale
 from registry.text import clean_line, clean_text, fold
 
 CODE_PREFIX = "HTTT"
@@ -374,12 +374,8 @@ def update_system(
     with session.no_autoflush:  # the UPDATE must go out below, where a stale version is caught
         old, new = audit.changes(before, system_snapshot(session, system))
     if new:
-        try:
+        with refused_if_stale(session, system, expected_version):
             session.flush()
-        except StaleDataError as exc:
-            session.rollback()
-            session.refresh(system)
-            raise StaleEditError(system.version, expected_version) from exc
         audit.record(
             session,
             actor,
@@ -392,12 +388,8 @@ def update_system(
             after={"version": system.version, **new},
         )
     if commit:
-        try:
+        with refused_if_stale(session, system, expected_version):
             session.commit()
-        except StaleDataError as exc:
-            session.rollback()
-            session.refresh(system)
-            raise StaleEditError(system.version, expected_version) from exc
     return system
 
 

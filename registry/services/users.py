@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from registry.auth import policy
@@ -18,6 +17,7 @@ from registry.choices import Role
 from registry.models import Agency, User
 from registry.services import audit
 from registry.services.errors import StaleEditError, ValidationError
+from registry.services.locking import refused_if_stale
 from registry.text import clean_line
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -164,12 +164,8 @@ def update_user(
     if {"role", "agency", "is_active", "password"} & new.keys():
         user.session_epoch += 1
     user.updated_at = datetime.now(UTC)
-    try:
+    with refused_if_stale(session, user, expected_version):
         session.flush()
-    except StaleDataError as exc:
-        session.rollback()
-        session.refresh(user)
-        raise StaleEditError(user.version, expected_version) from exc
     audit.record(
         session,
         actor,

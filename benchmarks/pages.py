@@ -23,6 +23,7 @@ import faulthandler
 import json
 import logging
 import random
+import secrets
 import signal
 import statistics
 import subprocess
@@ -42,11 +43,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
+from registry import migrate
 from registry.config import normalise_database_url
 from registry.db import get_engine
 from registry.factory import create_app
 from registry.filters import list_systems, parse_filter
-from registry.models import Agency, Capability, Dependency, InformationSystem, SystemCapabilityLink
+from registry.models import Agency, Capability, Dependency, InformationSystem, SystemCapabilityLink, User
 
 TARGET_P95_MS = 100.0
 SEARCH_PAIRS = ("van ban", "dang vien", "phan anh", "mot cua", "hop truc", "tai san", "ho tich", "du lieu")
@@ -215,22 +217,49 @@ def http_server(app: Flask) -> Iterator[str]:
         thread.join()
 
 
-def http_fetch(base: str) -> Fetch:
+def reader_token(app: Flask) -> str:
+    """A read-only API token of a benchmark account: pages are served to signed-in people only.
+
+    Every timed request therefore pays for authentication (token lookup and account load) as
+    a real one does.
+    """
+    from registry.auth.actor import Actor
+    from registry.services.tokens import issue_token
+    from registry.services.users import UserInput, create_user
+    from registry.web.access import password_hasher
+
+    actor = Actor.operator("benchmark")
+    with app.app_context(), Session(get_engine(app), expire_on_commit=False) as session:
+        user = session.scalar(select(User).where(User.username == "benchmark"))
+        if user is None:
+            data = UserInput(
+                username="benchmark",
+                full_name="Benchmark reader",
+                role="auditor",
+                password=secrets.token_urlsafe(24),
+            )
+            user = create_user(session, data, actor=actor, hasher=password_hasher(app))
+        return issue_token(session, user, name="pages benchmark", scope="read", days=1, actor=actor).secret
+
+
+def http_fetch(base: str, token: str) -> Fetch:
     """A fresh connection per request, as a browser without keep-alive would make."""
 
     def fetch(path: str) -> tuple[int, int]:
-        with urllib.request.urlopen(base + path, timeout=60) as response:
+        request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, len(response.read())
 
     return fetch
 
 
-def client_fetch(app: Flask) -> Fetch:
+def client_fetch(app: Flask, token: str) -> Fetch:
     """Flask's test client: the app's own cost, without sockets or the WSGI server."""
     client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
 
     def fetch(path: str) -> tuple[int, int]:
-        response = client.get(path)
+        response = client.get(path, headers=headers)
         return response.status_code, len(response.get_data())
 
     return fetch
@@ -275,7 +304,7 @@ def profile(app: Flask, scenario: Scenario, n: int) -> None:
         from pyinstrument import Profiler
     except ImportError:
         raise SystemExit("--profile needs pyinstrument: pip install pyinstrument") from None
-    fetch = client_fetch(app)
+    fetch = client_fetch(app, reader_token(app))
     for i in range(3):
         fetch(scenario.url(i))
     profiler = Profiler(interval=0.0005)
@@ -315,6 +344,7 @@ def measure(args: argparse.Namespace, keys: list[str]) -> dict[str, Any]:
     meter = SqlMeter(get_engine(app), app)
     scenarios = [s for s in build_scenarios(app, random.Random(args.seed), args.requests) if s.key in keys]
     modes = ["http", "client"] if args.mode == "both" else [args.mode]
+    token = reader_token(app)
     out: dict[str, Any] = {}
     for s in scenarios:
         if s.kind == "list":
@@ -323,13 +353,13 @@ def measure(args: argparse.Namespace, keys: list[str]) -> dict[str, Any]:
     for mode in modes:
         if mode == "http":
             with http_server(app) as base:
-                fetch = http_fetch(base)
+                fetch = http_fetch(base, token)
                 for s in scenarios:
                     out[s.key]["timings"][mode] = vars(
                         run(fetch, s, args.requests, args.warmup, meter, args.budget)
                     )
         else:
-            fetch = client_fetch(app)
+            fetch = client_fetch(app, token)
             for s in scenarios:
                 out[s.key]["timings"][mode] = vars(
                     run(fetch, s, args.requests, args.warmup, meter, args.budget)
@@ -374,10 +404,12 @@ def measure_isolated(args: argparse.Namespace, key: str) -> dict[str, Any]:
 
 
 def make_app(database_url: str) -> Flask:
-    """The real app on the given database, without first-run setup (which would seed it)."""
+    """The real app on the given database, migrated to the newest schema, without seeding it."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     url = normalise_database_url(database_url)
-    return create_app({"DATABASE_URL": url, "AUTO_SETUP": False, "SECRET_KEY": "bench"})
+    app = create_app({"DATABASE_URL": url, "AUTO_SETUP": False, "SECRET_KEY": "bench"})
+    migrate.upgrade(get_engine(app))
+    return app
 
 
 def print_results(scenarios: list[Scenario], results: dict[str, Any], modes: list[str]) -> None:

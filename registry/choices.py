@@ -85,6 +85,12 @@ class Disposition(LabelledEnum):
     DISMISSED = "dismissed"
 
 
+class Severity(LabelledEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
 class Role(LabelledEnum):
     SUBMITTER = "submitter"
     REVIEWER = "reviewer"
@@ -133,6 +139,11 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         Disposition.CONFIRMED: _l("Confirmed duplicate"),
         Disposition.JUSTIFIED: _l("Justified overlap"),
         Disposition.DISMISSED: _l("False positive"),
+    },
+    Severity: {
+        Severity.HIGH: _l("High"),
+        Severity.MEDIUM: _l("Medium"),
+        Severity.LOW: _l("Low"),
     },
     Role: {
         Role.SUBMITTER: _l("Agency submitter"),

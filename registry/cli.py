@@ -74,7 +74,8 @@ def seed_command() -> None:
 )
 @with_appcontext
 def scan_command(min_score: float | None) -> None:
-    """Compare the whole portfolio and store the duplication warnings it finds."""
+    """Compare the whole portfolio and store the duplication warnings, then check the rules R1–R10."""
+    from registry.services.findings import refresh_portfolio
     from registry.services.overlaps import WARNING_THRESHOLD, scan_portfolio
 
     with Session(db.get_engine()) as session, click.progressbar(length=1, label="Comparing systems") as bar:
@@ -87,6 +88,14 @@ def scan_command(min_score: float | None) -> None:
             session, min_score=WARNING_THRESHOLD if min_score is None else min_score, progress=advance
         )
     click.echo(report.summary())
+    with Session(db.get_engine()) as session, click.progressbar(length=1, label="Checking the rules") as bar:
+
+        def advance_rules(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        findings = refresh_portfolio(session, progress=advance_rules)
+    click.echo(f"{findings} rule findings (R1–R10) across the portfolio.")
 
 
 users_group = AppGroup("users", help="Manage accounts from the server (the first administrator).")

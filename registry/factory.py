@@ -50,7 +50,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auth,
         errors,
         headers,
+        notifications,
         pages,
+        review,
         systems,
         templating,
         users,
@@ -60,17 +62,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     templating.init_app(app)
 
-    for blueprint in (
-        pages.bp,
-        auth.bp,
-        systems.bp,
-        agencies.bp,
-        account.bp,
-        users.bp,
-        audit_trail.bp,
-        api.bp,
-    ):
-        app.register_blueprint(blueprint)
+    blueprints = (pages, auth, systems, agencies, review, notifications, account, users, audit_trail, api)
+    for module in blueprints:
+        app.register_blueprint(module.bp)
     errors.init_app(app)
     access.check_every_view_is_ruled(app)
 

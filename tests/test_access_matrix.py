@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from registry.models import DuplicateWarning
 from registry.services.dependencies import add_dependency
 from registry.services.tokens import issue_token
 from tests.conftest import OPERATOR, sign_in
@@ -32,6 +33,14 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "systems.edit": frozenset({"submitter", "admin"}),
     "systems.add_dependency_view": frozenset({"submitter", "admin"}),
     "systems.remove_dependency_view": frozenset({"submitter", "admin"}),
+    "systems.move": frozenset({"submitter", "admin"}),  # "submit" on the submitter's agency's draft
+    "review.queue": frozenset({"reviewer"}),
+    "review.page": frozenset({"reviewer"}),
+    "review.decide": frozenset({"reviewer"}),
+    "review.dispose": frozenset({"reviewer"}),
+    "review.compare": EVERYONE,
+    "notifications.index": EVERYONE,
+    "notifications.mark_read": EVERYONE,
     "agencies.index": EVERYONE,
     "account.index": EVERYONE,
     "account.change_password": EVERYONE,
@@ -71,11 +80,21 @@ def world(app, session, make_agency, make_user, make_system) -> dict[str, Any]:
     dependency = add_dependency(
         session, draft, actor=OPERATOR, target_code=platform.code, kind="data_exchange"
     )
+    warning = DuplicateWarning(
+        system_a_id=platform.id,
+        system_b_id=draft.id,
+        score=0.8,
+        components={},
+        reasons=[],
+        detector_version="test",
+    )
+    session.add(warning)
+    session.commit()
     tokens = {
         role: issue_token(session, user, name="sync", scope="read", days=30, actor=OPERATOR).token.id
         for role, user in users.items()
     }
-    return {"users": users, "draft": draft, "dependency": dependency, "tokens": tokens}
+    return {"users": users, "draft": draft, "dependency": dependency, "tokens": tokens, "warning": warning}
 
 
 def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
@@ -84,6 +103,8 @@ def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
         "dependency_id": world["dependency"].id,
         "user_id": world["users"]["submitter"].id,
         "token_id": world["tokens"].get(role or "admin"),
+        "action": "submit",
+        "warning_id": world["warning"].id,
     }
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     if endpoint == "pages.set_language":

@@ -6,7 +6,6 @@ an API call or a future entry point cannot skip a check a view happened to make.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -60,9 +59,9 @@ SUBMITTER_EDITABLE = frozenset({SystemStatus.DRAFT, SystemStatus.SUBMITTED, Syst
 """A submitter edits drafts and proposals still in their hands; once the standing office has
 taken a proposal into review, or it is decided or deployed, its content is no longer theirs."""
 
-SUBMITTER_STATUSES = frozenset({SystemStatus.DRAFT, SystemStatus.SUBMITTED})
-"""The statuses a submitter may give a system: keep it as a draft or send it for review. Every
-later status is a decision of the standing office."""
+RECORDING_STATUSES = frozenset({SystemStatus.DRAFT, SystemStatus.IN_OPERATION, SystemStatus.RETIRED})
+"""Statuses an administrator may register a system with: a new draft, or an existing system
+recorded as it is (in operation or retired). Every proposal starts as a draft."""
 
 
 def allows(actor: Actor, permission: Permission) -> bool:
@@ -82,22 +81,24 @@ def can_edit_system(actor: Actor, owner_agency_id: int | None, status: str) -> b
     if not allows(actor, Permission.EDIT_SYSTEM):
         return False
     if actor.role == Role.SUBMITTER:
-        return (
-            actor.agency_id is not None
-            and owner_agency_id == actor.agency_id
-            and status in SUBMITTER_EDITABLE
-        )
+        return of_agency(actor, owner_agency_id) and status in SUBMITTER_EDITABLE
     return True
 
 
+def of_agency(actor: Actor, agency_id: int | None) -> bool:
+    return actor.agency_id is not None and agency_id == actor.agency_id
+
+
 def settable_statuses(actor: Actor, current: str | None = None) -> frozenset[str]:
-    """Statuses the actor may save a system with; the current one is always kept possible."""
-    if actor.role == Role.SUBMITTER:
-        allowed = set(SUBMITTER_STATUSES)
-        if current:
-            allowed.add(current)
-        return frozenset(allowed)
-    return frozenset(SystemStatus)
+    """Statuses a save may carry. After creation, status changes only through the workflow
+    (:mod:`registry.services.workflow`), except for the server's own operators (seed, imports)."""
+    if actor.is_operator:
+        return frozenset(SystemStatus)
+    if current is not None:
+        return frozenset({current})
+    if actor.role == Role.ADMIN:
+        return RECORDING_STATUSES
+    return frozenset({SystemStatus.DRAFT})
 
 
 def owner_agencies(actor: Actor) -> frozenset[int] | None:
@@ -110,7 +111,3 @@ def owner_agencies(actor: Actor) -> frozenset[int] | None:
 def ensure(allowed: bool, message: object | None = None) -> None:
     if not allowed:
         raise PermissionDeniedError(message or _l("You are not allowed to do this."))
-
-
-def any_allows(actor: Actor, permissions: Iterable[Permission]) -> bool:
-    return any(allows(actor, p) for p in permissions)

@@ -5,6 +5,7 @@ from registry.models.agency import Agency
 from registry.models.audit import AuditEvent, AuditHead
 from registry.models.dependency import Dependency
 from registry.models.overlap import DuplicateWarning
+from registry.models.review import Decision, Finding, Notification, OutboxMessage
 from registry.models.system import (
     InformationSystem,
     SystemCapabilityLink,
@@ -22,10 +23,14 @@ __all__ = [
     "AuditHead",
     "Capability",
     "DataDomain",
+    "Decision",
     "Dependency",
     "DuplicateWarning",
+    "Finding",
     "InformationSystem",
     "LoginFailure",
+    "Notification",
+    "OutboxMessage",
     "SystemCapabilityLink",
     "SystemDataDomainLink",
     "SystemUserAgencyLink",

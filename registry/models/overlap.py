@@ -36,6 +36,11 @@ class DuplicateWarning(SQLModel, table=True):
     detector_version: str = Field(max_length=20)
     disposition: str = Field(default="open", max_length=16, index=True)
     disposition_reason: str | None = Field(default=None, max_length=2000)
+    decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_by_label: str | None = Field(default=None, max_length=100)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    material_hash: str | None = Field(default=None, max_length=64)
+    """Fingerprint of both systems' content when dismissed: a material change reopens the pair."""
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

@@ -14,6 +14,7 @@ from registry.choices import DependencyKind
 from registry.models import Dependency, InformationSystem, UsageReport
 from registry.services import audit
 from registry.services.errors import NotFoundError, ValidationError
+from registry.services.findings import refresh_findings
 from registry.text import clean_line
 
 
@@ -150,6 +151,7 @@ def add_dependency(
         system_id=source.id,
         after=_described(dependency, source.code, target.code),
     )
+    refresh_findings(session, [source])  # R7: connected or isolated
     if commit:
         session.commit()
     else:
@@ -179,4 +181,5 @@ def remove_dependency(
         system_id=source.id,
         before=before,
     )
+    refresh_findings(session, [source])
     session.commit()

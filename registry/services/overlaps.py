@@ -11,6 +11,7 @@ up from the database by re-vectorising only the systems saved since its last loo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import defaultdict
@@ -200,6 +201,13 @@ def _store(session: Session, found: list[dict[str, Any]], scope: set[int] | None
     created = updated = 0
     for key, pair in keys.items():
         warning = existing.get(key)
+        if (
+            warning is not None
+            and warning.disposition == Disposition.DISMISSED.value
+            and warning.material_hash != material_fingerprint(session, *key)
+        ):
+            # Dismissed as a false positive, but one of the systems has changed materially since.
+            warning.disposition, warning.material_hash = Disposition.OPEN.value, None
         if warning is None:
             warning = DuplicateWarning(
                 system_a_id=key[0], system_b_id=key[1], detector_version=DETECTOR_VERSION
@@ -220,6 +228,19 @@ def _store(session: Session, found: list[dict[str, Any]], scope: set[int] | None
     if stale:
         session.execute(delete(DuplicateWarning).where(DuplicateWarning.id.in_(stale)))
     return created, updated, len(stale)
+
+
+def material_fingerprint(session: Session, a_id: int, b_id: int) -> str:
+    """What a dismissal of the pair depends on: both systems' names, texts and capabilities."""
+    parts = []
+    for system_id in (a_id, b_id):
+        system = session.get(InformationSystem, system_id)
+        if system is None:
+            parts.append("-")
+            continue
+        capabilities = ",".join(sorted(c.code for c in system.capabilities))
+        parts.append("\x1f".join([system.name, system.description, system.purpose or "", capabilities]))
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
 
 
 def scan_portfolio(

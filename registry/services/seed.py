@@ -26,6 +26,7 @@ from registry.fields import field_label
 from registry.models import Agency, Capability, DataDomain, Dependency, InformationSystem, UsageReport, User
 from registry.services import audit
 from registry.services.errors import ValidationError
+from registry.services.findings import refresh_findings
 from registry.services.systems import SystemInput, create_system
 from registry.services.users import UserInput, validate_user_input
 from registry.text import clean_line
@@ -366,6 +367,7 @@ def _load_systems(
                 registered_year=year,
                 external_id=EXTERNAL_PREFIX + key,
                 commit=False,
+                findings_now=False,
             )
         except ValidationError as exc:
             for name, messages in exc.errors.items():
@@ -381,6 +383,11 @@ def _load_systems(
         _load_edges(session, ctx, key, record, system_id, ids, report)
         _load_usage(session, ctx, key, record, system_id, report)
     session.flush()
+    if created:
+        new_ids = [system_id for _ctx, _key, _record, system_id in created]
+        refresh_findings(
+            session, session.scalars(select(InformationSystem).where(InformationSystem.id.in_(new_ids)))
+        )
 
 
 def _records(ctx: _Context, where: str, value: Any, what: str) -> Iterable[dict[str, Any]]:

@@ -24,6 +24,7 @@ from registry.choices import (
 from registry.models import Agency, Capability, DataDomain, InformationSystem
 from registry.services import audit
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError, too_long
+from registry.services.findings import refresh_findings
 from registry.services.locking import refused_if_stale
 from registry.text import clean_line, clean_text, fold
 
@@ -266,7 +267,13 @@ def _check_actor_may_set(actor: Actor, data: SystemInput, current_status: str | 
     if owners is not None and data.owner_agency_id not in owners:
         errors.add("owner_agency_id", _l("You can only register and edit systems of your own agency."))
     if data.status not in policy.settable_statuses(actor, current_status):
-        errors.add("status", _l("You cannot give a system this status; the standing office decides it."))
+        if current_status is None:
+            errors.add("status", _l("You cannot give a system this status; the standing office decides it."))
+        else:
+            errors.add(
+                "status",
+                _l("A save keeps the status; submit, withdraw or decide with the buttons on its page."),
+            )
     if errors:
         raise ValidationError(errors)
 
@@ -304,8 +311,12 @@ def create_system(
     registered_year: int | None = None,
     external_id: str | None = None,
     commit: bool = True,
+    findings_now: bool = True,
 ) -> InformationSystem:
-    """Validate and register a system under a fresh public code, and audit it.
+    """Validate and register a system under a fresh public code, audit it, judge it by the rules.
+
+    ``findings_now=False`` leaves the rules to a later batch (the seed loader runs them once for
+    the whole portfolio, when every dependency is known).
 
     Two registrations racing for the same code both pass the ``max()`` read; the unique index
     refuses the second, which then retries with the next number inside a savepoint.
@@ -345,6 +356,8 @@ def create_system(
         system_id=system.id,
         after={"code": system.code, "external_id": external_id, **system_snapshot(session, system)},
     )
+    if findings_now:
+        refresh_findings(session, [system])
     if commit:
         session.commit()
     return system
@@ -387,6 +400,7 @@ def update_system(
             before={"version": expected_version, **old},
             after={"version": system.version, **new},
         )
+        refresh_findings(session, [system])
     if commit:
         with refused_if_stale(session, system, expected_version):
             session.commit()

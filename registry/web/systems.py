@@ -17,9 +17,10 @@ from registry.fields import field_label
 from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filter
 from registry.models import InformationSystem
 from registry.services import agencies as agency_service
-from registry.services import audit, overlaps, taxonomy
+from registry.services import audit, overlaps, taxonomy, workflow
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
+from registry.services.findings import findings_of
 from registry.services.systems import (
     SystemInput,
     create_system,
@@ -103,6 +104,13 @@ def _render_detail(system: InformationSystem, dependency_form: DependencyForm, s
             overlaps=overlaps.warnings_seen_from(get_session(), system, _locale()),
             dependency_form=dependency_form,
             may_edit=_may_edit(system),
+            findings=findings_of(get_session(), system.id, _locale()),  # type: ignore[arg-type]
+            moves=workflow.available(current_actor(), system),
+            decisions=(decisions := workflow.decisions_of(get_session(), system.id)),  # type: ignore[arg-type]
+            decision_label=workflow.decision_label,
+            reuse_codes=workflow.codes_of(
+                get_session(), [d.reuse_system_id for d in decisions if d.reuse_system_id]
+            ),
             label=field_label,
             statuses=SystemStatus,
             hosting=Hosting,
@@ -230,6 +238,33 @@ def _differences(mine: SystemInput, current: SystemInput) -> list[str]:
     mine, current = mine.normalised(), current.normalised()
     names = [n for n in SystemInput.__dataclass_fields__ if getattr(mine, n) != getattr(current, n)]
     return [field_label(n) for n in names]
+
+
+@bp.post("/<code>/workflow/<action>")
+@access.signed_in
+def move(code: str, action: str) -> Any:
+    """Submit, withdraw, take into review, mark deployed, retire: one step of the lifecycle."""
+    session = get_session()
+    system = _load(code)
+    if action not in workflow.ACTIONS:
+        abort(404)
+    try:
+        workflow.transition(session, system, action, actor=current_actor())
+    except ValidationError as exc:
+        session.rollback()
+        # What blocks the submission is shown on the form, next to each field to complete.
+        form = _system_form(None, SystemInput.from_system(system), system.status, version=system.version)
+        form.attach_errors(exc.errors)
+        flash(gettext("The proposal cannot be submitted yet: complete the fields marked below."), "warning")
+        return render_template("systems/form.html", form=form, system=system, has_errors=True), 422
+    except workflow.WorkflowError as exc:
+        flash(str(exc.message), "warning")
+        return redirect(url_for(".detail", code=code))
+    flash(
+        gettext("%(code)s is now: %(status)s.", code=system.code, status=SystemStatus(system.status).label),
+        "success",
+    )
+    return redirect(url_for(".detail", code=code))
 
 
 @bp.post("/<code>/dependencies")

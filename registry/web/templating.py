@@ -15,6 +15,7 @@ from registry.choices import (
     Hosting,
     LabelledEnum,
     Role,
+    Severity,
     SystemStatus,
     TokenScope,
 )
@@ -28,6 +29,7 @@ VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "disposition": Disposition,
     "role": Role,
     "scope": TokenScope,
+    "severity": Severity,
 }
 
 
@@ -55,6 +57,15 @@ def may(permission: str) -> bool:
     )
 
 
+def unread_notifications() -> int:
+    from flask_login import current_user
+
+    from registry.db import get_session
+    from registry.services.notifications import unread_count
+
+    return unread_count(get_session(), current_user.id) if current_user.is_authenticated else 0
+
+
 def current_locale() -> str:
     return str(get_locale() or "vi")
 
@@ -67,6 +78,7 @@ def init_app(app: Flask) -> None:
         format_date=format_date,
         format_datetime=format_datetime,
         may=may,
+        unread_notifications=unread_notifications,
     )
 
     @app.context_processor

@@ -1,0 +1,71 @@
+"""In-app notifications, with an outbox row per message so e-mail can be added later."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from registry.models import InformationSystem, Notification, OutboxMessage, User
+
+KIND_LABELS: dict[str, object] = {
+    "submitted": _l("New proposal submitted for review"),
+    "start_review": _l("Your proposal is being reviewed"),
+    "approve": _l("Your proposal was approved"),
+    "request_changes": _l("Changes were requested on your proposal"),
+    "reject": _l("Your proposal was rejected"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def notify(
+    session: Session, users: Iterable[User], kind: str, system: InformationSystem, details: dict[str, Any]
+) -> int:
+    count = 0
+    for user in users:
+        session.add(Notification(user_id=user.id, kind=kind, system_id=system.id, details=details))  # type: ignore[arg-type]
+        # Outbox text is in the registry's default language; delivery is a later worker's job.
+        body = f"{system.code} — {system.name}\n{details.get('reason') or ''}".strip()
+        session.add(OutboxMessage(user_id=user.id, subject=f"[{system.code}] {kind}", body=body))  # type: ignore[arg-type]
+        count += 1
+    return count
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def recent(
+    session: Session, user_id: int, limit: int = 50
+) -> list[tuple[Notification, InformationSystem | None]]:
+    rows = session.execute(
+        select(Notification, InformationSystem)
+        .outerjoin(InformationSystem, InformationSystem.id == Notification.system_id)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return [(n, s) for n, s in rows]
+
+
+def mark_all_read(session: Session, user_id: int) -> None:
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=datetime.now(UTC))
+    )
+    session.commit()

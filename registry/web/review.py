@@ -1,0 +1,177 @@
+"""The standing office's pages: the queue, a proposal's review, side-by-side comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from sqlalchemy import select
+
+from registry.auth.policy import Permission
+from registry.choices import Disposition, SystemStatus
+from registry.db import get_session
+from registry.fields import field_label
+from registry.models import DuplicateWarning, InformationSystem
+from registry.services import overlaps, review, workflow
+from registry.services.dependencies import neighbourhood
+from registry.services.errors import NotFoundError, StaleEditError, ValidationError
+from registry.services.findings import findings_of
+from registry.services.systems import get_system
+from registry.web import access
+from registry.web.access import current_actor
+from registry.web.templating import current_locale
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+COMPARED_FIELDS = (
+    "name",
+    "description",
+    "purpose",
+    "mandate",
+    "legal_basis",
+    "usage_orientation",
+    "scope_level",
+    "hosting",
+)
+
+
+def _load(code: str) -> InformationSystem:
+    try:
+        return get_system(get_session(), code)
+    except NotFoundError:
+        abort(404)
+
+
+@bp.get("/")
+@access.allow(Permission.REVIEW)
+def queue() -> str:
+    status = request.args.get("status", "")
+    items, counts = review.review_queue(get_session(), status or None)
+    return render_template("review/queue.html", items=items, counts=counts, status=status)
+
+
+def _page(system: InformationSystem, errors: dict[str, list[object]] | None = None, status: int = 200) -> Any:
+    session = get_session()
+    locale = current_locale()
+    return (
+        render_template(
+            "review/page.html",
+            system=system,
+            overlaps=overlaps.warnings_seen_from(session, system, locale),
+            findings=findings_of(session, system.id, locale),  # type: ignore[arg-type]
+            decisions=workflow.decisions_of(session, system.id),  # type: ignore[arg-type]
+            moves=workflow.available(current_actor(), system),
+            decisions_possible=workflow.available(current_actor(), system, decisions=True),
+            dispositions=[d for d in Disposition if d != Disposition.OPEN],
+            errors=errors or {},
+            form_values=request.form if request.method == "POST" else {},
+        ),
+        status,
+    )
+
+
+@bp.get("/<code>")
+@access.allow(Permission.REVIEW)
+def page(code: str) -> Any:
+    return _page(_load(code))
+
+
+@bp.post("/<code>/decide")
+@access.allow(Permission.REVIEW)
+def decide(code: str) -> Any:
+    system = _load(code)
+    try:
+        workflow.transition(
+            get_session(),
+            system,
+            request.form.get("action", ""),
+            actor=current_actor(),
+            reason=request.form.get("reason"),
+            reuse_code=request.form.get("reuse_code") or None,
+            expected_version=_int(request.form.get("version")),
+        )
+    except ValidationError as exc:
+        get_session().rollback()
+        return _page(system, exc.errors, 422)
+    except StaleEditError:
+        flash(
+            gettext("The proposal changed while you were reviewing it; read it again before deciding."),
+            "warning",
+        )
+        return redirect(url_for(".page", code=code))
+    except workflow.WorkflowError as exc:
+        flash(str(exc.message), "warning")
+        return redirect(url_for(".page", code=code))
+    flash(gettext("Decision recorded; the agency has been notified."), "success")
+    return redirect(url_for(".queue"))
+
+
+@bp.post("/warnings/<int:warning_id>/dispose")
+@access.allow(Permission.REVIEW)
+def dispose(warning_id: int) -> Any:
+    session = get_session()
+    warning = session.get(DuplicateWarning, warning_id)
+    if warning is None:
+        abort(404)
+    back = request.form.get("back", "")
+    system = session.get(InformationSystem, warning.system_a_id if back != "b" else warning.system_b_id)
+    code = request.form.get("code") or (system.code if system else "")
+    try:
+        review.dispose_warning(
+            session,
+            warning_id,
+            disposition=request.form.get("disposition", ""),
+            reason=request.form.get("reason"),
+            actor=current_actor(),
+            expected_version=_int(request.form.get("version")),
+        )
+    except ValidationError as exc:
+        session.rollback()
+        target = _load(code)
+        return _page(target, {f"warning-{warning_id}-{k}": v for k, v in exc.errors.items()}, 422)
+    except StaleEditError:
+        flash(gettext("Someone else decided this warning meanwhile; its current state is shown."), "warning")
+    else:
+        flash(gettext("Warning decision recorded."), "success")
+    return redirect(url_for(".page", code=code, _anchor=f"warning-{warning_id}"))
+
+
+@bp.get("/<code>/compare/<int:warning_id>")
+@access.allow(Permission.VIEW_PORTFOLIO)
+def compare(code: str, warning_id: int) -> str:
+    session = get_session()
+    system = _load(code)
+    warning = session.get(DuplicateWarning, warning_id)
+    if warning is None or system.id not in (warning.system_a_id, warning.system_b_id):
+        abort(404)
+    other_id = warning.system_b_id if warning.system_a_id == system.id else warning.system_a_id
+    other = session.scalar(select(InformationSystem).where(InformationSystem.id == other_id))
+    terms = review.shared_terms(warning.reasons)
+    rows = [
+        (field_label(name), getattr(system, name), getattr(other, name), name) for name in COMPARED_FIELDS
+    ]
+    view = next(
+        v
+        for v in overlaps.warnings_seen_from(session, system, current_locale())
+        if v.warning.id == warning.id
+    )
+    return render_template(
+        "review/compare.html",
+        system=system,
+        other=other,
+        warning=warning,
+        reasons=view.reasons,
+        rows=rows,
+        terms=terms,
+        spans=review.highlight_spans,
+        around=(neighbourhood(session, system), neighbourhood(session, other)),  # type: ignore[arg-type]
+        statuses=SystemStatus,
+    )
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -69,7 +69,7 @@ def sign_in(page: Page, live_server: str, username: str, next_path: str = "/syst
 
 MENUS = {
     "submitter": ["Hệ thống", "Cơ quan", "Đăng ký hệ thống"],
-    "reviewer": ["Hệ thống", "Cơ quan"],
+    "reviewer": ["Hệ thống", "Cơ quan", "Hàng chờ thẩm định"],
     "auditor": ["Hệ thống", "Cơ quan", "Nhật ký kiểm toán"],
     "admin": ["Hệ thống", "Cơ quan", "Đăng ký hệ thống", "Nhật ký kiểm toán", "Người dùng"],
 }
@@ -133,25 +133,29 @@ def test_list_filter_open_and_register(page: Page, live_server: str, portfolio, 
 
     page.get_by_role("link", name="Đăng ký hệ thống").first.click()
     page.get_by_label("Tên", exact=True).fill("Ứng dụng sổ tay đảng viên Nghệ An")
-    page.get_by_label("Mô tả", exact=True).fill("Tra cứu văn kiện, sinh hoạt chi bộ trên điện thoại.")
     page.get_by_label("Cấp phạm vi").select_option("province")
-    page.get_by_label("Trạng thái").select_option("submitted")
     page.get_by_label("Cơ quan chủ quản").select_option(label="Tỉnh ủy Nghệ An")
     page.get_by_label("Kinh phí dự kiến (đồng)").fill("1.200.000.000")
     page.get_by_role("button", name="Đăng ký", exact=True).click()
 
     expect(page.get_by_role("alert")).to_contain_text("Hệ thống chưa được lưu")
-    legal_error = page.locator("#legal_basis-error")
-    expect(legal_error).to_contain_text("Bắt buộc đối với đề xuất gửi thẩm định")
-    expect(page.get_by_label("Căn cứ pháp lý")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#description-error")).to_contain_text("Hãy mô tả")
+    expect(page.get_by_label("Mô tả", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Kinh phí dự kiến (đồng)")).to_have_value("1.200.000.000")
     page.screenshot(path=str(SCREENSHOTS / "form-errors.png"), full_page=True)
 
-    page.get_by_label("Trạng thái").select_option("draft")
+    page.get_by_label("Mô tả", exact=True).fill("Tra cứu văn kiện, sinh hoạt chi bộ trên điện thoại.")
     page.get_by_role("button", name="Đăng ký", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Đã đăng ký hệ thống HTTT-")
     expect(page.get_by_role("heading", level=1)).to_have_text("Ứng dụng sổ tay đảng viên Nghệ An")
     expect(page.get_by_text("1.200.000.000")).to_be_visible()
+    expect(page.locator("[data-rule=R1]")).to_contain_text("Không có căn cứ pháp lý")
+
+    # Submitting an incomplete draft shows, on the form, what the review needs.
+    page.get_by_role("button", name="Gửi thẩm định").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Chưa thể gửi đề xuất")
+    expect(page.locator("#legal_basis-error")).to_contain_text("Bắt buộc đối với đề xuất gửi thẩm định")
+    page.goto(page.url.replace("/workflow/submit", ""))
 
     page.get_by_role("link", name="Lịch sử").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(

@@ -177,3 +177,83 @@ def test_language_switch_in_the_browser(page: Page, live_server: str, portfolio,
     expect(page.get_by_role("heading", name="Governance")).to_be_visible()
     expect(page.get_by_role("link", name="Document management")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_a_duplicate_proposal_is_justified_reviewed_and_rejected(
+    page: Page, live_server: str, make_agency, make_capability, make_system, make_user
+) -> None:
+    """The journey of the review workflow, from the agency's draft to the standing office's decision."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    docs = make_capability(code="document_management", name="Quản lý văn bản")
+    nghe_an = make_agency(code="TU-NAN", name="Tỉnh ủy Nghệ An", level="province", block="locality")
+    gia_lai = make_agency(code="TU-GLI", name="Tỉnh ủy Gia Lai", level="province", block="locality")
+    existing = make_system(
+        name="Phần mềm quản lý văn bản Tỉnh ủy Nghệ An",
+        description="Quản lý văn bản đến, văn bản đi, hồ sơ công việc của Tỉnh ủy.",
+        status="in_operation",
+        scope_level="province",
+        owner_agency_id=nghe_an.id,
+        capability_ids=[docs.id],
+    )
+    make_system(
+        name="Cổng thông tin điện tử",
+        description="Tin tức.",
+        status="in_operation",
+        owner_agency_id=nghe_an.id,
+    )
+    make_user("submitter", username="gialai", agency_id=gia_lai.id)
+    make_user("reviewer", username="thuongtruc")
+
+    sign_in(page, live_server, "gialai", "/systems/new")
+    page.get_by_label("Tên", exact=True).fill("Phần mềm quản lý văn bản Tỉnh ủy Gia Lai")
+    page.get_by_label("Mô tả", exact=True).fill("Quản lý văn bản đến, văn bản đi, hồ sơ công việc.")
+    page.get_by_label("Cấp phạm vi").select_option("province")
+    page.get_by_label("Đơn vị vận hành").select_option(label="Tỉnh ủy Gia Lai")
+    page.get_by_label("Cơ quan sử dụng").select_option(label="Tỉnh ủy Gia Lai")
+    page.get_by_label("Căn cứ pháp lý").fill("Quyết định 204-QĐ/TW")
+    page.get_by_label("Nhiệm vụ, yêu cầu phục vụ").fill("Kế hoạch chuyển đổi số 2026 của Tỉnh ủy")
+    page.get_by_label("Định hướng sử dụng").fill("Dùng cho các cơ quan Tỉnh ủy")
+    page.get_by_label("Cấp độ an toàn").select_option("3")
+    page.get_by_label("Số người dùng dự kiến").fill("800")
+    page.get_by_label("Chức năng").select_option(label="Quản lý văn bản")
+    page.get_by_role("button", name="Đăng ký", exact=True).click()
+    expect(page.locator("#overlaps")).to_contain_text(existing.name)
+
+    page.get_by_role("button", name="Gửi thẩm định").click()
+    expect(page.locator("#overlap_justification-error")).to_contain_text("hãy giải trình")
+    page.get_by_label("Giải trình về trùng lặp").fill(
+        "Phần mềm của Nghệ An không kết nối được với hệ thống của tỉnh."
+    )
+    page.get_by_role("button", name="Lưu thay đổi").click()
+    page.get_by_role("button", name="Gửi thẩm định").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã gửi")
+    page.locator("[data-account='gialai']").click()
+    page.get_by_role("button", name="Đăng xuất").click()
+
+    sign_in(page, live_server, "thuongtruc", "/review/")
+    expect(page.locator("table.review-queue tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="Phần mềm quản lý văn bản Tỉnh ủy Gia Lai").click()
+    page.get_by_role("button", name="Nhận thẩm định").click()
+    page.goto(f"{live_server}/review/{page.url.rstrip('/').split('/')[-1]}")
+    page.get_by_role("link", name="So sánh song song").first.click()
+    expect(page.locator("mark.shared").first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+    page.go_back()
+    warning = page.locator(f"[data-warning='{existing.code}']")
+    warning.get_by_label("Kết luận").select_option("confirmed")
+    warning.get_by_label("Lý do (bắt buộc)").fill("Cùng chức năng quản lý văn bản, cùng cấp tỉnh.")
+    warning.get_by_role("button", name="Ghi nhận kết luận").click()
+    expect(page.locator(f"[data-warning='{existing.code}']")).to_contain_text("Xác nhận trùng lặp")
+    page.get_by_role("radio", name="Từ chối").check()
+    page.locator("#reason").fill("Trùng với phần mềm đang vận hành; hãy dùng lại.")
+    page.get_by_label("Hệ thống nên dùng lại (khi từ chối vì trùng lặp)").fill(existing.code)
+    page.screenshot(path=str(SCREENSHOTS / "review.png"), full_page=True)
+    page.get_by_role("button", name="Ghi nhận quyết định").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã ghi nhận quyết định")
+    page.locator("[data-account='thuongtruc']").click()
+    page.get_by_role("button", name="Đăng xuất").click()
+
+    sign_in(page, live_server, "gialai", "/notifications/")
+    expect(page.locator("[data-notification=reject]")).to_contain_text("Đề xuất của bạn bị từ chối")
+    page.locator("[data-notification=reject] a").click()
+    expect(page.locator("[data-decision]")).to_contain_text(existing.code)

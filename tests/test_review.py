@@ -201,3 +201,13 @@ def test_reviewers_see_the_queue_in_their_menu(client_for, setting):
 def test_highlighting_ignores_tone_marks_and_case():
     spans = review.highlight_spans("Phần mềm Sổ tay Đảng viên", ["so tay dang vien"])
     assert spans == [("Phần mềm ", False), ("Sổ tay Đảng viên", True)]
+
+
+def test_accented_terms_light_up_only_their_own_words():
+    spans = review.highlight_spans("Chuyển đổi số, hồ sơ công việc", ["hồ sơ công việc"])
+    assert spans == [("Chuyển đổi số, ", False), ("hồ sơ công việc", True)]
+
+
+def test_the_score_is_shown_signal_by_signal():
+    rows = review.signal_rows({"name": 0.5, "users": None, "unknown": 1.0})
+    assert rows == [("Names", 0.5), ("User agencies", None)]

@@ -185,6 +185,9 @@ def test_the_submit_button_shows_what_blocks_a_submission(client_for, make_syste
     response = client.post(f"/systems/{draft.code}/workflow/submit")
     assert response.status_code == 422
     assert "Chưa thể gửi đề xuất" in response.text and 'id="legal_basis-error"' in response.text
+    assert (
+        f'action="/systems/{draft.code}/edit"' in response.text
+    )  # saving the fixes is an edit, not a resubmission
     assert client.post(f"/systems/{draft.code}/workflow/approve").status_code == 302  # refused with a message
     session.refresh(draft)
     assert draft.status == "draft"

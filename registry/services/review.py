@@ -146,12 +146,26 @@ def dispose_warning(
     return warning
 
 
-@dataclass
-class ComparedField:
-    label: str
-    left: str
-    right: str
-    same: bool
+SIGNAL_LABELS: dict[str, object] = {
+    "name": _l("Names"),
+    "word": _l("Words of the descriptions"),
+    "plain": _l("Descriptions without tone marks"),
+    "capabilities": _l("Capabilities"),
+    "data_domains": _l("Data domains"),
+    "users": _l("User agencies"),
+    "neighbourhood": _l("Dependencies"),
+    "level": _l("Scope level"),
+}
+
+
+def signal_rows(components: dict[str, object]) -> list[tuple[str, float | None]]:
+    """The score's components as (label, similarity or None when a side did not declare it)."""
+    rows = []
+    for key, label in SIGNAL_LABELS.items():
+        if key in components:
+            value = components[key]
+            rows.append((str(label), float(value) if isinstance(value, int | float) else None))
+    return rows
 
 
 def shared_terms(reasons: list[dict[str, object]]) -> list[str]:
@@ -165,21 +179,34 @@ def shared_terms(reasons: list[dict[str, object]]) -> list[str]:
     return sorted(set(terms), key=len, reverse=True)
 
 
+WORD = re.compile(r"\w+")
+
+
 def highlight_spans(text: str, terms: list[str]) -> list[tuple[str, bool]]:
-    """Split ``text`` into (piece, is_shared) runs, matching terms without tone marks or case."""
+    """Split ``text`` into (piece, is_shared) runs: words of the shared terms, marked.
+
+    The detector's terms are phrases of the normalised text (place names and generic words
+    removed), which may not occur verbatim in one field; their words do. Words match without
+    tone marks or case, and the spaces between two marked words are marked too, so phrases
+    read as one highlight.
+    """
     if not text or not terms:
         return [(text or "", False)]
-    folded = fold(text)
+    term_words = [word.lower() for term in terms for word in WORD.findall(term)]
+    exact = set(term_words)
+    # Words typed without tone marks match any accented form; accented ones only themselves
+    # ("sơ" must not light up "số").
+    unaccented = {word for word in term_words if fold(word) == word}
     marks = [False] * len(text)
-    for term in terms:
-        key = fold(term)
-        if len(key) < 3:
-            continue
-        for match in re.finditer(re.escape(key), folded):
-            for i in range(match.start(), min(match.end(), len(text))):
-                marks[i] = True
+    words = list(WORD.finditer(text))
+    for word in words:
+        if word.group().lower() in exact or fold(word.group()) in unaccented:
+            marks[word.start() : word.end()] = [True] * (word.end() - word.start())
+    for left, right in zip(words, words[1:], strict=False):
+        if marks[left.start()] and marks[right.start()] and not text[left.end() : right.start()].strip():
+            marks[left.end() : right.start()] = [True] * (right.start() - left.end())
     spans: list[tuple[str, bool]] = []
-    for ch, mark in zip(text, marks, strict=False):
+    for ch, mark in zip(text, marks, strict=True):
         if spans and spans[-1][1] == mark:
             spans[-1] = (spans[-1][0] + ch, mark)
         else:

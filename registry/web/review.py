@@ -165,6 +165,7 @@ def compare(code: str, warning_id: int) -> str:
         rows=rows,
         terms=terms,
         spans=review.highlight_spans,
+        signals=review.signal_rows(warning.components),
         around=(neighbourhood(session, system), neighbourhood(session, other)),  # type: ignore[arg-type]
         statuses=SystemStatus,
     )

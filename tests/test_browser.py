@@ -201,12 +201,26 @@ def test_a_duplicate_proposal_is_justified_reviewed_and_rejected(
         status="in_operation",
         owner_agency_id=nghe_an.id,
     )
+    hue = make_agency(code="TU-HUE", name="Thành ủy Huế", level="province", block="locality")
+    make_system(
+        name="Hệ thống QLVB và điều hành Thành ủy Huế",
+        description="Văn bản đến, văn bản đi và hồ sơ công việc của các cơ quan Thành ủy.",
+        status="in_operation",
+        scope_level="province",
+        owner_agency_id=hue.id,
+        capability_ids=[docs.id],
+    )
     make_user("submitter", username="gialai", agency_id=gia_lai.id)
     make_user("reviewer", username="thuongtruc")
 
     sign_in(page, live_server, "gialai", "/systems/new")
     page.get_by_label("Tên", exact=True).fill("Phần mềm quản lý văn bản Tỉnh ủy Gia Lai")
     page.get_by_label("Mô tả", exact=True).fill("Quản lý văn bản đến, văn bản đi, hồ sơ công việc.")
+    # The live panel shows the province's existing system while the proposal is being typed.
+    live = page.locator("#similar-panel [data-similar-item]").first
+    expect(live).to_contain_text(existing.name)
+    expect(live.locator("[data-field=reuse]")).to_have_text("Đề xuất dùng lại hệ thống này")
+    page.screenshot(path=str(SCREENSHOTS / "form-live-panel.png"), full_page=True)
     page.get_by_label("Cấp phạm vi").select_option("province")
     page.get_by_label("Đơn vị vận hành").select_option(label="Tỉnh ủy Gia Lai")
     page.get_by_label("Cơ quan sử dụng").select_option(label="Tỉnh ủy Gia Lai")

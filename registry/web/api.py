@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -19,9 +19,12 @@ from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.services.dependencies import add_dependency
 from registry.services.errors import NotFoundError, ValidationError
+from registry.services.overlaps import OVERLAP_INDEX
+from registry.services.similar import SimilarQuery, as_json, find_similar
 from registry.services.systems import get_system, system_snapshot
 from registry.web import access
 from registry.web.access import current_actor
+from registry.web.templating import current_locale
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -63,6 +66,25 @@ def system_detail(code: str) -> Response:
         updated_at=system.updated_at.isoformat(),
         editable=policy.can_edit_system(actor, system.owner_agency_id, system.status),
         **system_snapshot(session, system),
+    )
+
+
+@bp.post("/similar")
+@access.allow(Permission.VIEW_PORTFOLIO)
+def similar() -> Response:
+    """Registered systems most like a proposal: ``{"name", "description", "purpose"?,
+    "capability_ids"?, "scope_level"?, "owner_agency_id"?, "system_id"?, "k"?}``."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return api_error(400, "bad_request", "Send a JSON object with at least a name or a description.")
+    query = SimilarQuery.from_mapping(payload)
+    k = payload.get("k") if isinstance(payload.get("k"), int) else 8
+    matches = find_similar(
+        get_session(), current_app.extensions[OVERLAP_INDEX], query, k=k, locale=current_locale()
+    )
+    return jsonify(
+        matches=[as_json(m, url_for("systems.detail", code=m.system.code)) for m in matches],
+        too_short=query.too_short,
     )
 
 

@@ -133,6 +133,8 @@ class SystemForm(BaseForm):
         L["overlap_justification"], render_kw={"rows": 3, "maxlength": 4000}
     )
     version = HiddenField()
+    reuse_of = HiddenField()
+    """Public code of an existing system this record proposes to reuse (set by the similar panel)."""
 
     def fill_choices(
         self,

@@ -17,7 +17,7 @@ from registry.fields import field_label
 from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filter
 from registry.models import InformationSystem
 from registry.services import agencies as agency_service
-from registry.services import audit, overlaps, taxonomy, workflow
+from registry.services import audit, overlaps, similar, taxonomy, workflow
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.findings import findings_of
@@ -146,6 +146,72 @@ def _system_form(
     return form
 
 
+def _similar_to(form: SystemForm, system: InformationSystem | None) -> list[similar.SimilarMatch]:
+    data = {
+        name: form[name].data for name in ("name", "description", "purpose", "scope_level", "owner_agency_id")
+    }
+    query = similar.SimilarQuery.from_mapping(
+        {**data, "capability_ids": form.capability_ids.data or [], "system_id": system.id if system else None}
+    )
+    return similar.find_similar(
+        get_session(), current_app.extensions[overlaps.OVERLAP_INDEX], query, locale=_locale()
+    )
+
+
+def _checked(form: SystemForm, system: InformationSystem | None) -> Any:
+    """The "check for overlaps" and "reuse this instead" buttons: show matches, save nothing.
+
+    Reusing a shared platform turns the record into a sanctioned deployment of it; reusing any
+    other system is recorded, on save, as a dependency on it.
+    """
+    form.validate()  # parse what can be parsed; errors are not shown before a real save
+    for field in form:
+        field.errors = []
+    notice = None
+    code = (request.form.get("reuse_code") or "").strip().upper()
+    if code:
+        try:
+            target = get_system(get_session(), code)
+        except NotFoundError:
+            abort(404)
+        if target.is_shared_platform:
+            form.instance_of_id.data = target.id
+            form.reuse_of.data = ""
+            notice = gettext(
+                "This will be registered as a deployment of the shared platform %(name)s: "
+                "reuse, not a new system. Complete the form and save.",
+                name=target.name,
+            )
+        else:
+            form.reuse_of.data = target.code
+            notice = gettext(
+                "On saving, this record will state that it reuses %(name)s (%(code)s) "
+                "instead of building anew.",
+                name=target.name,
+                code=target.code,
+            )
+    return render_template(
+        "systems/form.html", form=form, system=system, similar=_similar_to(form, system), notice=notice
+    )
+
+
+def _record_reuse(system: InformationSystem, form: SystemForm) -> None:
+    code = (form.reuse_of.data or "").strip().upper()
+    if not code or code == system.code:
+        return
+    try:
+        add_dependency(
+            get_session(),
+            system,
+            actor=current_actor(),
+            target_code=code,
+            kind="consumes_api",
+            note=gettext("Reuses this system instead of building a new one"),
+        )
+    except ValidationError:
+        get_session().rollback()  # already recorded, or the target has gone: the save stands
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @access.allow(Permission.CREATE_SYSTEM)
 def create() -> Any:
@@ -155,12 +221,15 @@ def create() -> Any:
         form = _system_form(None, initial)
         return render_template("systems/form.html", form=form, system=None)
     form = _system_form(request.form)
+    if request.form.get("check") or request.form.get("reuse_code"):
+        return _checked(form, None)
     if _parsed(form):
         try:
             system = create_system(get_session(), form.to_input(), actor=current_actor())
         except ValidationError as exc:
             form.attach_errors(exc.errors)
         else:
+            _record_reuse(system, form)
             _check_overlaps(system)
             flash(gettext("System %(code)s registered.", code=system.code), "success")
             return redirect(url_for(".detail", code=system.code))
@@ -181,6 +250,8 @@ def edit(code: str) -> Any:
         form = _system_form(None, SystemInput.from_system(system), system.status, version=system.version)
         return render_template("systems/form.html", form=form, system=system)
     form = _system_form(request.form, current_status=system.status)
+    if request.form.get("check") or request.form.get("reuse_code"):
+        return _checked(form, system)
     conflict: list[str] | None = None
     if _parsed(form, system_id=system.id):
         submitted = form.to_input()
@@ -197,6 +268,7 @@ def edit(code: str) -> Any:
             session.rollback()
             form.attach_errors(exc.errors)
         else:
+            _record_reuse(system, form)
             _check_overlaps(system)
             flash(gettext("Changes to %(code)s saved.", code=system.code), "success")
             return redirect(url_for(".detail", code=system.code))

@@ -53,6 +53,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "audit.verify": frozenset({"auditor", "admin"}),
     "api.me": EVERYONE,
     "api.system_detail": EVERYONE,
+    "api.similar": EVERYONE,
     "api.system_add_dependency": frozenset({"submitter", "admin"}),
 }
 

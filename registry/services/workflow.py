@@ -24,6 +24,7 @@ from registry.services import audit, notifications
 from registry.services.errors import ServiceError, StaleEditError, ValidationError
 from registry.services.findings import refresh_findings
 from registry.services.locking import refused_if_stale
+from registry.services.overlaps import PortfolioIndex, check_system
 from registry.services.systems import SystemInput, validate_system_input
 from registry.text import clean_text
 
@@ -132,8 +133,13 @@ def transition(
     reason: str | None = None,
     reuse_code: str | None = None,
     expected_version: int | None = None,
+    index: PortfolioIndex | None = None,
 ) -> InformationSystem:
-    """Move ``system`` by ``action``; refuse an illegal move with a message saying why."""
+    """Move ``system`` by ``action``; refuse an illegal move with a message saying why.
+
+    With ``index``, a submission first refreshes the proposal's duplication warnings, so it is
+    judged against the portfolio as it is now, not as at its last save.
+    """
     step = find_transition(system, action)
     if step is None:
         raise WorkflowError(
@@ -163,6 +169,8 @@ def transition(
         if errors:
             raise ValidationError(errors)
     if step.action == "submit":
+        if index is not None:
+            check_system(session, system, index)
         _check_submission(session, system)
     if expected_version is not None and expected_version != system.version:
         raise StaleEditError(system.version, expected_version)

@@ -321,7 +321,13 @@ def move(code: str, action: str) -> Any:
     if action not in workflow.ACTIONS:
         abort(404)
     try:
-        workflow.transition(session, system, action, actor=current_actor())
+        workflow.transition(
+            session,
+            system,
+            action,
+            actor=current_actor(),
+            index=current_app.extensions[overlaps.OVERLAP_INDEX],
+        )
     except ValidationError as exc:
         session.rollback()
         # What blocks the submission is shown on the form, next to each field to complete.

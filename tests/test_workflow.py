@@ -191,3 +191,31 @@ def test_the_submit_button_shows_what_blocks_a_submission(client_for, make_syste
     assert client.post(f"/systems/{draft.code}/workflow/approve").status_code == 302  # refused with a message
     session.refresh(draft)
     assert draft.status == "draft"
+
+
+def test_submitting_refreshes_the_warnings_first(
+    client_for, session, people, make_agency, make_capability, make_system
+):
+    """A proposal saved before a similar system existed is judged against the portfolio of now."""
+    docs = make_capability(code="document_management", name="Quản lý văn bản")
+    fields = proposal_fields(make_agency, docs)
+    proposal = make_system(
+        name="Phần mềm quản lý văn bản Tỉnh ủy Thanh Hóa",
+        description="Quản lý văn bản đến, văn bản đi, hồ sơ công việc.",
+        owner_agency_id=people["province"].id,
+        scope_level="province",
+        **{**fields, "capability_ids": [docs.id]},
+    )
+    for province in ("Nghệ An", "Huế"):
+        make_system(
+            name=f"Phần mềm quản lý văn bản Tỉnh ủy {province}",
+            description="Quản lý văn bản đến, văn bản đi, hồ sơ công việc của Tỉnh ủy.",
+            status="in_operation",
+            scope_level="province",
+            capability_ids=[docs.id],
+        )
+    assert workflow.open_overlaps(session, proposal) == []  # nothing checked since it was saved
+    client = client_for("submitter", agency_id=people["province"].id)
+    response = client.post(f"/systems/{proposal.code}/workflow/submit")
+    assert response.status_code == 422 and 'id="overlap_justification-error"' in response.text
+    assert len(workflow.open_overlaps(session, proposal)) == 2

@@ -184,6 +184,8 @@ def test_the_reviewer_compares_confirms_and_rejects_naming_the_system_to_reuse(
     assert decided.status_code == 302
     session.refresh(proposal)
     assert proposal.status == "rejected"
+    earlier = reviewer.get(f"/review/{proposal.code}").text.split('id="h-decisions"')[1]
+    assert "<strong>Bị từ chối</strong>" in earlier
     submitter = sign_in(app.test_client(), "thanhhoa")
     detail = submitter.get(f"/systems/{proposal.code}").text
     assert "Trùng với sổ tay đảng viên đang vận hành." in detail and existing.code in detail

@@ -61,6 +61,7 @@ def _page(system: InformationSystem, errors: dict[str, list[object]] | None = No
             overlaps=overlaps.warnings_seen_from(session, system, locale),
             findings=findings_of(session, system.id, locale),  # type: ignore[arg-type]
             decisions=workflow.decisions_of(session, system.id),  # type: ignore[arg-type]
+            decision_label=workflow.decision_label,
             moves=workflow.available(current_actor(), system),
             decisions_possible=workflow.available(current_actor(), system, decisions=True),
             dispositions=[d for d in Disposition if d != Disposition.OPEN],

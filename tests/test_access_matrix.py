@@ -39,6 +39,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "review.decide": frozenset({"reviewer"}),
     "review.dispose": frozenset({"reviewer"}),
     "review.compare": EVERYONE,
+    "review.clusters": EVERYONE,
     "notifications.index": EVERYONE,
     "notifications.mark_read": EVERYONE,
     "agencies.index": EVERYONE,

@@ -68,10 +68,10 @@ def sign_in(page: Page, live_server: str, username: str, next_path: str = "/syst
 
 
 MENUS = {
-    "submitter": ["Hệ thống", "Cơ quan", "Đăng ký hệ thống"],
-    "reviewer": ["Hệ thống", "Cơ quan", "Hàng chờ thẩm định"],
-    "auditor": ["Hệ thống", "Cơ quan", "Nhật ký kiểm toán"],
-    "admin": ["Hệ thống", "Cơ quan", "Đăng ký hệ thống", "Nhật ký kiểm toán", "Người dùng"],
+    "submitter": ["Hệ thống", "Cơ quan", "Trùng lặp", "Đăng ký hệ thống"],
+    "reviewer": ["Hệ thống", "Cơ quan", "Trùng lặp", "Hàng chờ thẩm định"],
+    "auditor": ["Hệ thống", "Cơ quan", "Trùng lặp", "Nhật ký kiểm toán"],
+    "admin": ["Hệ thống", "Cơ quan", "Trùng lặp", "Đăng ký hệ thống", "Nhật ký kiểm toán", "Người dùng"],
 }
 
 

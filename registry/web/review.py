@@ -14,6 +14,7 @@ from registry.db import get_session
 from registry.fields import field_label
 from registry.models import DuplicateWarning, InformationSystem
 from registry.services import overlaps, review, workflow
+from registry.services.clusters import duplicate_clusters
 from registry.services.dependencies import neighbourhood
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.findings import findings_of
@@ -177,3 +178,10 @@ def _int(value: str | None) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+@bp.get("/clusters")
+@access.allow(Permission.VIEW_PORTFOLIO)
+def clusters() -> str:
+    found, total = duplicate_clusters(get_session())
+    return render_template("review/clusters.html", clusters=found, total=total)

@@ -147,7 +147,9 @@ class DuplicateFinder:
         they were: a periodic full ``fit`` (the portfolio scan) refreshes them.
         """
         self._check_fitted()
-        checked = read_records(records)
+        # A record identical to its active row (a status change, a save without changes) is
+        # left alone: re-stacking the portfolio's matrices for nothing is the update's cost.
+        checked = [record for record in read_records(records) if not self._unchanged(record)]
         if not checked:
             return self
         for record in checked:
@@ -178,6 +180,10 @@ class DuplicateFinder:
             [self.groups_, np.array([self._group(r) for r in checked], dtype=np.int64)]
         )
         return self
+
+    def _unchanged(self, record: Record) -> bool:
+        row = self.index_.get(record.id)
+        return row is not None and bool(self.active_[row]) and self.records_[row] == record
 
     def remove(self, ids: Iterable[Hashable]) -> DuplicateFinder:
         """Forget systems (retired, rejected or deleted)."""

@@ -309,6 +309,15 @@ def test_update_adds_and_replaces_without_refitting():
     assert sum(1 for p in pairs if "new" in (p["a"], p["b"]) and "portal" in (p["a"], p["b"])) == 1
 
 
+def test_updating_an_unchanged_record_costs_nothing():
+    finder = DuplicateFinder().fit(PORTFOLIO)
+    matrix, rows = finder.text_.matrix_, len(finder.records_)
+    finder.update([dict(PORTFOLIO[0], status="submitted")])  # a status change, same content
+    assert finder.text_.matrix_ is matrix and len(finder.records_) == rows
+    finder.update([dict(PORTFOLIO[0], description="Một mô tả khác hẳn")])
+    assert len(finder.records_) == rows + 1
+
+
 def test_remove_forgets_a_system():
     finder = DuplicateFinder().fit(PORTFOLIO).remove(["hue"])
     assert "hue" not in ids(finder.query({"name": "quan ly van ban"}, k=8))

@@ -16,11 +16,11 @@ from registry.models import DuplicateWarning, InformationSystem
 from registry.services import overlaps, review, workflow
 from registry.services.clusters import duplicate_clusters
 from registry.services.dependencies import neighbourhood
-from registry.services.errors import NotFoundError, StaleEditError, ValidationError
+from registry.services.errors import StaleEditError, ValidationError
 from registry.services.findings import findings_of
-from registry.services.systems import get_system
 from registry.web import access
 from registry.web.access import current_actor
+from registry.web.systems import load_or_404
 from registry.web.templating import current_locale
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -35,13 +35,6 @@ COMPARED_FIELDS = (
     "scope_level",
     "hosting",
 )
-
-
-def _load(code: str) -> InformationSystem:
-    try:
-        return get_system(get_session(), code)
-    except NotFoundError:
-        abort(404)
 
 
 @bp.get("/")
@@ -76,13 +69,13 @@ def _page(system: InformationSystem, errors: dict[str, list[object]] | None = No
 @bp.get("/<code>")
 @access.allow(Permission.REVIEW)
 def page(code: str) -> Any:
-    return _page(_load(code))
+    return _page(load_or_404(code))
 
 
 @bp.post("/<code>/decide")
 @access.allow(Permission.REVIEW)
 def decide(code: str) -> Any:
-    system = _load(code)
+    system = load_or_404(code)
     try:
         workflow.transition(
             get_session(),
@@ -130,7 +123,7 @@ def dispose(warning_id: int) -> Any:
         )
     except ValidationError as exc:
         session.rollback()
-        target = _load(code)
+        target = load_or_404(code)
         return _page(target, {f"warning-{warning_id}-{k}": v for k, v in exc.errors.items()}, 422)
     except StaleEditError:
         flash(gettext("Someone else decided this warning meanwhile; its current state is shown."), "warning")
@@ -143,7 +136,7 @@ def dispose(warning_id: int) -> Any:
 @access.allow(Permission.VIEW_PORTFOLIO)
 def compare(code: str, warning_id: int) -> str:
     session = get_session()
-    system = _load(code)
+    system = load_or_404(code)
     warning = session.get(DuplicateWarning, warning_id)
     if warning is None or system.id not in (warning.system_a_id, warning.system_b_id):
         abort(404)

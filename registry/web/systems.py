@@ -40,7 +40,8 @@ def _locale() -> str:
     return str(get_locale() or "vi")
 
 
-def _load(code: str) -> InformationSystem:
+def load_or_404(code: str) -> InformationSystem:
+    """The system with this public code, or the 404 page (shared by every page about one system)."""
     try:
         return get_system(get_session(), code)
     except NotFoundError:
@@ -73,14 +74,14 @@ def index() -> str:
 @bp.get("/<code>")
 @access.allow(Permission.VIEW_PORTFOLIO)
 def detail(code: str) -> str:
-    system = _load(code)
+    system = load_or_404(code)
     return _render_detail(system, DependencyForm())
 
 
 @bp.get("/<code>/history")
 @access.allow(Permission.VIEW_PORTFOLIO)
 def history(code: str) -> str:
-    system = _load(code)
+    system = load_or_404(code)
     session = get_session()
     return render_template(
         "systems/history.html",
@@ -240,7 +241,7 @@ def create() -> Any:
 @access.allow(Permission.EDIT_SYSTEM)
 def edit(code: str) -> Any:
     session = get_session()
-    system = _load(code)
+    system = load_or_404(code)
     if not _may_edit(system):
         abort(
             403,
@@ -317,7 +318,7 @@ def _differences(mine: SystemInput, current: SystemInput) -> list[str]:
 def move(code: str, action: str) -> Any:
     """Submit, withdraw, take into review, mark deployed, retire: one step of the lifecycle."""
     session = get_session()
-    system = _load(code)
+    system = load_or_404(code)
     if action not in workflow.ACTIONS:
         abort(404)
     try:
@@ -348,7 +349,7 @@ def move(code: str, action: str) -> Any:
 @bp.post("/<code>/dependencies")
 @access.allow(Permission.EDIT_SYSTEM)
 def add_dependency_view(code: str) -> Any:
-    system = _load(code)
+    system = load_or_404(code)
     if not _may_edit(system):
         abort(403)
     form = DependencyForm(request.form)
@@ -373,7 +374,7 @@ def add_dependency_view(code: str) -> Any:
 @bp.post("/<code>/dependencies/<int:dependency_id>/delete")
 @access.allow(Permission.EDIT_SYSTEM)
 def remove_dependency_view(code: str, dependency_id: int) -> Response:
-    system = _load(code)
+    system = load_or_404(code)
     if not _may_edit(system):
         abort(403)
     try:

@@ -49,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         audit_trail,
         auth,
         errors,
+        exports,
         headers,
         notifications,
         pages,
@@ -62,7 +63,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     templating.init_app(app)
 
-    blueprints = (pages, auth, systems, agencies, review, notifications, account, users, audit_trail, api)
+    blueprints = (
+        pages,
+        auth,
+        systems,
+        agencies,
+        review,
+        notifications,
+        exports,
+        account,
+        users,
+        audit_trail,
+        api,
+    )
     for module in blueprints:
         app.register_blueprint(module.bp)
     errors.init_app(app)

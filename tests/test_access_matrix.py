@@ -40,6 +40,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "review.dispose": frozenset({"reviewer"}),
     "review.compare": EVERYONE,
     "review.clusters": EVERYONE,
+    "exports.systems": EVERYONE,  # submitters get their own agency's systems only
     "notifications.index": EVERYONE,
     "notifications.mark_read": EVERYONE,
     "agencies.index": EVERYONE,
@@ -107,6 +108,7 @@ def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
         "token_id": world["tokens"].get(role or "admin"),
         "action": "submit",
         "warning_id": world["warning"].id,
+        "fmt": "csv",
     }
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     if endpoint == "pages.set_language":

@@ -271,3 +271,22 @@ def test_a_duplicate_proposal_is_justified_reviewed_and_rejected(
     expect(page.locator("[data-notification=reject]")).to_contain_text("Đề xuất của bạn bị từ chối")
     page.locator("[data-notification=reject] a").click()
     expect(page.locator("[data-decision]")).to_contain_text(existing.code)
+
+
+def test_an_auditor_downloads_the_inventory_as_xlsx(
+    page: Page, live_server: str, portfolio, make_user
+) -> None:
+    import openpyxl
+
+    make_user("auditor", username="kiemtoan")
+    sign_in(page, live_server, "kiemtoan", "/systems/?level=province")
+    page.locator("[data-export-menu]").click()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Bảng tính Excel (XLSX)").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    with open(download.path(), "rb") as handle:
+        book = openpyxl.load_workbook(handle)
+    names = [row[1] for row in book["Systems"].iter_rows(min_row=2, values_only=True)]
+    assert names == ["Phần mềm quản lý văn bản Tỉnh ủy Nghệ An"]  # the list's filter, applied
+    assert dict(book["About"].iter_rows(values_only=True))["exported_by"] == "kiemtoan"

@@ -23,6 +23,8 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_OWN_TOKENS = "manage_own_tokens"
+    EXPORT = "export"
+    """Taking the inventory out; submitters only their own agency's systems (see services.exports)."""
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -32,10 +34,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CREATE_SYSTEM,
             Permission.EDIT_SYSTEM,
             Permission.MANAGE_OWN_TOKENS,
+            Permission.EXPORT,
         }
     ),
-    Role.REVIEWER: frozenset({Permission.VIEW_PORTFOLIO, Permission.REVIEW, Permission.MANAGE_OWN_TOKENS}),
-    Role.AUDITOR: frozenset({Permission.VIEW_PORTFOLIO, Permission.READ_AUDIT, Permission.MANAGE_OWN_TOKENS}),
+    Role.REVIEWER: frozenset(
+        {Permission.VIEW_PORTFOLIO, Permission.REVIEW, Permission.MANAGE_OWN_TOKENS, Permission.EXPORT}
+    ),
+    Role.AUDITOR: frozenset(
+        {Permission.VIEW_PORTFOLIO, Permission.READ_AUDIT, Permission.MANAGE_OWN_TOKENS, Permission.EXPORT}
+    ),
     # Admins run the registry (users, and later agencies, taxonomies, thresholds). They may
     # correct content too, but through the same services, so it is audited like anyone's.
     Role.ADMIN: frozenset(
@@ -46,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.READ_AUDIT,
             Permission.MANAGE_USERS,
             Permission.MANAGE_OWN_TOKENS,
+            Permission.EXPORT,
         }
     ),
 }

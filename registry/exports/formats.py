@@ -1,0 +1,176 @@
+"""Writers for CSV, JSON and XLSX; each streams, names its filters, time and exporter.
+
+Cells that a spreadsheet would take for a formula (beginning with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return) are prefixed with an apostrophe in CSV and XLSX: an export must
+never run code on an auditor's machine (OWASP "CSV injection").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from registry.exports.inventory import COLUMNS
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_METADATA_PREFIX = "#"
+"""The CSV's first line is metadata, starting with ``#``; the header comes next."""
+
+
+@dataclass(frozen=True)
+class ExportMeta:
+    exported_at: str
+    exported_by: str
+    filters: dict[str, Any]
+    count: int
+
+    def describe(self) -> str:
+        filters = ", ".join(f"{k}={v}" for k, v in self.filters.items()) or "none"
+        return (
+            f"Registry inventory; exported {self.exported_at} by {self.exported_by}; "
+            f"filters: {filters}; {self.count} systems"
+        )
+
+
+def safe_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _plain(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def csv_chunks(
+    meta: ExportMeta, rows: Iterable[dict[str, Any]], progress: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    """UTF-8 with a byte-order mark, so Excel shows Vietnamese correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow([f"{CSV_METADATA_PREFIX} {meta.describe()}"])
+    writer.writerow(COLUMNS)
+    done = 0
+    for row in rows:
+        writer.writerow([_plain(safe_cell(row[c])) for c in COLUMNS])
+        done += 1
+        if done % 500 == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            if progress:
+                progress(done)
+    yield buffer.getvalue().encode("utf-8")
+    if progress:
+        progress(done)
+
+
+def json_chunks(
+    meta: ExportMeta, rows: Iterable[dict[str, Any]], progress: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    """``{"meta": {...}, "systems": [...]}``, written object by object."""
+    head = {"meta": {**meta.__dict__, "columns": list(COLUMNS)}}
+    yield (json.dumps(head, ensure_ascii=False)[:-1] + ', "systems": [').encode()
+    done = 0
+    for row in rows:
+        yield (("," if done else "") + "\n" + json.dumps(row, ensure_ascii=False)).encode()
+        done += 1
+        if progress and done % 500 == 0:
+            progress(done)
+    yield b"\n]}\n"
+    if progress:
+        progress(done)
+
+
+WIDTHS = {
+    "code": 18,
+    "name": 48,
+    "description": 60,
+    "purpose": 40,
+    "owner_agency_name": 36,
+    "user_agencies": 30,
+    "legal_basis": 36,
+    "mandate": 36,
+    "usage_orientation": 36,
+    "capabilities": 30,
+    "overlap_justification": 40,
+}
+
+
+def _sheet(
+    book: Workbook,
+    title: str,
+    header: list[str],
+    rows: Iterable[list[Any]],
+    widths: dict[str, int] | None = None,
+) -> int:
+    sheet = book.create_sheet(title)
+    for index, name in enumerate(header, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = (widths or {}).get(
+            name, max(12, len(name) + 2)
+        )
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    cells = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+    count = 0
+    for row in rows:
+        sheet.append([safe_cell(v) for v in row])
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
+    return count
+
+
+def write_xlsx(
+    meta: ExportMeta,
+    rows: Iterable[dict[str, Any]],
+    extra_sheets: Iterable[tuple[str, list[str], Iterable[list[Any]]]],
+    progress: Callable[[int], None] | None = None,
+) -> tempfile.SpooledTemporaryFile:  # type: ignore[type-arg]
+    """A write-only workbook (rows go to disk as they come): Systems, then the related sheets."""
+    book = Workbook(write_only=True)
+    book.properties.creator = meta.exported_by
+    book.properties.title = "Registry inventory"
+    book.properties.description = meta.describe()
+
+    def system_rows() -> Iterator[list[Any]]:
+        for done, row in enumerate(rows, 1):
+            if progress and done % 500 == 0:
+                progress(done)
+            yield [row[c] for c in COLUMNS]
+
+    _sheet(book, "Systems", list(COLUMNS), system_rows(), WIDTHS)
+    for title, header, sheet_rows in extra_sheets:
+        _sheet(book, title, header, sheet_rows)
+    about = book.create_sheet("About")
+    about.column_dimensions["A"].width = 20
+    about.column_dimensions["B"].width = 100
+    for key, value in (
+        ("exported_at", meta.exported_at),
+        ("exported_by", meta.exported_by),
+        ("filters", json.dumps(meta.filters, ensure_ascii=False)),
+        ("systems", meta.count),
+    ):
+        about.append([key, safe_cell(value)])
+    # Returned open to the caller, who streams it and closes it.
+    output = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
+    book.save(output)
+    output.seek(0)
+    if progress:
+        progress(meta.count)
+    return output

@@ -1,0 +1,137 @@
+"""Exports of the inventory: who may take what out, the metadata, and the audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from registry.auth import policy
+from registry.auth.actor import Actor
+from registry.choices import Role
+from registry.exports import inventory
+from registry.exports.formats import ExportMeta
+from registry.filters import SystemFilter
+from registry.models import Decision, Dependency, DuplicateWarning, Finding, InformationSystem
+from registry.services import audit
+
+FORMATS = ("csv", "xlsx", "json")
+
+
+def scope_for(actor: Actor, flt: SystemFilter) -> inventory.ExportScope:
+    """Submitters take out only their own agency's systems; other roles the whole filter."""
+    policy.ensure(policy.allows(actor, policy.Permission.EXPORT))
+    owner = actor.agency_id if actor.role == Role.SUBMITTER else None
+    return inventory.ExportScope(flt=flt, owner_agency_id=owner)
+
+
+def begin(session: Session, actor: Actor, fmt: str, scope: inventory.ExportScope) -> ExportMeta:
+    """Count, describe and audit the export before its first byte is written."""
+    filters = {
+        k: v for k, v in scope.flt.to_args(page="", per_page="", sort="").items() if v not in ("", [], None)
+    }
+    if scope.owner_agency_id is not None:
+        filters["owner_agency_id"] = scope.owner_agency_id
+    meta = ExportMeta(
+        exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        exported_by=actor.label,
+        filters=filters,
+        count=inventory.count(session, scope),
+    )
+    audit.record(
+        session,
+        actor,
+        "export.inventory",
+        object_type="export",
+        object_id=fmt,
+        object_label=f"{meta.count} systems",
+        after={"format": fmt, "filters": filters, "systems": meta.count},
+    )
+    session.commit()
+    return meta
+
+
+def _ids(session: Session, scope: inventory.ExportScope) -> Any:
+    return select(InformationSystem.id).where(*inventory._conditions(session, scope))
+
+
+def related_sheets(
+    session: Session, scope: inventory.ExportScope
+) -> list[tuple[str, list[str], Iterable[list[Any]]]]:
+    """Dependencies, warnings, findings and decisions touching the exported systems."""
+    ids = _ids(session, scope).scalar_subquery()
+    source, target, a, b = (aliased(InformationSystem) for _ in range(4))
+
+    def stream(query: Any) -> Iterator[list[Any]]:
+        for row in session.execute(query.execution_options(yield_per=2000)):
+            yield [_cell(v) for v in row]
+
+    dependencies = (
+        select(source.code, target.code, Dependency.kind, Dependency.note)
+        .join(source, source.id == Dependency.source_id)
+        .join(target, target.id == Dependency.target_id)
+        .where(Dependency.source_id.in_(ids))
+        .order_by(source.code, target.code)
+    )
+    warnings = (
+        select(
+            a.code,
+            b.code,
+            DuplicateWarning.score,
+            DuplicateWarning.relation,
+            DuplicateWarning.disposition,
+            DuplicateWarning.disposition_reason,
+            DuplicateWarning.decided_by_label,
+            DuplicateWarning.detector_version,
+        )
+        .join(a, a.id == DuplicateWarning.system_a_id)
+        .join(b, b.id == DuplicateWarning.system_b_id)
+        .where(DuplicateWarning.system_a_id.in_(ids) | DuplicateWarning.system_b_id.in_(ids))
+        .order_by(DuplicateWarning.score.desc())
+    )
+    findings = (
+        select(source.code, Finding.rule_code, Finding.severity, Finding.detected_at)
+        .join(source, source.id == Finding.system_id)
+        .where(Finding.system_id.in_(ids))
+        .order_by(source.code, Finding.rule_code)
+    )
+    decisions = (
+        select(
+            source.code,
+            Decision.outcome,
+            Decision.reason,
+            Decision.reviewer_label,
+            target.code,
+            Decision.decided_at,
+        )
+        .join(source, source.id == Decision.system_id)
+        .outerjoin(target, target.id == Decision.reuse_system_id)
+        .where(Decision.system_id.in_(ids))
+        .order_by(Decision.decided_at)
+    )
+    return [
+        ("Dependencies", ["system", "depends_on", "kind", "note"], stream(dependencies)),
+        (
+            "Warnings",
+            ["system_a", "system_b", "score", "relation", "disposition", "reason", "decided_by", "detector"],
+            stream(warnings),
+        ),
+        ("Findings", ["system", "rule", "severity", "detected_at"], stream(findings)),
+        (
+            "Decisions",
+            ["system", "outcome", "reason", "reviewer", "reuse_instead", "decided_at"],
+            stream(decisions),
+        ),
+    ]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    if isinstance(value, float):
+        return round(value, 4)
+    return value

@@ -48,8 +48,29 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
-    return "" if value is None else value
+TEXT_COLUMNS = tuple(
+    i
+    for i, name in enumerate(COLUMNS)
+    if name
+    not in {
+        "is_shared_platform",
+        "security_level",
+        "estimated_cost_vnd",
+        "target_users",
+        "active_users",
+        "version",
+    }
+)
+
+
+def escaped(row: dict[str, Any]) -> list[Any]:
+    """The row's values in column order, text cells escaped (numbers cannot start a formula)."""
+    values = [row[c] for c in COLUMNS]
+    for i in TEXT_COLUMNS:
+        value = values[i]
+        if value and value.startswith(FORMULA_STARTS):
+            values[i] = "'" + value
+    return values
 
 
 def csv_chunks(
@@ -63,7 +84,7 @@ def csv_chunks(
     writer.writerow(COLUMNS)
     done = 0
     for row in rows:
-        writer.writerow([_plain(safe_cell(row[c])) for c in COLUMNS])
+        writer.writerow(escaped(row))
         done += 1
         if done % 500 == 0:
             yield buffer.getvalue().encode("utf-8")
@@ -114,6 +135,7 @@ def _sheet(
     header: list[str],
     rows: Iterable[list[Any]],
     widths: dict[str, int] | None = None,
+    escape: bool = True,
 ) -> int:
     sheet = book.create_sheet(title)
     for index, name in enumerate(header, 1):
@@ -130,7 +152,7 @@ def _sheet(
     sheet.append(cells)
     count = 0
     for row in rows:
-        sheet.append([safe_cell(v) for v in row])
+        sheet.append([safe_cell(v) for v in row] if escape else row)
         count += 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
     return count
@@ -152,9 +174,9 @@ def write_xlsx(
         for done, row in enumerate(rows, 1):
             if progress and done % 500 == 0:
                 progress(done)
-            yield [row[c] for c in COLUMNS]
+            yield escaped(row)
 
-    _sheet(book, "Systems", list(COLUMNS), system_rows(), WIDTHS)
+    _sheet(book, "Systems", list(COLUMNS), system_rows(), WIDTHS, escape=False)
     for title, header, sheet_rows in extra_sheets:
         _sheet(book, title, header, sheet_rows)
     about = book.create_sheet("About")

@@ -1,0 +1,1 @@
+"""Exchanging systems with other tools and registries: one record shape, several formats."""

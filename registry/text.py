@@ -14,6 +14,9 @@ import unicodedata
 _WHITESPACE = re.compile(r"\s+")
 _INLINE_SPACE = re.compile(r"[^\S\n]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+"""The combining-mark blocks: one regular expression instead of a Python test per character
+(an import folds 100,000 descriptions)."""
 
 
 def clean_line(value: str | None) -> str | None:
@@ -44,8 +47,7 @@ def fold(value: str | None) -> str:
     if not value:
         return ""
     decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _WHITESPACE.sub(" ", stripped.casefold()).strip()
+    return _WHITESPACE.sub(" ", _COMBINING.sub("", decomposed).casefold()).strip()
 
 
 def search_terms(query: str | None, limit: int = 8) -> list[str]:

@@ -192,3 +192,12 @@ def test_invalid_update_leaves_the_record_as_it_was(make_system, session):
 def test_unknown_code_is_not_found(session):
     with pytest.raises(NotFoundError):
         get_system(session, "HTTT-2020-999999")
+
+
+def test_an_edit_of_a_system_with_relations_bumps_the_version_once(make_system, make_capability, session):
+    capability = make_capability(code="records", name="Hồ sơ")
+    system = make_system(capability_ids=[capability.id])
+    data = SystemInput.from_system(system)
+    data.name = "Tên mới"
+    update_system(session, system, data, actor=OPERATOR, expected_version=1)
+    assert system.version == 2

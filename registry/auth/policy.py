@@ -25,6 +25,8 @@ class Permission(StrEnum):
     MANAGE_OWN_TOKENS = "manage_own_tokens"
     EXPORT = "export"
     """Taking the inventory out; submitters only their own agency's systems (see services.exports)."""
+    IMPORT = "import"
+    """Bringing an existing list in; submitters only into their own agency (see services.imports)."""
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -35,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.EDIT_SYSTEM,
             Permission.MANAGE_OWN_TOKENS,
             Permission.EXPORT,
+            Permission.IMPORT,
         }
     ),
     Role.REVIEWER: frozenset(
@@ -54,12 +57,19 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_USERS,
             Permission.MANAGE_OWN_TOKENS,
             Permission.EXPORT,
+            Permission.IMPORT,
         }
     ),
 }
 
 WRITE_PERMISSIONS = frozenset(
-    {Permission.CREATE_SYSTEM, Permission.EDIT_SYSTEM, Permission.REVIEW, Permission.MANAGE_USERS}
+    {
+        Permission.CREATE_SYSTEM,
+        Permission.EDIT_SYSTEM,
+        Permission.REVIEW,
+        Permission.MANAGE_USERS,
+        Permission.IMPORT,
+    }
 )
 """Permissions a read-only API token never carries, whatever its owner's role."""
 
@@ -114,6 +124,12 @@ def owner_agencies(actor: Actor) -> frozenset[int] | None:
     if actor.role == Role.SUBMITTER:
         return frozenset({actor.agency_id}) if actor.agency_id is not None else frozenset()
     return None
+
+
+def may_create_agencies(actor: Actor) -> bool:
+    """Agencies named by an imported file but unknown here (another registry's bodies) may be
+    added by administrators and the server's operators; a submitter's file must use known ones."""
+    return actor.is_operator or (actor.role == Role.ADMIN and allows(actor, Permission.IMPORT))
 
 
 def ensure(allowed: bool, message: object | None = None) -> None:

@@ -246,11 +246,16 @@ class CodeBook:
             for name in WRITABLE_COLUMNS
             if name not in INPUT_FIELD_OF_COLUMN and name in values
         }
+        platform = values.get("instance_of")
+        instance_of_id = self._one(values, "instance_of", self._systems_for(values), problems)
+        if instance_of_id is not None and platform not in self.platforms:
+            problems.add("instance_of", _l("Only a shared platform can be deployed; this system is not one."))
+            instance_of_id = None
         data["status"] = data.get("status") or "draft"
         data["is_shared_platform"] = bool(data.get("is_shared_platform"))
         return SystemInput(
             **data,
-            instance_of_id=self._one(values, "instance_of", self._systems_for(values), problems),
+            instance_of_id=instance_of_id,
             owner_agency_id=self._one(values, "owner_agency", self.agencies, problems),
             operator_agency_id=self._one(values, "operator_agency", self.agencies, problems),
             user_agency_ids=self._many(values, "user_agencies", self.agencies, problems),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -143,6 +143,51 @@ def record(
         update(AuditHead).where(AuditHead.id == 1).values(hash=digest, updated_at=values["occurred_at"])
     )
     return event
+
+
+def record_many(
+    session: Session, actor: Actor, events: Iterable[Mapping[str, Any]], batch: int = 2000
+) -> int:
+    """Append many events (an import's systems) in order, taking the chain's lock once.
+
+    Each item has :func:`record`'s keyword arguments plus ``action``. Rows go out in batched
+    multi-row INSERTs: 100,000 events cost seconds, not the minutes of one flush each.
+    """
+    session.flush()
+    seq, prev_hash = _advance_head(session)
+    seq -= 1  # _advance_head reserved one number; the loop below hands them out itself
+    now = datetime.now(UTC)
+    pending: list[dict[str, Any]] = []
+    count = 0
+    for event in events:
+        seq += 1
+        values: dict[str, Any] = {
+            "seq": seq,
+            "occurred_at": now,
+            "actor_id": actor.user_id,
+            "actor_label": actor.label[:100],
+            "action": event["action"],
+            "object_type": event["object_type"],
+            "object_id": str(event["object_id"]),
+            "object_label": (event.get("object_label") or "")[:200],
+            "system_id": event.get("system_id"),
+            "before": _json_native(event.get("before")),
+            "after": _json_native(event.get("after")),
+            "request_id": actor.request_id,
+        }
+        digest = chain_hash(prev_hash, values)
+        pending.append({**values, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+        count += 1
+        if len(pending) >= batch:
+            session.execute(insert(AuditEvent.__table__), pending)  # type: ignore[attr-defined]
+            pending = []
+    if pending:
+        session.execute(insert(AuditEvent), pending)
+    session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev_hash, updated_at=now)
+    )
+    return count
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,0 +1,774 @@
+"""Importing an existing list of systems: validate and preview everything, then commit it whole.
+
+An agency that already keeps its systems in a spreadsheet, or another registry's export, should
+not retype them. The import is two steps: :func:`plan_import` reads the file, checks every row
+against the registry (the same validation as the forms, the same permissions), and says what
+would be created, updated, left unchanged or refused, and which overlap warnings the new systems
+would raise; :func:`commit_import` writes it in one transaction, all or nothing.
+
+Re-importing a file changes nothing: a row is matched to a system by its ``external_id``, else
+by its public ``code``; a row with neither gets an external id derived from its managing agency
+and its name, so the same hand-made template imported twice does not register everything twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from registry.auth import policy
+from registry.auth.actor import Actor
+from registry.choices import AgencyBlock, AgencyLevel
+from registry.exports import inventory
+from registry.filters import SystemFilter
+from registry.interchange import tabular
+from registry.interchange.record import (
+    WRITABLE_COLUMNS,
+    CodeBook,
+    RecordProblems,
+    column_of,
+    typed,
+)
+from registry.interchange.source import Source, SourceAgency, UnreadableFileError
+from registry.models import (
+    Agency,
+    InformationSystem,
+    SystemCapabilityLink,
+    SystemDataDomainLink,
+    SystemUserAgencyLink,
+)
+from registry.services import audit
+from registry.services.errors import ValidationError
+from registry.services.findings import build_context, refresh_findings
+from registry.services.systems import (
+    CODE_PREFIX,
+    SystemInput,
+    _check_actor_may_set,
+    update_system,
+    validate_system_input,
+)
+from registry.text import fold
+
+SYSTEM_TABLE = InformationSystem.__table__  # type: ignore[attr-defined]
+"""Core inserts: the ORM's bulk path validates every row through the model, ten times slower."""
+
+MAX_RECORDS = 100_000
+MAX_BYTES = 200 * 1024 * 1024
+"""A 100,000-system export is about 60 MB as CSV and 100 MB as JSON; beyond this, split it."""
+
+OVERLAP_PREVIEW_LIMIT = 300
+"""New systems whose overlaps the preview computes; a bigger import is checked by the next scan."""
+
+CODE_PATTERN = re.compile(rf"^{CODE_PREFIX}-(\d{{4}})-(\d{{6}})$")
+AUTO_ID_PREFIX = "name:"
+
+Reader = Callable[..., Source]
+READERS: dict[str, Reader] = {
+    "csv": tabular.read_csv,
+    "xlsx": tabular.read_xlsx,
+    "json": tabular.read_json,
+}
+EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".json": "json"}
+
+
+class Action:
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+
+
+@dataclass
+class RowPlan:
+    """What the import would do with one row of the file, and why not if it is refused."""
+
+    location: str
+    action: str
+    name: str
+    owner_agency: str | None
+    order: int = 0
+    code: str | None = None
+    external_id: str | None = None
+    problems: list[tuple[str, object]] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    data: SystemInput | None = None
+    system_id: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OverlapPreview:
+    location: str
+    name: str
+    match_code: str
+    match_name: str
+    score: float
+
+
+@dataclass
+class ImportPlan:
+    format: str
+    filename: str
+    digest: str
+    rows: list[RowPlan] = field(default_factory=list)
+    file_problems: list[tuple[str, str, object]] = field(default_factory=list)
+    new_agencies: list[SourceAgency] = field(default_factory=list)
+    overlaps: list[OverlapPreview] = field(default_factory=list)
+    overlaps_checked: int = 0
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(row.action for row in self.rows)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing refused: the commit would write every row exactly as previewed."""
+        return not self.file_problems and not any(row.action == Action.REFUSED for row in self.rows)
+
+    @property
+    def writes(self) -> bool:
+        counts = self.counts
+        return bool(counts[Action.CREATE] or counts[Action.UPDATE] or self.new_agencies)
+
+    def problems(self) -> list[tuple[str, str, object]]:
+        """Every problem as ``(location, column, message)``, file-level ones first."""
+        found = list(self.file_problems)
+        for row in self.rows:
+            found.extend((row.location, column, message) for column, message in row.problems)
+        return found
+
+    def fingerprint(self) -> str:
+        """What the commit promises to do: it refuses to go on if re-planning gives another one."""
+        digest = hashlib.sha256(self.digest.encode())
+        for row in self.rows:
+            digest.update(f"{row.location}|{row.action}|{row.code}|{','.join(row.changed)}\n".encode())
+        for agency in self.new_agencies:
+            digest.update(f"agency|{agency.code}\n".encode())
+        return digest.hexdigest()
+
+
+@dataclass
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+    agencies: int
+    codes: list[str]
+
+
+class ImportRefusedError(Exception):
+    """The plan has problems, or the registry changed since the preview: nothing was written."""
+
+    def __init__(self, plan: ImportPlan, message: object):
+        self.plan = plan
+        self.message = message
+        super().__init__(str(message))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def detect_format(filename: str, data: bytes) -> str:
+    """The format from the file's extension, or failing that from its first bytes."""
+    lowered = filename.lower()
+    for extension, fmt in EXTENSIONS.items():
+        if lowered.endswith(extension):
+            return fmt
+    for fmt, extensions in EXTRA_EXTENSIONS.items():
+        if lowered.endswith(extensions):
+            return fmt
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    head = data[:1000].lstrip(b"\xef\xbb\xbf \r\n\t")
+    if head.startswith((b"{", b"[")):
+        return "json"
+    return "csv"
+
+
+EXTRA_EXTENSIONS: dict[str, tuple[str, ...]] = {}
+"""Formats other modules register (publiccode.yml, Backstage, RIHA) with their file endings."""
+
+
+def read_source(
+    filename: str, data: bytes, fmt: str | None = None, *, max_records: int = MAX_RECORDS
+) -> Source:
+    if len(data) > MAX_BYTES:
+        raise UnreadableFileError(
+            _l("The file is larger than %(limit)s MB; split it into smaller files.", limit=MAX_BYTES // 2**20)
+        )
+    fmt = fmt or detect_format(filename, data)
+    reader = READERS.get(fmt)
+    if reader is None:
+        raise UnreadableFileError(_l("Unknown import format “%(format)s”.", format=fmt))
+    return reader(data, max_records=max_records)
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+def plan_import(
+    session: Session,
+    actor: Actor,
+    filename: str,
+    data: bytes,
+    *,
+    fmt: str | None = None,
+    index: Any = None,
+    max_records: int = MAX_RECORDS,
+) -> ImportPlan:
+    """Read ``data`` and decide, row by row, what committing it would do. Writes nothing.
+
+    ``index`` (the app's :class:`~registry.services.overlaps.PortfolioIndex`) adds the overlap
+    warnings the new systems would raise; without it the preview skips them.
+    """
+    policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
+    source = read_source(filename, data, fmt, max_records=max_records)
+    plan = ImportPlan(format=source.format, filename=filename, digest=hashlib.sha256(data).hexdigest())
+    plan.file_problems.extend(source.problems)
+    book = CodeBook(session)
+    _plan_agencies(plan, source, book, actor)
+    existing = _existing_identities(session)
+    current = _current_rows(session, source, existing)
+    seen: dict[str, str] = {}
+    ordered = sorted(enumerate(source.records), key=lambda item: _platform_first(item[1]))
+    for order, record in ordered:
+        row = _plan_row(session, actor, book, record.location, record.values, existing, current)
+        row.order = order
+        for key in {row.external_id, row.code} - {None}:
+            if key in seen:
+                row.problems.append(
+                    ("", _l("The same system appears twice (also %(where)s).", where=seen[key]))
+                )
+                row.action = Action.REFUSED
+            else:
+                seen[key] = row.location  # type: ignore[index]
+        if row.action == Action.CREATE and row.code and row.data is not None and row.data.is_shared_platform:
+            book.learn_system(row.code, -len(plan.rows) - 1, True)  # deployments later in the file
+        plan.rows.append(row)
+    plan.rows.sort(key=lambda row: row.order)
+    if index is not None:
+        _preview_overlaps(session, plan, index)
+    return plan
+
+
+def _platform_first(record: Any) -> int:
+    """Shared platforms are planned (and created) before the deployments that name them."""
+    flag = typed({"is_shared_platform": record.values.get("is_shared_platform")}, RecordProblems())
+    return 0 if flag.get("is_shared_platform") else 1
+
+
+def _plan_agencies(plan: ImportPlan, source: Source, book: CodeBook, actor: Actor) -> None:
+    """Agencies the file names that the registry lacks: created by an admin's import, or refused."""
+    placeholder = -1
+    for agency in source.agencies:
+        if agency.code in book.agencies:
+            continue
+        problems = _agency_problems(agency, book)
+        if problems:
+            plan.file_problems.extend((agency.location, "agency", message) for message in problems)
+            continue
+        if not policy.may_create_agencies(actor):
+            plan.file_problems.append(
+                (
+                    agency.location,
+                    "agency",
+                    _l(
+                        "The agency “%(code)s” is not in the registry; ask an administrator to add it.",
+                        code=agency.code,
+                    ),
+                )
+            )
+            continue
+        book.agencies[agency.code] = placeholder
+        placeholder -= 1
+        plan.new_agencies.append(agency)
+
+
+def _agency_problems(agency: SourceAgency, book: CodeBook) -> list[object]:
+    problems: list[object] = []
+    if not agency.code or len(agency.code) > 40:
+        problems.append(_l("An agency code is required, at most 40 characters."))
+    if not agency.name or len(agency.name) > 200:
+        problems.append(_l("An agency name is required, at most 200 characters."))
+    if (
+        agency.level not in AgencyLevel._value2member_map_
+        or agency.block not in AgencyBlock._value2member_map_
+    ):
+        problems.append(_l("The agency's level or block is not one the registry knows."))
+    if agency.parent_code and agency.parent_code not in book.agencies:
+        problems.append(_l("Unknown code “%(code)s”.", code=agency.parent_code))
+    return problems
+
+
+def _existing_identities(session: Session) -> dict[str, tuple[int, str]]:
+    """Every system's external id and code → (id, code), to match rows to systems."""
+    found: dict[str, tuple[int, str]] = {}
+    for system_id, code, external_id in session.execute(
+        select(InformationSystem.id, InformationSystem.code, InformationSystem.external_id)
+    ):
+        found[code] = (system_id, code)
+        if external_id:
+            found["ext:" + external_id] = (system_id, code)
+    return found
+
+
+def _identity(values: dict[str, Any]) -> tuple[str | None, str | None]:
+    code = str(values.get("code") or "").strip() or None
+    external_id = str(values.get("external_id") or "").strip() or None
+    return code, external_id
+
+
+def _auto_external_id(values: dict[str, Any]) -> str | None:
+    name, owner = values.get("name"), values.get("owner_agency")
+    if not name or not owner:
+        return None
+    return f"{AUTO_ID_PREFIX}{owner}/{fold(str(name))}"[:200]
+
+
+def _match(values: dict[str, Any], existing: dict[str, tuple[int, str]]) -> tuple[int, str] | None:
+    code, external_id = _identity(values)
+    external_id = external_id or (None if code else _auto_external_id(values))
+    if external_id and "ext:" + external_id in existing:
+        return existing["ext:" + external_id]
+    if code and code in existing:
+        return existing[code]
+    return None
+
+
+def _current_rows(
+    session: Session, source: Source, existing: dict[str, tuple[int, str]]
+) -> dict[int, dict[str, Any]]:
+    """The interchange rows of the systems the file updates, read in one streaming pass."""
+    wanted = {match[0] for record in source.records if (match := _match(record.values, existing))}
+    if not wanted:
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    by_code = {code: system_id for system_id, code in existing.values()}
+    for row in inventory.rows(session, inventory.ExportScope(SystemFilter())):
+        system_id = by_code.get(row["code"])
+        if system_id in wanted:
+            found[system_id] = row
+    return found
+
+
+def _plan_row(
+    session: Session,
+    actor: Actor,
+    book: CodeBook,
+    location: str,
+    raw: dict[str, Any],
+    existing: dict[str, tuple[int, str]],
+    current: dict[int, dict[str, Any]],
+) -> RowPlan:
+    problems = RecordProblems()
+    code, external_id = _identity(raw)
+    match = _match(raw, existing)
+    row = RowPlan(
+        location=location,
+        action=Action.REFUSED,
+        name=str(raw.get("name") or "")[:200],
+        owner_agency=str(raw.get("owner_agency") or "") or None,
+        code=match[1] if match else code,
+        external_id=external_id,
+    )
+    if match is not None:
+        before = current.get(match[0], {})
+        merged = {**before, **{k: v for k, v in raw.items() if k in WRITABLE_COLUMNS}}
+        values = typed(merged, problems)
+        row.system_id = match[0]
+    else:
+        values = typed(raw, problems)
+        if code and not CODE_PATTERN.match(code):
+            # Another registry's identifier: kept as the external id, a registry code is assigned.
+            row.external_id, row.code = row.external_id or code, None
+        if not row.code:
+            row.external_id = row.external_id or _auto_external_id(raw)
+    if values.get("instance_of") and values.get("instance_of") == row.code:
+        problems.add("instance_of", _l("A system cannot be a deployment of itself."))
+    data = book.to_input(values, problems)
+    row.values = values
+    found = RecordProblems()
+    try:
+        data = validate_system_input(session, data, system_id=row.system_id, check_references=False)
+    except ValidationError as exc:
+        found.extend(exc.errors)
+        data = data.normalised()
+    try:
+        if match is None:
+            _check_actor_may_set(actor, data)
+        else:
+            before_data = book.to_input(typed(current.get(match[0], {}), RecordProblems()), RecordProblems())
+            if not policy.can_edit_system(actor, before_data.owner_agency_id, before_data.status):
+                found.add("", _l("You cannot change this system: it is not one your account may edit."))
+            else:
+                _check_actor_may_set(actor, data, current_status=before_data.status)
+            row.changed = _changed(before_data.normalised(), data)
+    except ValidationError as exc:
+        found.extend(exc.errors)
+    for column, messages in found.by_column.items():
+        # A column whose value could not be read already says so; "required" would only repeat it.
+        if column not in problems.by_column:
+            for message in messages:
+                problems.add(column, message)
+    if problems:
+        row.problems = _flatten(problems)
+        return row
+    row.data = data
+    if match is None:
+        row.action = Action.CREATE
+        if row.code and row.code in existing:
+            row.code = None
+    else:
+        row.action = Action.UPDATE if row.changed else Action.UNCHANGED
+    return row
+
+
+def _flatten(problems: RecordProblems) -> list[tuple[str, object]]:
+    return [(column, message) for column, messages in problems.by_column.items() for message in messages]
+
+
+def _changed(before: SystemInput, after: SystemInput) -> list[str]:
+    old, new = before.as_dict(), after.as_dict()
+    changed = []
+    for name, value in new.items():
+        previous = old.get(name)
+        if isinstance(value, list):
+            value, previous = sorted(value), sorted(previous or [])
+        if value != previous:
+            changed.append(column_of(name))
+    return changed
+
+
+def _preview_overlaps(session: Session, plan: ImportPlan, index: Any) -> None:
+    """The warnings the first new systems would raise against the registered portfolio."""
+    from registry.services.overlaps import WARNING_THRESHOLD
+
+    created = [row for row in plan.rows if row.action == Action.CREATE and row.data is not None]
+    if not created:
+        return
+    finder = index.current(session)
+    matches: dict[int, tuple[RowPlan, float]] = {}
+    found: list[tuple[RowPlan, int, float]] = []
+    for position, row in enumerate(created[:OVERLAP_PREVIEW_LIMIT]):
+        data = row.data
+        assert data is not None
+        record = {
+            "id": f"import:{position}",
+            "name": data.name or "",
+            "description": data.description or "",
+            "purpose": data.purpose,
+            "level": data.scope_level,
+            "is_shared_platform": data.is_shared_platform,
+            "instance_of": data.instance_of_id,
+            "agency": data.owner_agency_id,
+            "capabilities": sorted(row.values.get("capabilities") or []) or None,
+            "data_domains": sorted(row.values.get("data_domains") or []) or None,
+            "user_agencies": sorted(data.user_agency_ids) or None,
+        }
+        for match in finder.query(record, k=3):
+            if match["score"] >= WARNING_THRESHOLD and match.get("relation", "overlap") == "overlap":
+                found.append((row, int(match["id"]), float(match["score"])))
+                matches[int(match["id"])] = (row, float(match["score"]))
+    plan.overlaps_checked = min(len(created), OVERLAP_PREVIEW_LIMIT)
+    if not found:
+        return
+    names = {
+        system_id: (code, name)
+        for system_id, code, name in session.execute(
+            select(InformationSystem.id, InformationSystem.code, InformationSystem.name).where(
+                InformationSystem.id.in_({system_id for _row, system_id, _score in found})
+            )
+        )
+    }
+    for row, system_id, score in found:
+        code, name = names.get(system_id, ("?", "?"))
+        plan.overlaps.append(OverlapPreview(row.location, row.name, code, name, round(score, 3)))
+    plan.overlaps.sort(key=lambda o: -o.score)
+
+
+# --- committing --------------------------------------------------------------------------------
+
+
+def commit_import(
+    session: Session,
+    actor: Actor,
+    filename: str,
+    data: bytes,
+    *,
+    fmt: str | None = None,
+    expected_fingerprint: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Plan again on the registry as it is now and write everything, or nothing.
+
+    ``expected_fingerprint`` is the preview's: if the registry changed in between so that the
+    same file would now do something else, nothing is written and the caller shows the new plan.
+    """
+    plan = plan_import(session, actor, filename, data, fmt=fmt)
+    if not plan.ok:
+        raise ImportRefusedError(plan, _l("The file has problems; nothing was imported."))
+    if expected_fingerprint is not None and plan.fingerprint() != expected_fingerprint:
+        raise ImportRefusedError(
+            plan, _l("The registry changed since the preview; check the new preview and import again.")
+        )
+    try:
+        result = _write(session, actor, plan, progress)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return result
+
+
+def _write(
+    session: Session, actor: Actor, plan: ImportPlan, progress: Callable[[int, int], None] | None
+) -> ImportResult:
+    agency_ids = _create_agencies(session, actor, plan)
+    creates = [row for row in plan.rows if row.action == Action.CREATE]
+    updates = [row for row in plan.rows if row.action == Action.UPDATE]
+    for row in creates + updates:
+        assert row.data is not None
+        row.data = _remap(row.data, agency_ids)
+    total = len(creates) + len(updates)
+    codes = _insert_systems(session, actor, creates, progress, total)
+    _apply_updates(session, actor, updates, progress, len(creates), total)
+    counts = plan.counts
+    audit.record(
+        session,
+        actor,
+        "import.commit",
+        object_type="import",
+        object_id=plan.digest[:16],
+        object_label=plan.filename[:200],
+        after={
+            "format": plan.format,
+            "filename": plan.filename,
+            "sha256": plan.digest,
+            "created": counts[Action.CREATE],
+            "updated": counts[Action.UPDATE],
+            "unchanged": counts[Action.UNCHANGED],
+            "agencies": [agency.code for agency in plan.new_agencies],
+        },
+    )
+    return ImportResult(
+        created=counts[Action.CREATE],
+        updated=counts[Action.UPDATE],
+        unchanged=counts[Action.UNCHANGED],
+        agencies=len(plan.new_agencies),
+        codes=codes,
+    )
+
+
+def _create_agencies(session: Session, actor: Actor, plan: ImportPlan) -> dict[int, int]:
+    """Insert the new agencies; map their placeholder ids (-1, -2…) to the real ones."""
+    mapping: dict[int, int] = {}
+    known = dict(session.execute(select(Agency.code, Agency.id)).all())  # type: ignore[arg-type]
+    for placeholder, agency in enumerate(plan.new_agencies, 1):
+        row = Agency(
+            code=agency.code,
+            name=agency.name,
+            level=agency.level,
+            block=agency.block,
+            parent_id=known.get(agency.parent_code) if agency.parent_code else None,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        known[agency.code] = row.id
+        mapping[-placeholder] = row.id
+        audit.record(
+            session,
+            actor,
+            "agency.create",
+            object_type="agency",
+            object_id=agency.code,
+            object_label=agency.name,
+            after={"code": agency.code, "name": agency.name, "level": agency.level, "block": agency.block},
+        )
+    return mapping
+
+
+def _remap(data: SystemInput, agency_ids: dict[int, int]) -> SystemInput:
+    """Replace the placeholder ids of agencies created by this import with their real ids."""
+    if not agency_ids:
+        return data
+
+    def real(value: int | None) -> int | None:
+        return agency_ids.get(value, value) if value is not None else None
+
+    return dataclasses.replace(
+        data,
+        owner_agency_id=real(data.owner_agency_id),
+        operator_agency_id=real(data.operator_agency_id),
+        user_agency_ids=[agency_ids.get(a, a) for a in data.user_agency_ids],
+    )
+
+
+def _allocate_codes(session: Session, rows: list[RowPlan], year: int) -> None:
+    """Give every new row without a code of its own the next free code of ``year``."""
+    prefix = f"{CODE_PREFIX}-{year:04d}-"
+    taken = {row.code for row in rows if row.code}
+    last = session.scalar(
+        select(func.max(InformationSystem.code)).where(InformationSystem.code.like(prefix + "%"))
+    )
+    numbers = [int(last[len(prefix) :])] if last else [0]
+    numbers += [int(code[len(prefix) :]) for code in taken if code.startswith(prefix)]
+    number = max(numbers)
+    for row in rows:
+        if not row.code:
+            number += 1
+            row.code = f"{prefix}{number:06d}"
+
+
+def _system_values(row: RowPlan, now: datetime) -> dict[str, Any]:
+    data = row.data
+    assert data is not None and row.code is not None
+    values: dict[str, Any] = {name: getattr(data, name) for name in InformationSystem.EDITABLE_FIELDS}
+    values.update(
+        code=row.code,
+        external_id=row.external_id,
+        instance_of_id=data.instance_of_id,
+        owner_agency_id=data.owner_agency_id,
+        operator_agency_id=data.operator_agency_id,
+        search_text=" ".join(fold(v) for v in (row.code, data.name, data.description, data.purpose) if v),
+        name_key=fold(data.name or "")[:200],
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    return values
+
+
+def _snapshot(row: RowPlan) -> dict[str, Any]:
+    """What :func:`registry.services.systems.system_snapshot` would say of the new system."""
+    data = row.data
+    assert data is not None
+    values: dict[str, Any] = {name: getattr(data, name) for name in InformationSystem.EDITABLE_FIELDS}
+    codes = row.values
+    values.update(
+        owner_agency=codes.get("owner_agency"),
+        operator_agency=codes.get("operator_agency") if data.operator_agency_id else None,
+        user_agencies=sorted(codes.get("user_agencies") or []),
+        capabilities=sorted(codes.get("capabilities") or []),
+        data_domains=sorted(codes.get("data_domains") or []),
+        instance_of=codes.get("instance_of") if data.instance_of_id else None,
+    )
+    return {"code": row.code, "external_id": row.external_id, **values}
+
+
+def _insert_systems(
+    session: Session,
+    actor: Actor,
+    rows: list[RowPlan],
+    progress: Callable[[int, int], None] | None,
+    total: int,
+    batch: int = 1000,
+) -> list[str]:
+    """Insert the new systems with set-based statements: platforms first, so deployments that
+    name a platform created by the same file find its id."""
+    if not rows:
+        return []
+    now = datetime.now(UTC)
+    _allocate_codes(session, rows, now.year)
+    platforms = [row for row in rows if row.data is not None and row.data.is_shared_platform]
+    others = [row for row in rows if row.data is not None and not row.data.is_shared_platform]
+    ids: dict[str, int] = {}
+    done = 0
+    for group in (platforms, others):
+        for start in range(0, len(group), batch):
+            chunk = group[start : start + batch]
+            for row in chunk:
+                assert row.data is not None
+                if row.data.instance_of_id is not None and row.data.instance_of_id < 0:
+                    platform_code = row.values.get("instance_of")
+                    row.data = dataclasses.replace(row.data, instance_of_id=ids[platform_code])
+            session.execute(insert(SYSTEM_TABLE), [_system_values(row, now) for row in chunk])
+            ids.update(
+                session.execute(
+                    select(InformationSystem.code, InformationSystem.id).where(
+                        InformationSystem.code.in_([row.code for row in chunk])
+                    )
+                ).all()  # type: ignore[arg-type]
+            )
+            _insert_links(session, chunk, ids)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    for row in rows:
+        row.system_id = ids[row.code]  # type: ignore[index]
+    audit.record_many(
+        session,
+        actor,
+        (
+            {
+                "action": "system.create",
+                "object_type": "system",
+                "object_id": row.code,
+                "object_label": row.data.name if row.data else "",
+                "system_id": row.system_id,
+                "after": _snapshot(row),
+            }
+            for row in rows
+        ),
+    )
+    refresh_findings(session, [_rule_subject(row) for row in rows], context=build_context(session, None))
+    return [row.code for row in rows if row.code]
+
+
+def _rule_subject(row: RowPlan) -> Any:
+    """What the justification rules read of a new system, without loading it back as an object."""
+    data = row.data
+    assert data is not None
+    return SimpleNamespace(
+        **data.as_dict(),
+        id=row.system_id,
+        capabilities=[SimpleNamespace(id=c) for c in data.capability_ids],
+        user_agencies=data.user_agency_ids,
+    )
+
+
+def _insert_links(session: Session, rows: list[RowPlan], ids: dict[str, int]) -> None:
+    users, capabilities, domains = [], [], []
+    for row in rows:
+        data = row.data
+        assert data is not None
+        system_id = ids[row.code]  # type: ignore[index]
+        users += [{"system_id": system_id, "agency_id": a} for a in data.user_agency_ids]
+        capabilities += [{"system_id": system_id, "capability_id": c} for c in data.capability_ids]
+        domains += [{"system_id": system_id, "data_domain_id": d} for d in data.data_domain_ids]
+    for model, values in (
+        (SystemUserAgencyLink, users),
+        (SystemCapabilityLink, capabilities),
+        (SystemDataDomainLink, domains),
+    ):
+        if values:
+            session.execute(insert(model.__table__), values)  # type: ignore[attr-defined]
+
+
+def _apply_updates(
+    session: Session,
+    actor: Actor,
+    rows: list[RowPlan],
+    progress: Callable[[int, int], None] | None,
+    done: int,
+    total: int,
+) -> None:
+    """Updates go through the edit service one by one: audited diffs, versions, findings."""
+    for row in rows:
+        system = session.get(InformationSystem, row.system_id)
+        assert system is not None and row.data is not None
+        update_system(session, system, row.data, actor=actor, expected_version=system.version, commit=False)
+        done += 1
+        if progress and done % 100 == 0:
+            progress(done, total)

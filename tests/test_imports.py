@@ -1,0 +1,305 @@
+"""Imports: read, validate and preview every row, then commit all or nothing, idempotently."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from typing import Any
+
+import openpyxl
+import pytest
+from sqlalchemy import delete, func, select
+
+from registry.auth.actor import Actor
+from registry.exports import inventory
+from registry.exports.formats import ExportMeta, csv_chunks, json_chunks, write_xlsx
+from registry.filters import SystemFilter
+from registry.interchange.source import UnreadableFileError
+from registry.models import (
+    AuditEvent,
+    Dependency,
+    DuplicateWarning,
+    Finding,
+    InformationSystem,
+    SystemCapabilityLink,
+    SystemDataDomainLink,
+    SystemUserAgencyLink,
+)
+from registry.services import audit
+from registry.services.imports import (
+    Action,
+    ImportRefusedError,
+    commit_import,
+    plan_import,
+)
+from tests.conftest import OPERATOR
+
+BOOKKEEPING = ("version", "created_at", "updated_at")
+
+
+@pytest.fixture
+def portfolio(make_agency, make_capability, make_data_domain, make_system, session):
+    nghe_an = make_agency(code="TU-NAN", name="Tỉnh ủy Nghệ An", level="province", block="locality")
+    hue = make_agency(code="TU-HUE", name="Thành ủy Huế", level="province", block="locality")
+    docs = make_capability(code="document_management", name="Quản lý văn bản")
+    meetings = make_capability(code="video_conference", name="Hội nghị truyền hình")
+    records = make_data_domain(code="records", name="Hồ sơ")
+    platform = make_system(
+        name="Nền tảng quản lý văn bản dùng chung",
+        description="Nền tảng dùng chung cho các cơ quan đảng.",
+        is_shared_platform=True,
+        status="in_operation",
+        capability_ids=[docs.id],
+    )
+    deployment = make_system(
+        name="Quản lý văn bản Tỉnh ủy Nghệ An",
+        description='=HYPERLINK("http://evil") Văn bản đến, văn bản đi, hồ sơ công việc.',
+        status="in_operation",
+        scope_level="province",
+        owner_agency_id=nghe_an.id,
+        operator_agency_id=hue.id,
+        user_agency_ids=[hue.id, nghe_an.id],
+        capability_ids=[docs.id, meetings.id],
+        data_domain_ids=[records.id],
+        instance_of_id=platform.id,
+        estimated_cost_vnd=1_200_000_000,
+        operating_rules_ref="Quyết định 12-QĐ/TU",
+        operating_rules_date=date(2024, 5, 2),
+        security_level=3,
+    )
+    draft = make_system(
+        name="Giao ban trực tuyến Thành ủy Huế",
+        description="Họp trực tuyến giữa Thành ủy và các phường.",
+        scope_level="province",
+        owner_agency_id=hue.id,
+        capability_ids=[meetings.id],
+    )
+    return {"platform": platform, "deployment": deployment, "draft": draft, "hue": hue, "nghe_an": nghe_an}
+
+
+def _meta() -> ExportMeta:
+    return ExportMeta(exported_at="2026-11-30T00:00:00+00:00", exported_by="test", filters={}, count=0)
+
+
+def _rows(session) -> list[dict[str, Any]]:
+    return list(inventory.rows(session, inventory.ExportScope(SystemFilter())))
+
+
+def export_as(session, fmt: str) -> bytes:
+    rows = _rows(session)
+    if fmt == "csv":
+        return b"".join(csv_chunks(_meta(), rows))
+    if fmt == "json":
+        return b"".join(json_chunks(_meta(), rows))
+    with write_xlsx(_meta(), rows, []) as output:
+        return output.read()
+
+
+def assert_same_content(after: list[dict[str, Any]], before: list[dict[str, Any]]) -> None:
+    """Row by row, the columns that differ (bookkeeping aside): empty when the content is the same."""
+    assert len(after) == len(before)
+    differences = [
+        {k: (b[k], a[k]) for k in b if k not in BOOKKEEPING and a[k] != b[k]}
+        for a, b in zip(after, before, strict=True)
+    ]
+    assert differences == [{}] * len(before)
+
+
+def empty_portfolio(session) -> None:
+    """Remove every system (the reference data, agencies and taxonomies, stays)."""
+    for model in (
+        Finding,
+        DuplicateWarning,
+        Dependency,
+        SystemUserAgencyLink,
+        SystemCapabilityLink,
+        SystemDataDomainLink,
+    ):
+        session.execute(delete(model))
+    session.execute(
+        InformationSystem.__table__.update().values(instance_of_id=None)  # type: ignore[attr-defined]
+    )
+    session.execute(delete(InformationSystem))
+    session.commit()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_export_import_into_an_empty_registry_and_export_again_gives_the_same_content(
+    session, portfolio, fmt
+):
+    before = _rows(session)
+    data = export_as(session, fmt)
+    empty_portfolio(session)
+
+    plan = plan_import(session, OPERATOR, f"inventory.{fmt}", data)
+    assert plan.ok, plan.problems()
+    assert plan.counts[Action.CREATE] == 3
+    result = commit_import(session, OPERATOR, f"inventory.{fmt}", data)
+    assert result.created == 3
+
+    assert_same_content(_rows(session), before)
+    assert audit.verify(session).ok
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_importing_the_same_file_again_changes_nothing(session, portfolio, fmt):
+    data = export_as(session, fmt)
+    events = session.scalar(select(func.count()).select_from(AuditEvent))
+    plan = plan_import(session, OPERATOR, f"inventory.{fmt}", data)
+    assert plan.ok, plan.problems()
+    assert plan.counts == {Action.UNCHANGED: 3}
+    assert not plan.writes
+    commit_import(session, OPERATOR, f"inventory.{fmt}", data)
+    assert session.scalar(select(func.count()).select_from(InformationSystem)) == 3
+    # Only the import's own summary event is added.
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == events + 1
+
+
+def test_a_hand_made_template_without_codes_is_idempotent_too(session, portfolio):
+    text = "name,description,owner_agency,scope_level,capabilities\r\n"
+    text += (
+        "Cổng thông tin Thành ủy Huế,Tin tức và văn bản của Thành ủy.,TU-HUE,province,document_management\r\n"
+    )
+    data = text.encode()
+    first = commit_import(session, OPERATOR, "list.csv", data)
+    assert first.created == 1
+    second = plan_import(session, OPERATOR, "list.csv", data)
+    assert second.counts == {Action.UNCHANGED: 1}
+    system = session.scalar(select(InformationSystem).where(InformationSystem.code == first.codes[0]))
+    assert system.external_id == "name:TU-HUE/cong thong tin thanh uy hue"
+    assert system.status == "draft"
+
+
+def test_changed_rows_are_updated_through_the_edit_service(session, portfolio):
+    rows = _rows(session)
+    target = next(r for r in rows if r["code"] == portfolio["draft"].code)
+    data = (
+        "code,name,target_users\r\n" + f"{target['code']},Giao ban trực tuyến Thành ủy Huế (mới),1.500\r\n"
+    ).encode()
+    plan = plan_import(session, OPERATOR, "changes.csv", data)
+    assert [(r.action, r.changed) for r in plan.rows] == [(Action.UPDATE, ["name", "target_users"])]
+    commit_import(session, OPERATOR, "changes.csv", data)
+    session.expire_all()
+    system = session.get(InformationSystem, portfolio["draft"].id)
+    assert system.name.endswith("(mới)") and system.target_users == 1500 and system.version == 2
+    # Columns the file does not have are left as they were.
+    assert system.description == "Họp trực tuyến giữa Thành ủy và các phường."
+
+
+def _big_csv(count: int, bad_at: int | None = None) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["external_id", "name", "description", "owner_agency", "scope_level", "estimated_cost_vnd"]
+    )
+    for i in range(1, count + 1):
+        cost = "many" if i == bad_at else str(i * 1000)
+        writer.writerow([f"ext-{i}", f"Hệ thống số {i}", f"Mô tả hệ thống {i}.", "TU-HUE", "province", cost])
+    return buffer.getvalue().encode()
+
+
+def test_one_bad_row_of_ten_thousand_writes_nothing_and_is_reported_with_line_and_field(session, portfolio):
+    data = _big_csv(10_000, bad_at=9_999)
+    count = session.scalar(select(func.count()).select_from(InformationSystem))
+    events = session.scalar(select(func.count()).select_from(AuditEvent))
+    with pytest.raises(ImportRefusedError) as refused:
+        commit_import(session, OPERATOR, "big.csv", data)
+    problems = refused.value.plan.problems()
+    assert [(where, column) for where, column, _message in problems] == [("line 10000", "estimated_cost_vnd")]
+    assert "many" in str(problems[0][2])
+    assert session.scalar(select(func.count()).select_from(InformationSystem)) == count
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
+def test_ten_thousand_good_rows_are_created_in_one_go(session, portfolio):
+    result = commit_import(session, OPERATOR, "big.csv", _big_csv(10_000))
+    assert result.created == 10_000
+    assert session.scalar(select(func.count()).select_from(InformationSystem)) == 10_003
+    assert len(set(result.codes)) == 10_000
+    assert audit.verify(session).ok
+
+
+def test_every_bad_row_is_reported(session, portfolio, make_user):
+    text = (
+        "name,description,owner_agency,scope_level,status,capabilities,instance_of\r\n"
+        "A,Mô tả,NOWHERE,province,,,\r\n"
+        ",Không tên,TU-HUE,province,,,\r\n"
+        "C,Mô tả,TU-HUE,galaxy,,unknown_cap,\r\n"
+        f"D,Mô tả,TU-HUE,province,,,{portfolio['draft'].code}\r\n"
+        "E,Mô tả,TU-HUE,province,approved,,\r\n"
+    )
+    plan = plan_import(session, Actor.of(make_user("admin")), "bad.csv", text.encode())
+    found = {(where, column) for where, column, _m in plan.problems()}
+    assert ("line 2", "owner_agency") in found
+    assert ("line 3", "name") in found
+    assert ("line 4", "scope_level") in found and ("line 4", "capabilities") in found
+    assert ("line 5", "instance_of") in found
+    assert ("line 6", "status") in found
+    assert not plan.ok
+
+
+def test_formula_cells_in_a_workbook_are_refused_not_evaluated(session, portfolio):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["name", "description", "owner_agency", "scope_level", "target_users"])
+    sheet.append(["Hệ thống", "Mô tả", "TU-HUE", "province", "=1+1"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    plan = plan_import(session, OPERATOR, "formula.xlsx", buffer.getvalue())
+    assert [(w, c) for w, c, _m in plan.problems()] == [("row 2", "target_users")]
+
+
+def test_formula_like_text_is_kept_as_text(session, portfolio):
+    text = "name,description,owner_agency,scope_level\r\n'=Hệ thống,@SUM(A1) mô tả,TU-HUE,province\r\n"
+    result = commit_import(session, OPERATOR, "text.csv", text.encode())
+    system = session.scalar(select(InformationSystem).where(InformationSystem.code == result.codes[0]))
+    assert system.name == "=Hệ thống" and system.description == "@SUM(A1) mô tả"
+
+
+def test_non_utf8_csv_is_detected_and_explained(session, portfolio):
+    text = "name,description,owner_agency,scope_level\r\nQuản lý,Mô tả,TU-HUE,province\r\n"
+    with pytest.raises(UnreadableFileError) as unreadable:
+        plan_import(session, OPERATOR, "cp.csv", text.encode("cp1258", errors="replace"))
+    assert "UTF-8" in str(unreadable.value.message) and "line 2" in str(unreadable.value.message)
+
+
+def test_utf16_and_semicolon_separated_csv_from_excel_are_read(session, portfolio):
+    text = "name;description;owner_agency;scope_level\r\nQuản lý;Mô tả;TU-HUE;province\r\n"
+    plan = plan_import(
+        session, OPERATOR, "excel.csv", "\ufeff".encode("utf-16-le")[:0] + text.encode("utf-16")
+    )
+    assert plan.ok and plan.counts == {Action.CREATE: 1}
+
+
+def test_too_many_rows_and_unknown_columns_are_refused(session, portfolio):
+    with pytest.raises(UnreadableFileError):
+        plan_import(session, OPERATOR, "big.csv", _big_csv(11), max_records=10)
+    plan = plan_import(session, OPERATOR, "odd.csv", b"name,colour\r\nA,red\r\n")
+    assert [(c, str(m)) for _w, c, m in plan.file_problems][0][0] == "colour"
+    with pytest.raises(UnreadableFileError):
+        plan_import(session, OPERATOR, "odd.json", json.dumps({"nope": 1}).encode())
+
+
+def test_the_same_system_twice_in_a_file_is_refused(session, portfolio):
+    text = (
+        "external_id,name,description,owner_agency,scope_level\r\n"
+        "x1,A,B,TU-HUE,province\r\n"
+        "x1,C,D,TU-HUE,province\r\n"
+    )
+    plan = plan_import(session, OPERATOR, "twice.csv", text.encode())
+    assert [r.action for r in plan.rows] == [Action.CREATE, Action.REFUSED]
+    assert "line 2" in str(plan.rows[1].problems[0][1])
+
+
+def test_a_deployment_may_name_a_platform_created_by_the_same_file(session, portfolio):
+    text = (
+        "code,name,description,owner_agency,scope_level,is_shared_platform,instance_of,status\r\n"
+        "HTTT-2026-900001,Triển khai,Triển khai,TU-HUE,province,false,HTTT-2026-900002,in_operation\r\n"
+        "HTTT-2026-900002,Nền tảng mới,Nền tảng,TU-HUE,central,true,,in_operation\r\n"
+    )
+    result = commit_import(session, OPERATOR, "platforms.csv", text.encode())
+    assert sorted(result.codes) == ["HTTT-2026-900001", "HTTT-2026-900002"]
+    deployment = session.scalar(select(InformationSystem).where(InformationSystem.code == "HTTT-2026-900001"))
+    assert deployment.instance_of.code == "HTTT-2026-900002"

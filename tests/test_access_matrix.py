@@ -41,6 +41,10 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "review.compare": EVERYONE,
     "review.clusters": EVERYONE,
     "exports.systems": EVERYONE,  # submitters get their own agency's systems only
+    "imports.index": frozenset({"submitter", "admin"}),  # submitters into their own agency only
+    "imports.preview": frozenset({"submitter", "admin"}),
+    "imports.commit": frozenset({"submitter", "admin"}),
+    "imports.template": frozenset({"submitter", "admin"}),
     "notifications.index": EVERYONE,
     "notifications.mark_read": EVERYONE,
     "agencies.index": EVERYONE,
@@ -109,6 +113,7 @@ def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
         "action": "submit",
         "warning_id": world["warning"].id,
         "fmt": "csv",
+        "token": "not-an-upload",
     }
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     if endpoint == "pages.set_language":

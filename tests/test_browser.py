@@ -68,10 +68,18 @@ def sign_in(page: Page, live_server: str, username: str, next_path: str = "/syst
 
 
 MENUS = {
-    "submitter": ["Hệ thống", "Cơ quan", "Trùng lặp", "Đăng ký hệ thống"],
+    "submitter": ["Hệ thống", "Cơ quan", "Trùng lặp", "Đăng ký hệ thống", "Nhập dữ liệu"],
     "reviewer": ["Hệ thống", "Cơ quan", "Trùng lặp", "Hàng chờ thẩm định"],
     "auditor": ["Hệ thống", "Cơ quan", "Trùng lặp", "Nhật ký kiểm toán"],
-    "admin": ["Hệ thống", "Cơ quan", "Trùng lặp", "Đăng ký hệ thống", "Nhật ký kiểm toán", "Người dùng"],
+    "admin": [
+        "Hệ thống",
+        "Cơ quan",
+        "Trùng lặp",
+        "Đăng ký hệ thống",
+        "Nhập dữ liệu",
+        "Nhật ký kiểm toán",
+        "Người dùng",
+    ],
 }
 
 
@@ -290,3 +298,43 @@ def test_an_auditor_downloads_the_inventory_as_xlsx(
     names = [row[1] for row in book["Systems"].iter_rows(min_row=2, values_only=True)]
     assert names == ["Phần mềm quản lý văn bản Tỉnh ủy Nghệ An"]  # the list's filter, applied
     assert dict(book["About"].iter_rows(values_only=True))["exported_by"] == "kiemtoan"
+
+
+def test_an_agency_imports_its_list_in_two_steps(
+    page: Page, live_server: str, portfolio, make_user, make_agency, tmp_path: Path
+) -> None:
+    """Upload a spreadsheet export, read the preview (one overlap, one bad row), fix, commit."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    user = make_user("submitter", username="nghean", agency_id=portfolio.province.id)
+    bad = tmp_path / "danh-sach.csv"
+    header = "name,description,owner_agency,scope_level,capabilities\n"
+    good_row = (
+        "Hệ thống quản lý văn bản Tỉnh ủy Nghệ An (mới),"
+        '"Văn bản đến, văn bản đi của Tỉnh ủy.",TU-NAN,province,document_management\n'
+    )
+    bad.write_text(header + good_row + "Cổng thông tin,Tin tức,TU-NAN,galaxy,\n", encoding="utf-8")
+    sign_in(page, live_server, user.username, next_path="/imports/")
+    expect(page.get_by_role("heading", name="Nhập hệ thống")).to_be_visible()
+    page.get_by_label("Tệp").set_input_files(str(bad))
+    page.get_by_role("button", name="Kiểm tra tệp").click()
+
+    expect(page.get_by_role("heading", name="Xem trước khi nhập")).to_be_visible()
+    expect(page.locator("[data-import=refused]")).to_be_visible()
+    expect(page.locator("[data-table=problems]")).to_contain_text("dòng 3")
+    expect(page.locator("[data-table=problems]")).to_contain_text("scope_level")
+    expect(page.locator("[data-form=commit]")).to_have_count(0)
+
+    fixed = tmp_path / "danh-sach-da-sua.csv"
+    fixed.write_text(header + good_row, encoding="utf-8")
+    page.goto(f"{live_server}/imports/")
+    page.get_by_label("Tệp").set_input_files(str(fixed))
+    page.get_by_role("button", name="Kiểm tra tệp").click()
+    expect(page.locator("[data-count=create]")).to_contain_text("1")
+    expect(page.locator("[data-table=overlaps]")).to_contain_text("Phần mềm quản lý văn bản Tỉnh ủy Nghệ An")
+    page.screenshot(path=str(SCREENSHOTS / "import-preview.png"), full_page=True)
+    page.get_by_role("button", name="Nhập 1 hệ thống").click()
+
+    expect(page.locator("[data-import=done]")).to_be_visible()
+    expect(page.locator("[data-count=created]")).to_have_text("1")
+    page.locator("[data-list=created-codes] a").first.click()
+    expect(page.get_by_role("heading", name="Hệ thống quản lý văn bản Tỉnh ủy Nghệ An (mới)")).to_be_visible()

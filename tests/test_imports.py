@@ -10,6 +10,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import delete, func, select
 
 from registry.auth.actor import Actor
@@ -37,6 +38,13 @@ from registry.services.imports import (
 from tests.conftest import OPERATOR
 
 BOOKKEEPING = ("version", "created_at", "updated_at")
+
+
+@pytest.fixture(autouse=True)
+def english(session):
+    """Problems name their place as "line 12"; in English here so the assertions read plainly."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from registry.models.system import (
     SystemUserAgencyLink,
 )
 from registry.models.taxonomy import Capability, DataDomain
+from registry.models.upload import ImportUpload
 from registry.models.usage import UsageReport
 from registry.models.user import ApiToken, LoginFailure, User
 
@@ -27,6 +28,7 @@ __all__ = [
     "Dependency",
     "DuplicateWarning",
     "Finding",
+    "ImportUpload",
     "InformationSystem",
     "LoginFailure",
     "Notification",

@@ -70,6 +70,9 @@ MAX_BYTES = 200 * 1024 * 1024
 OVERLAP_PREVIEW_LIMIT = 300
 """New systems whose overlaps the preview computes; a bigger import is checked by the next scan."""
 
+LIVE_CHECK_LIMIT = 200
+"""Imports of up to this many new or changed systems get their overlap warnings at once."""
+
 CODE_PATTERN = re.compile(rf"^{CODE_PREFIX}-(\d{{4}})-(\d{{6}})$")
 AUTO_ID_PREFIX = "name:"
 
@@ -198,6 +201,18 @@ def detect_format(filename: str, data: bytes) -> str:
 
 EXTRA_EXTENSIONS: dict[str, tuple[str, ...]] = {}
 """Formats other modules register (publiccode.yml, Backstage, RIHA) with their file endings."""
+EXTRA_LABELS: dict[str, str] = {}
+
+
+def register_format(fmt: str, reader: Reader, extensions: tuple[str, ...], label: str) -> None:
+    """Offer another format (an ecosystem one) to the import page, the command line and detection."""
+    READERS[fmt] = reader
+    EXTRA_EXTENSIONS[fmt] = extensions
+    EXTRA_LABELS[fmt] = label
+
+
+def extra_format_choices() -> list[tuple[str, str]]:
+    return list(EXTRA_LABELS.items())
 
 
 def read_source(
@@ -452,11 +467,12 @@ def _changed(before: SystemInput, after: SystemInput) -> list[str]:
 
 def _preview_overlaps(session: Session, plan: ImportPlan, index: Any) -> None:
     """The warnings the first new systems would raise against the registered portfolio."""
-    from registry.services.overlaps import WARNING_THRESHOLD
+    from registry.services.overlaps import EXCLUDED_STATUSES, WARNING_THRESHOLD
 
     created = [row for row in plan.rows if row.action == Action.CREATE and row.data is not None]
-    if not created:
-        return
+    live = select(InformationSystem.id).where(InformationSystem.status.not_in(EXCLUDED_STATUSES)).limit(1)
+    if not created or session.scalar(live) is None:
+        return  # an empty registry: nothing to overlap with, and no index to build
     finder = index.current(session)
     matches: dict[int, tuple[RowPlan, float]] = {}
     found: list[tuple[RowPlan, int, float]] = []
@@ -509,13 +525,18 @@ def commit_import(
     fmt: str | None = None,
     expected_fingerprint: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    plan: ImportPlan | None = None,
+    index: Any = None,
 ) -> ImportResult:
     """Plan again on the registry as it is now and write everything, or nothing.
 
     ``expected_fingerprint`` is the preview's: if the registry changed in between so that the
     same file would now do something else, nothing is written and the caller shows the new plan.
+    ``plan`` skips planning again, for a caller that planned this file in this session a moment
+    ago (the command line). With ``index``, the overlap warnings of a small import's new and
+    changed systems are stored at once, as a save does; a large one's come from the next scan.
     """
-    plan = plan_import(session, actor, filename, data, fmt=fmt)
+    plan = plan or plan_import(session, actor, filename, data, fmt=fmt)
     if not plan.ok:
         raise ImportRefusedError(plan, _l("The file has problems; nothing was imported."))
     if expected_fingerprint is not None and plan.fingerprint() != expected_fingerprint:
@@ -528,6 +549,14 @@ def commit_import(
     except Exception:
         session.rollback()
         raise
+    touched = [row.system_id for row in plan.rows if row.action in (Action.CREATE, Action.UPDATE)]
+    if index is not None and len(touched) <= LIVE_CHECK_LIMIT:
+        from registry.services.overlaps import check_system
+
+        for system_id in touched:
+            system = session.get(InformationSystem, system_id)
+            if system is not None:
+                check_system(session, system, index)
     return result
 
 

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from registry.models.system import utcnow
+
+
+class ImportUpload(SQLModel, table=True):
+    """A file uploaded for import, kept between its preview and its commit.
+
+    The commit re-reads these bytes rather than a second upload, so what is committed is
+    exactly what was previewed; kept in the database so any web worker can finish it.
+    Uncommitted uploads are removed after a day.
+    """
+
+    __tablename__ = "import_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=43, unique=True, index=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    filename: str = Field(max_length=255)
+    format: str = Field(max_length=20)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    committed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

@@ -1,0 +1,143 @@
+"""Importing a list of systems in two steps: upload and preview, then commit as previewed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import HiddenField, SelectField
+
+from registry.auth.policy import Permission
+from registry.db import get_session
+from registry.interchange.source import UnreadableFileError
+from registry.interchange.template import template_csv, template_xlsx
+from registry.services import import_uploads, imports
+from registry.services.errors import NotFoundError
+from registry.services.overlaps import OVERLAP_INDEX
+from registry.web import access
+from registry.web.access import current_actor
+from registry.web.forms import BaseForm
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+PREVIEW_ROWS = 200
+"""Rows listed by kind on the preview; the counts always cover the whole file."""
+
+
+class UploadForm(BaseForm):
+    file = FileField(_l("File"), validators=[FileRequired(_l("Choose a file to import."))])
+    format = SelectField(_l("Format"), default="")
+
+    def fill_choices(self) -> None:
+        self.format.choices = [
+            ("", _l("Recognise from the file name")),
+            ("csv", "CSV"),
+            ("xlsx", "Excel (.xlsx)"),
+            ("json", "JSON"),
+            *imports.extra_format_choices(),
+        ]
+
+
+class CommitForm(BaseForm):
+    fingerprint = HiddenField()
+
+
+@bp.route("/", methods=["GET", "POST"])
+@access.allow(Permission.IMPORT)
+def index() -> str | BaseResponse:
+    request.max_content_length = imports.MAX_BYTES
+    form = UploadForm()
+    form.fill_choices()
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read()
+        if not data:
+            form.file.errors = [_("The file is empty.")]
+        else:
+            staged = import_uploads.stage(
+                get_session(), current_actor(), upload.filename or "upload", data, form.format.data or None
+            )
+            return redirect(url_for("imports.preview", token=staged.token))
+    return render_template("imports/index.html", form=form, max_mb=imports.MAX_BYTES // 2**20)
+
+
+@bp.get("/<token>")
+@access.allow(Permission.IMPORT)
+def preview(token: str) -> str | BaseResponse:
+    session = get_session()
+    try:
+        upload = import_uploads.staged(session, current_actor(), token)
+    except NotFoundError:
+        abort(404)
+    if upload.committed_at is not None:
+        return render_template("imports/done.html", upload=upload)
+    try:
+        plan = imports.plan_import(
+            session,
+            current_actor(),
+            upload.filename,
+            upload.content,
+            fmt=upload.format,
+            index=current_app.extensions[OVERLAP_INDEX],
+        )
+    except UnreadableFileError as exc:
+        return render_template("imports/unreadable.html", upload=upload, message=exc.message), 422
+    form = CommitForm(fingerprint=plan.fingerprint())
+    return render_template(
+        "imports/preview.html", upload=upload, plan=plan, form=form, limit=PREVIEW_ROWS, Action=imports.Action
+    )
+
+
+@bp.post("/<token>/commit")
+@access.allow(Permission.IMPORT)
+def commit(token: str) -> str | BaseResponse:
+    session = get_session()
+    try:
+        upload = import_uploads.staged(session, current_actor(), token)
+    except NotFoundError:
+        abort(404)
+    if upload.committed_at is not None:
+        return redirect(url_for("imports.preview", token=token))
+    form = CommitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        result = import_uploads.commit_staged(
+            session,
+            current_actor(),
+            upload,
+            form.fingerprint.data or "",
+            index=current_app.extensions[OVERLAP_INDEX],
+        )
+    except imports.ImportRefusedError as exc:
+        flash(str(exc.message), "warning")
+        return redirect(url_for("imports.preview", token=token))
+    except UnreadableFileError as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for("imports.preview", token=token))
+    flash(
+        _(
+            "Imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        ),
+        "success",
+    )
+    return redirect(url_for("imports.preview", token=token))
+
+
+@bp.get("/template.<fmt>")
+@access.allow(Permission.IMPORT)
+def template(fmt: str) -> Response:
+    if fmt == "csv":
+        body, mimetype = template_csv(), "text/csv; charset=utf-8"
+    elif fmt == "xlsx":
+        body = template_xlsx(get_session())
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        abort(404)
+    headers = {"Content-Disposition": f'attachment; filename="registry-import-template.{fmt}"'}
+    return Response(body, mimetype=mimetype, headers=headers)

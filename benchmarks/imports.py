@@ -9,8 +9,11 @@ is a fresh registry with the same agencies and taxonomies and no systems, as an 
 migrating its list would have. The import runs through the same service as the import page
 and ``flask --app app import systems``: planning (read, type, resolve codes, validate every
 row, permissions), then the commit (plan again, bulk insert, audit events, findings). The
-re-import shows the idempotent path: every row matched and unchanged. Target at 100,000 rows:
-validate + commit <= 60 s on SQLite and PostgreSQL. Nothing is asserted; figures are printed.
+commit takes the plan just made, as the command line does (the two-step web import plans again
+at commit, so there it costs one more preview). The re-import shows the idempotent path: every
+row matched and unchanged. Target at 100,000 rows: validate + commit <= 60 s on SQLite and
+PostgreSQL. Nothing is asserted; figures are printed, with this process's CPU time beside the
+wall time so a busy machine can be told apart from slow code.
 """
 
 from __future__ import annotations
@@ -113,20 +116,23 @@ def run(target_url: str, data: bytes, profile: bool) -> dict[str, float]:
         profiler = Profiler()
         profiler.start()
     with app.app_context(), Session(get_engine(app)) as session:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         plan = plan_import(session, actor, "inventory.csv", data, fmt="csv")
         figures["plan_s"] = time.perf_counter() - started
+        figures["plan_cpu"] = time.process_time() - cpu
         if not plan.ok:
             print(plan.problems()[:10])
             raise SystemExit("the file has problems")
         figures["rows"] = len(plan.rows)
-        started = time.perf_counter()
-        result = commit_import(session, actor, "inventory.csv", data, fmt="csv")
+        started, cpu = time.perf_counter(), time.process_time()
+        result = commit_import(session, actor, "inventory.csv", data, fmt="csv", plan=plan)
         figures["commit_s"] = time.perf_counter() - started
+        figures["commit_cpu"] = time.process_time() - cpu
         figures["created"] = result.created
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         again = plan_import(session, actor, "inventory.csv", data, fmt="csv")
         figures["reimport_plan_s"] = time.perf_counter() - started
+        figures["reimport_cpu"] = time.process_time() - cpu
         figures["reimport_unchanged"] = again.counts[Action.UNCHANGED]
     if profiler is not None:
         profiler.stop()
@@ -152,14 +158,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         fresh_target(args.target_url)
         figures = run(args.target_url, data, args.profile)
     print(f"CSV: {len(data) / 2**20:.1f} MB, {int(figures['rows']):,} rows")
-    print(f"validate + preview   {figures['plan_s']:7.1f} s")
-    print(f"commit (plans again) {figures['commit_s']:7.1f} s   created {int(figures['created']):,}")
-    print(f"total                {figures['plan_s'] + figures['commit_s']:7.1f} s   (target 60 s)")
+    print(f"{'':22}{'wall s':>8}{'CPU s':>8}   (CPU: this process only; PostgreSQL works in its own)")
+    print(f"{'validate + preview':22}{figures['plan_s']:8.1f}{figures['plan_cpu']:8.1f}")
     print(
-        f"re-import preview    {figures['reimport_plan_s']:7.1f} s   "
-        f"unchanged {int(figures['reimport_unchanged']):,}"
+        f"{'commit':22}{figures['commit_s']:8.1f}{figures['commit_cpu']:8.1f}"
+        f"   created {int(figures['created']):,}"
     )
-    print(f"peak memory          {figures['peak_mb']:7.0f} MB")
+    total, total_cpu = figures["plan_s"] + figures["commit_s"], figures["plan_cpu"] + figures["commit_cpu"]
+    print(f"{'total':22}{total:8.1f}{total_cpu:8.1f}   target 60 s")
+    print(
+        f"{'re-import preview':22}{figures['reimport_plan_s']:8.1f}{figures['reimport_cpu']:8.1f}"
+        f"   unchanged {int(figures['reimport_unchanged']):,}"
+    )
+    print(f"peak memory {figures['peak_mb']:.0f} MB")
     return 0
 
 

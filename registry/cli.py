@@ -247,12 +247,15 @@ def import_systems(path: str, fmt: str | None, do_commit: bool) -> None:
     """Preview an import and, with --commit, write it all or nothing (as the server's operator)."""
     from pathlib import Path
 
+    from flask_babel import force_locale
+
     from registry.interchange.source import UnreadableFileError
     from registry.services import imports
 
     actor = Actor.operator("import")
     data = Path(path).read_bytes()
-    with Session(db.get_engine()) as session:
+    # The command line speaks English, like its other messages; the pages speak the reader's language.
+    with Session(db.get_engine()) as session, force_locale("en"):
         try:
             plan = imports.plan_import(session, actor, Path(path).name, data, fmt=fmt)
         except UnreadableFileError as exc:

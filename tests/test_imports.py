@@ -311,3 +311,54 @@ def test_a_deployment_may_name_a_platform_created_by_the_same_file(session, port
     assert sorted(result.codes) == ["HTTT-2026-900001", "HTTT-2026-900002"]
     deployment = session.scalar(select(InformationSystem).where(InformationSystem.code == "HTTT-2026-900001"))
     assert deployment.instance_of.code == "HTTT-2026-900002"
+
+
+def test_the_command_line_previews_then_commits(app, session, portfolio, tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_bytes(
+        "name,description,owner_agency,scope_level\r\nCổng Huế,Tin tức.,TU-HUE,province\r\n".encode()
+    )
+    runner = app.test_cli_runner()
+    preview = runner.invoke(args=["import", "systems", str(path)])
+    assert preview.exit_code == 0, preview.output
+    assert "1 to create" in preview.output and "Preview only" in preview.output
+    assert session.scalar(select(func.count()).select_from(InformationSystem)) == 3
+    done = runner.invoke(args=["import", "systems", str(path), "--commit"])
+    assert done.exit_code == 0, done.output
+    assert "Imported: 1 created" in done.output
+    assert session.scalar(select(func.count()).select_from(InformationSystem)) == 4
+
+
+def test_the_command_line_lists_problems_and_fails(app, portfolio, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"name,description,owner_agency,scope_level\r\nA,B,NOWHERE,province\r\n")
+    result = app.test_cli_runner().invoke(args=["import", "systems", str(path), "--commit"])
+    assert result.exit_code == 1
+    assert "line 2: owner_agency" in result.output and "nothing was imported" in result.output
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(session, portfolio, monkeypatch):
+    from registry.services import imports
+
+    monkeypatch.setattr(imports, "MAX_BYTES", 100)
+    with pytest.raises(UnreadableFileError):
+        plan_import(session, OPERATOR, "big.csv", _big_csv(10))
+
+
+def test_each_imported_system_is_audited_like_a_registration(session, portfolio):
+    from registry.services.systems import system_snapshot
+
+    data = export_as(session, "csv")
+    empty_portfolio(session)
+    commit_import(session, OPERATOR, "inventory.csv", data)
+    deployment = session.scalar(
+        select(InformationSystem).where(InformationSystem.code == portfolio["deployment"].code)
+    )
+    event = session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "system.create", AuditEvent.object_id == deployment.code
+        )
+    )
+    expected = {"code": deployment.code, "external_id": None, **system_snapshot(session, deployment)}
+    assert event.after == json.loads(json.dumps(expected, default=str))
+    assert event.system_id == deployment.id

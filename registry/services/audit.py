@@ -146,12 +146,19 @@ def record(
 
 
 def record_many(
-    session: Session, actor: Actor, events: Iterable[Mapping[str, Any]], batch: int = 2000
+    session: Session,
+    actor: Actor,
+    events: Iterable[Mapping[str, Any]],
+    batch: int = 2000,
+    *,
+    native: bool = False,
 ) -> int:
     """Append many events (an import's systems) in order, taking the chain's lock once.
 
     Each item has :func:`record`'s keyword arguments plus ``action``. Rows go out in batched
     multi-row INSERTs: 100,000 events cost seconds, not the minutes of one flush each.
+    ``native=True`` promises that ``before`` and ``after`` already hold only JSON values
+    (strings, not dates), sparing the round trip through JSON that makes them so.
     """
     session.flush()
     seq, prev_hash = _advance_head(session)
@@ -171,8 +178,8 @@ def record_many(
             "object_id": str(event["object_id"]),
             "object_label": (event.get("object_label") or "")[:200],
             "system_id": event.get("system_id"),
-            "before": _json_native(event.get("before")),
-            "after": _json_native(event.get("after")),
+            "before": event.get("before") if native else _json_native(event.get("before")),
+            "after": event.get("after") if native else _json_native(event.get("after")),
             "request_id": actor.request_id,
         }
         digest = chain_hash(prev_hash, values)

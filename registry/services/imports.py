@@ -70,6 +70,15 @@ MAX_BYTES = 200 * 1024 * 1024
 OVERLAP_PREVIEW_LIMIT = 300
 """New systems whose overlaps the preview computes; a bigger import is checked by the next scan."""
 
+RELATION_COLUMNS = (
+    "owner_agency",
+    "operator_agency",
+    "user_agencies",
+    "capabilities",
+    "data_domains",
+    "instance_of",
+)
+
 LIVE_CHECK_LIMIT = 200
 """Imports of up to this many new or changed systems get their overlap warnings at once."""
 
@@ -108,6 +117,7 @@ class RowPlan:
     data: SystemInput | None = None
     system_id: int | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    """The row's relations by code: owner and operator agency, user agencies, taxonomies, platform."""
 
 
 @dataclass
@@ -412,7 +422,9 @@ def _plan_row(
     if values.get("instance_of") and values.get("instance_of") == row.code:
         problems.add("instance_of", _l("A system cannot be a deployment of itself."))
     data = book.to_input(values, problems)
-    row.values = values
+    # Only the relations' codes are kept (the audit trail names relations by code): a plan of
+    # 100,000 rows must not hold every text twice.
+    row.values = {column: values[column] for column in RELATION_COLUMNS if values.get(column)}
     found = RecordProblems()
     try:
         data = validate_system_input(session, data, system_id=row.system_id, check_references=False)
@@ -680,7 +692,8 @@ def _system_values(row: RowPlan, now: datetime) -> dict[str, Any]:
 
 
 def _snapshot(row: RowPlan) -> dict[str, Any]:
-    """What :func:`registry.services.systems.system_snapshot` would say of the new system."""
+    """What :func:`registry.services.systems.system_snapshot` would say of the new system, as
+    JSON values (the date as ISO text), exactly as the trail stores it."""
     data = row.data
     assert data is not None
     values: dict[str, Any] = {name: getattr(data, name) for name in InformationSystem.EDITABLE_FIELDS}
@@ -693,6 +706,8 @@ def _snapshot(row: RowPlan) -> dict[str, Any]:
         data_domains=sorted(codes.get("data_domains") or []),
         instance_of=codes.get("instance_of") if data.instance_of_id else None,
     )
+    if values["operating_rules_date"] is not None:
+        values["operating_rules_date"] = values["operating_rules_date"].isoformat()
     return {"code": row.code, "external_id": row.external_id, **values}
 
 
@@ -750,6 +765,7 @@ def _insert_systems(
             }
             for row in rows
         ),
+        native=True,
     )
     refresh_findings(session, [_rule_subject(row) for row in rows], context=build_context(session, None))
     return [row.code for row in rows if row.code]

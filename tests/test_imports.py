@@ -362,3 +362,21 @@ def test_each_imported_system_is_audited_like_a_registration(session, portfolio)
     expected = {"code": deployment.code, "external_id": None, **system_snapshot(session, deployment)}
     assert event.after == json.loads(json.dumps(expected, default=str))
     assert event.system_id == deployment.id
+
+
+def test_imported_systems_are_found_by_the_search_box(session, portfolio):
+    from registry.filters import SystemFilter, filter_conditions
+
+    result = commit_import(session, OPERATOR, "big.csv", _big_csv(50))
+    found = session.scalars(
+        select(InformationSystem.code).where(*filter_conditions(session, SystemFilter(q="hệ thống số")))
+    ).all()
+    assert sorted(found) == sorted(result.codes)
+    # Later saves keep the index up to date too: the per-row trigger is back in place.
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy import text
+
+        triggers = (
+            session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+        )
+        assert "system_search_insert" in triggers

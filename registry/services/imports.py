@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from registry import search_index
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.choices import AgencyBlock, AgencyLevel
@@ -728,27 +729,8 @@ def _insert_systems(
     platforms = [row for row in rows if row.data is not None and row.data.is_shared_platform]
     others = [row for row in rows if row.data is not None and not row.data.is_shared_platform]
     ids: dict[str, int] = {}
-    done = 0
-    for group in (platforms, others):
-        for start in range(0, len(group), batch):
-            chunk = group[start : start + batch]
-            for row in chunk:
-                assert row.data is not None
-                if row.data.instance_of_id is not None and row.data.instance_of_id < 0:
-                    platform_code = row.values.get("instance_of")
-                    row.data = dataclasses.replace(row.data, instance_of_id=ids[platform_code])
-            session.execute(insert(SYSTEM_TABLE), [_system_values(row, now) for row in chunk])
-            ids.update(
-                session.execute(
-                    select(InformationSystem.code, InformationSystem.id).where(
-                        InformationSystem.code.in_([row.code for row in chunk])
-                    )
-                ).all()  # type: ignore[arg-type]
-            )
-            _insert_links(session, chunk, ids)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
+    with search_index.bulk_inserts(session):
+        _insert_groups(session, (platforms, others), ids, now, progress, total, batch)
     for row in rows:
         row.system_id = ids[row.code]  # type: ignore[index]
     audit.record_many(
@@ -781,6 +763,39 @@ def _rule_subject(row: RowPlan) -> Any:
         capabilities=[SimpleNamespace(id=c) for c in data.capability_ids],
         user_agencies=data.user_agency_ids,
     )
+
+
+def _insert_groups(
+    session: Session,
+    groups: tuple[list[RowPlan], ...],
+    ids: dict[str, int],
+    now: datetime,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+    batch: int,
+) -> None:
+    """Insert each group in batches (Core executemany), learning the new ids by code as it goes."""
+    done = 0
+    for group in groups:
+        for start in range(0, len(group), batch):
+            chunk = group[start : start + batch]
+            for row in chunk:
+                assert row.data is not None
+                if row.data.instance_of_id is not None and row.data.instance_of_id < 0:
+                    platform_code = row.values.get("instance_of")
+                    row.data = dataclasses.replace(row.data, instance_of_id=ids[platform_code])
+            session.execute(insert(SYSTEM_TABLE), [_system_values(row, now) for row in chunk])
+            ids.update(
+                session.execute(
+                    select(InformationSystem.code, InformationSystem.id).where(
+                        InformationSystem.code.in_([row.code for row in chunk])
+                    )
+                ).all()  # type: ignore[arg-type]
+            )
+            _insert_links(session, chunk, ids)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
 
 
 def _insert_links(session: Session, rows: list[RowPlan], ids: dict[str, int]) -> None:

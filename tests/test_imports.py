@@ -355,9 +355,10 @@ def test_each_imported_system_is_audited_like_a_registration(session, portfolio)
         select(InformationSystem).where(InformationSystem.code == portfolio["deployment"].code)
     )
     event = session.scalar(
-        select(AuditEvent).where(
-            AuditEvent.action == "system.create", AuditEvent.object_id == deployment.code
-        )
+        select(AuditEvent)
+        .where(AuditEvent.action == "system.create", AuditEvent.object_id == deployment.code)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
     )
     expected = {"code": deployment.code, "external_id": None, **system_snapshot(session, deployment)}
     assert event.after == json.loads(json.dumps(expected, default=str))

@@ -108,20 +108,9 @@ def typed(record: Mapping[str, Any], problems: RecordProblems) -> dict[str, Any]
     out rather than guessed.
     """
     values: dict[str, Any] = {}
-    for column in WRITABLE_COLUMNS:
-        if column not in record:
-            continue
-        raw = record[column]
-        if column in LIST_COLUMNS:
-            values[column] = _codes(raw, column, problems)
-        elif column in INTEGER_COLUMNS:
-            values[column] = _integer(raw, column, problems)
-        elif column in BOOLEAN_COLUMNS:
-            values[column] = _boolean(raw, column, problems)
-        elif column in DATE_COLUMNS:
-            values[column] = _day(raw, column, problems)
-        else:
-            values[column] = _text(raw, column, problems)
+    for column, read in READERS:
+        if column in record:
+            values[column] = read(record[column], column, problems)
     return values
 
 
@@ -300,3 +289,21 @@ class CodeBook:
 
 def _ids_by_code(session: Session, model: Any) -> dict[str, int]:
     return dict(session.execute(select(model.code, model.id)).all())  # type: ignore[arg-type]
+
+
+READERS: tuple[tuple[str, Any], ...] = tuple(
+    (
+        column,
+        _codes
+        if column in LIST_COLUMNS
+        else _integer
+        if column in INTEGER_COLUMNS
+        else _boolean
+        if column in BOOLEAN_COLUMNS
+        else _day
+        if column in DATE_COLUMNS
+        else _text,
+    )
+    for column in WRITABLE_COLUMNS
+)
+"""Each writable column with the function that reads its cells, decided once."""

@@ -41,6 +41,9 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "review.compare": EVERYONE,
     "review.clusters": EVERYONE,
     "exports.systems": EVERYONE,  # submitters get their own agency's systems only
+    "exports.decisions": EVERYONE,  # submitters: decisions on their agency's systems
+    "exports.warnings": EVERYONE,  # submitters: warnings touching their agency's systems
+    "exports.audit_trail": frozenset({"auditor", "admin"}),
     "notifications.index": EVERYONE,
     "notifications.mark_read": EVERYONE,
     "agencies.index": EVERYONE,

@@ -223,11 +223,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--synthesize", action="store_true", help="Add a trail, decisions, warnings.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child == "synthesize":
+        print(synthesize(args.database_url))
+        return 0
     if args.child:
         print(json.dumps(child(args.database_url, args.child, args.as_of)))
         return 0
     if args.synthesize:
-        print(synthesize(args.database_url))
+        # In a process of its own: Linux keeps the peak RSS across exec, so children forked
+        # from a parent that held the synthesized rows would report its peak as theirs.
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        cmd = [sys.executable, __file__, "--database-url", args.database_url, "--child", "synthesize"]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if done.returncode:
+            raise SystemExit(f"synthesize failed:\n{done.stderr}")
+        print(done.stdout.strip())
     results = {}
     for fmt in args.formats.split(","):
         done = subprocess.run(

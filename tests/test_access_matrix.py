@@ -45,6 +45,9 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "imports.preview": frozenset({"submitter", "admin"}),
     "imports.commit": frozenset({"submitter", "admin"}),
     "imports.template": frozenset({"submitter", "admin"}),
+    "exports.decisions": EVERYONE,  # submitters: decisions on their agency's systems
+    "exports.warnings": EVERYONE,  # submitters: warnings touching their agency's systems
+    "exports.audit_trail": frozenset({"auditor", "admin"}),
     "notifications.index": EVERYONE,
     "notifications.mark_read": EVERYONE,
     "agencies.index": EVERYONE,

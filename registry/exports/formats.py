@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,13 +33,23 @@ class ExportMeta:
     exported_by: str
     filters: dict[str, Any]
     count: int
+    title: str = "Registry inventory"
+    unit: str = "systems"
+    """What the rows are: also the key of the JSON array and the name of the XLSX sheet."""
+    notes: str = ""
+    """What a reader must know to read the rows right (how an "as of" file was made)."""
 
     def describe(self) -> str:
         filters = ", ".join(f"{k}={v}" for k, v in self.filters.items()) or "none"
+        notes = f"; {self.notes}" if self.notes else ""
         return (
-            f"Registry inventory; exported {self.exported_at} by {self.exported_by}; "
-            f"filters: {filters}; {self.count} systems"
+            f"{self.title}; exported {self.exported_at} by {self.exported_by}; "
+            f"filters: {filters}; {self.count} {self.unit}{notes}"
         )
+
+    def as_dict(self) -> dict[str, Any]:
+        values = {k: v for k, v in self.__dict__.items() if k not in ("title", "unit", "notes")}
+        return {**values, "notes": self.notes} if self.notes else values
 
 
 def safe_cell(value: Any) -> Any:
@@ -63,8 +73,10 @@ TEXT_COLUMNS = tuple(
 )
 
 
-def escaped(row: dict[str, Any]) -> list[Any]:
+def escaped(row: dict[str, Any], columns: Sequence[str] = COLUMNS) -> list[Any]:
     """The row's values in column order, text cells escaped (numbers cannot start a formula)."""
+    if columns is not COLUMNS:
+        return [safe_cell(row[c]) for c in columns]
     values = [row[c] for c in COLUMNS]
     for i in TEXT_COLUMNS:
         value = values[i]
@@ -74,17 +86,20 @@ def escaped(row: dict[str, Any]) -> list[Any]:
 
 
 def csv_chunks(
-    meta: ExportMeta, rows: Iterable[dict[str, Any]], progress: Callable[[int], None] | None = None
+    meta: ExportMeta,
+    rows: Iterable[dict[str, Any]],
+    progress: Callable[[int], None] | None = None,
+    columns: Sequence[str] = COLUMNS,
 ) -> Iterator[bytes]:
     """UTF-8 with a byte-order mark, so Excel shows Vietnamese correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow([f"{CSV_METADATA_PREFIX} {meta.describe()}"])
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     done = 0
     for row in rows:
-        writer.writerow(escaped(row))
+        writer.writerow(escaped(row, columns))
         done += 1
         if done % 500 == 0:
             yield buffer.getvalue().encode("utf-8")
@@ -98,11 +113,14 @@ def csv_chunks(
 
 
 def json_chunks(
-    meta: ExportMeta, rows: Iterable[dict[str, Any]], progress: Callable[[int], None] | None = None
+    meta: ExportMeta,
+    rows: Iterable[dict[str, Any]],
+    progress: Callable[[int], None] | None = None,
+    columns: Sequence[str] = COLUMNS,
 ) -> Iterator[bytes]:
     """``{"meta": {...}, "systems": [...]}``, written object by object."""
-    head = {"meta": {**meta.__dict__, "columns": list(COLUMNS)}}
-    yield (json.dumps(head, ensure_ascii=False)[:-1] + ', "systems": [').encode()
+    head = {"meta": {**meta.as_dict(), "columns": list(columns)}}
+    yield (json.dumps(head, ensure_ascii=False)[:-1] + f', "{meta.unit}": [').encode()
     done = 0
     for row in rows:
         yield (("," if done else "") + "\n" + json.dumps(row, ensure_ascii=False)).encode()
@@ -163,20 +181,21 @@ def write_xlsx(
     rows: Iterable[dict[str, Any]],
     extra_sheets: Iterable[tuple[str, list[str], Iterable[list[Any]]]],
     progress: Callable[[int], None] | None = None,
+    columns: Sequence[str] = COLUMNS,
 ) -> tempfile.SpooledTemporaryFile:  # type: ignore[type-arg]
     """A write-only workbook (rows go to disk as they come): Systems, then the related sheets."""
     book = Workbook(write_only=True)
     book.properties.creator = meta.exported_by
-    book.properties.title = "Registry inventory"
+    book.properties.title = meta.title
     book.properties.description = meta.describe()
 
     def system_rows() -> Iterator[list[Any]]:
         for done, row in enumerate(rows, 1):
             if progress and done % 500 == 0:
                 progress(done)
-            yield escaped(row)
+            yield escaped(row, columns)
 
-    _sheet(book, "Systems", list(COLUMNS), system_rows(), WIDTHS, escape=False)
+    _sheet(book, meta.unit.capitalize(), list(columns), system_rows(), WIDTHS, escape=False)
     for title, header, sheet_rows in extra_sheets:
         _sheet(book, title, header, sheet_rows)
     about = book.create_sheet("About")
@@ -186,7 +205,8 @@ def write_xlsx(
         ("exported_at", meta.exported_at),
         ("exported_by", meta.exported_by),
         ("filters", json.dumps(meta.filters, ensure_ascii=False)),
-        ("systems", meta.count),
+        (meta.unit, meta.count),
+        *((("notes", meta.notes),) if meta.notes else ()),
     ):
         about.append([key, safe_cell(value)])
     # Returned open to the caller, who streams it and closes it.

@@ -13,13 +13,15 @@ from sqlmodel import Session
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.choices import Role
-from registry.exports import inventory
+from registry.exports import as_of as as_of_export
+from registry.exports import inventory, records, trail
 from registry.exports.formats import ExportMeta
 from registry.filters import SystemFilter
 from registry.models import Decision, Dependency, DuplicateWarning, Finding, InformationSystem
 from registry.services import audit
 
 FORMATS = ("csv", "xlsx", "json")
+TRAIL_FORMATS = ("csv", "jsonl")
 
 
 def scope_for(actor: Actor, flt: SystemFilter) -> inventory.ExportScope:
@@ -29,30 +31,110 @@ def scope_for(actor: Actor, flt: SystemFilter) -> inventory.ExportScope:
     return inventory.ExportScope(flt=flt, owner_agency_id=owner)
 
 
-def begin(session: Session, actor: Actor, fmt: str, scope: inventory.ExportScope) -> ExportMeta:
-    """Count, describe and audit the export before its first byte is written."""
+def begin(
+    session: Session,
+    actor: Actor,
+    fmt: str,
+    scope: inventory.ExportScope,
+    as_of: datetime | None = None,
+) -> ExportMeta:
+    """Count, describe and audit the export before its first byte is written.
+
+    With ``as_of`` the rows are rebuilt from the audit trail (:mod:`registry.exports.as_of`)
+    and the metadata says how, and what the trail could not tell.
+    """
     filters = {
         k: v for k, v in scope.flt.to_args(page="", per_page="", sort="").items() if v not in ("", [], None)
     }
     if scope.owner_agency_id is not None:
         filters["owner_agency_id"] = scope.owner_agency_id
-    meta = ExportMeta(
-        exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        exported_by=actor.label,
-        filters=filters,
-        count=inventory.count(session, scope),
-    )
+    notes = ""
+    if as_of is None:
+        total = inventory.count(session, scope)
+    else:
+        past = as_of_scope(scope, as_of)
+        filters["as_of"] = audit.timestamp(as_of)
+        total, notes = as_of_export.count(session, past), as_of_export.notes(session, past)
+    meta = _meta(actor, filters, total, notes=notes)
+    _audited(session, actor, "export.inventory", fmt, meta)
+    return meta
+
+
+def as_of_scope(scope: inventory.ExportScope, instant: datetime) -> as_of_export.AsOfScope:
+    return as_of_export.AsOfScope(instant=instant, flt=scope.flt, owner_agency_id=scope.owner_agency_id)
+
+
+def record_filter_for(actor: Actor, args: Any) -> records.RecordFilter:
+    """The decision log and warnings follow the inventory's rule: submitters see their agency's."""
+    policy.ensure(policy.allows(actor, policy.Permission.EXPORT))
+    return records.RecordFilter.parse(args, actor.agency_id if actor.role == Role.SUBMITTER else None)
+
+
+RECORD_KINDS = {
+    "decisions": ("Registry decision log", records.count_decisions),
+    "warnings": ("Registry duplication warnings", records.count_warnings),
+}
+
+
+def begin_records(
+    session: Session, actor: Actor, kind: str, fmt: str, flt: records.RecordFilter
+) -> ExportMeta:
+    """Count, describe and audit an export of the decision log or of the warnings."""
+    title, counter = RECORD_KINDS[kind]
+    meta = _meta(actor, flt.describe(), counter(session, flt), title=title, unit=kind)
+    _audited(session, actor, f"export.{kind}", fmt, meta)
+    return meta
+
+
+def begin_trail(
+    session: Session, actor: Actor, fmt: str, since: datetime | None, until: datetime | None
+) -> tuple[ExportMeta, trail.TrailRange]:
+    """Audit first, then fix the range, so the export's own event closes the file it is in."""
+    policy.ensure(policy.allows(actor, policy.Permission.READ_AUDIT))
+    filters = {k: audit.timestamp(v) for k, v in (("since", since), ("until", until)) if v}
     audit.record(
         session,
         actor,
-        "export.inventory",
+        "export.audit_trail",
         object_type="export",
         object_id=fmt,
-        object_label=f"{meta.count} systems",
-        after={"format": fmt, "filters": filters, "systems": meta.count},
+        after={"format": fmt, "filters": filters},
     )
     session.commit()
-    return meta
+    span = trail.resolve(session, since, until)
+    meta = _meta(
+        actor,
+        filters,
+        trail.count(session, span),
+        title="Registry audit trail",
+        unit="events",
+        notes=span.describe(),
+    )
+    return meta, span
+
+
+def _meta(actor: Actor, filters: dict[str, Any], total: int, **described: str) -> ExportMeta:
+    return ExportMeta(
+        exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        exported_by=actor.label,
+        filters=filters,
+        count=total,
+        **described,
+    )
+
+
+def _audited(session: Session, actor: Actor, action: str, fmt: str, meta: ExportMeta) -> None:
+    """The export is an event: who took what out, in which format, with which filters."""
+    audit.record(
+        session,
+        actor,
+        action,
+        object_type="export",
+        object_id=fmt,
+        object_label=f"{meta.count} {meta.unit}",
+        after={"format": fmt, "filters": meta.filters, meta.unit: meta.count},
+    )
+    session.commit()
 
 
 def _ids(session: Session, scope: inventory.ExportScope) -> Any:

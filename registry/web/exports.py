@@ -1,14 +1,16 @@
-"""Downloading the inventory, filtered exactly as the list page that offers the download."""
+"""Downloads: the inventory (now, or as of a past instant), filtered exactly as the list page
+that offers it; the decision log and the warnings; the audit trail with its chain hashes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, request, stream_with_context
 
 from registry.auth.policy import Permission
 from registry.db import get_session
-from registry.exports import inventory
+from registry.exports import as_of, inventory, records, trail
 from registry.exports.formats import csv_chunks, json_chunks, write_xlsx
 from registry.filters import parse_filter
 from registry.services import exports
@@ -21,28 +23,88 @@ MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "jsonl": "application/jsonl",
 }
 
 
 @bp.get("/systems.<fmt>")
 @access.allow(Permission.EXPORT)
 def systems(fmt: str) -> Response:
+    """``as_of=YYYY-MM-DD[THH:MM]`` rebuilds the rows from the audit trail as they stood then."""
+    if fmt not in exports.FORMATS:
+        abort(404)
+    instant = as_of.parse_instant(request.args.get("as_of", "")) if request.args.get("as_of") else None
+    if request.args.get("as_of") and instant is None:
+        abort(400)
+    session = get_session()
+    scope = exports.scope_for(current_actor(), parse_filter(request.args).filter)
+    meta = exports.begin(session, current_actor(), fmt, scope, as_of=instant)
+    if instant is None:
+        rows, sheets = inventory.rows(session, scope), exports.related_sheets(session, scope)
+    else:  # today's dependencies and warnings would misdescribe the past: no related sheets
+        rows, sheets = as_of.rows(session, exports.as_of_scope(scope, instant)), []
+    return _download(meta, rows, fmt, "systems", inventory.COLUMNS, sheets)
+
+
+@bp.get("/decisions.<fmt>")
+@access.allow(Permission.EXPORT)
+def decisions(fmt: str) -> Response:
+    """The decision log: ``since``/``until`` (dates), ``status`` = approve, reject, request_changes."""
+    return _records("decisions", fmt, records.decision_rows, records.DECISION_COLUMNS)
+
+
+@bp.get("/warnings.<fmt>")
+@access.allow(Permission.EXPORT)
+def warnings(fmt: str) -> Response:
+    """The duplication warnings: ``since``/``until`` (raised), ``status`` = a disposition."""
+    return _records("warnings", fmt, records.warning_rows, records.WARNING_COLUMNS)
+
+
+def _records(kind: str, fmt: str, rows, columns: tuple[str, ...]) -> Response:  # type: ignore[no-untyped-def]
     if fmt not in exports.FORMATS:
         abort(404)
     session = get_session()
-    scope = exports.scope_for(current_actor(), parse_filter(request.args).filter)
-    meta = exports.begin(session, current_actor(), fmt, scope)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    headers = {"Content-Disposition": f'attachment; filename="registry-systems-{stamp}.{fmt}"'}
-    if fmt == "xlsx":
-        output = write_xlsx(meta, inventory.rows(session, scope), exports.related_sheets(session, scope))
+    flt = exports.record_filter_for(current_actor(), request.args)
+    meta = exports.begin_records(session, current_actor(), kind, fmt, flt)
+    return _download(meta, rows(session, flt), fmt, kind, columns, [])
 
-        def chunks():  # type: ignore[no-untyped-def]
+
+@bp.get("/audit-trail.<fmt>")
+@access.allow(Permission.READ_AUDIT)
+def audit_trail(fmt: str) -> Response:
+    """Every event with its chain hashes; ``since``/``until`` (dates, UTC) cut a period."""
+    if fmt not in exports.TRAIL_FORMATS:
+        abort(404)
+    since, until = records.RecordFilter.parse(request.args).bounds()
+    session = get_session()
+    meta, span = exports.begin_trail(session, current_actor(), fmt, since, until)
+    events = trail.rows(session, span)
+    body = (
+        trail.jsonl_chunks(meta, span, events)
+        if fmt == "jsonl"
+        else csv_chunks(meta, trail.csv_cells(events), columns=trail.COLUMNS)
+    )
+    return Response(
+        stream_with_context(body), mimetype=MIMETYPES[fmt], headers=_attachment("audit-trail", fmt)
+    )
+
+
+def _attachment(name: str, fmt: str) -> dict[str, str]:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return {"Content-Disposition": f'attachment; filename="registry-{name}-{stamp}.{fmt}"'}
+
+
+def _download(meta, rows, fmt: str, name: str, columns, sheets) -> Response:  # type: ignore[no-untyped-def]
+    headers = _attachment(name, fmt)
+    if fmt == "xlsx":
+        output = write_xlsx(meta, rows, sheets, columns=columns)
+
+        def chunks() -> Iterator[bytes]:
             with output:
                 while block := output.read(256 * 1024):
                     yield block
 
         return Response(chunks(), mimetype=MIMETYPES[fmt], headers=headers)
     writer = csv_chunks if fmt == "csv" else json_chunks
-    body = stream_with_context(writer(meta, inventory.rows(session, scope)))
+    body = stream_with_context(writer(meta, rows, columns=columns))
     return Response(body, mimetype=MIMETYPES[fmt], headers=headers)

@@ -50,7 +50,7 @@ class SimilarQuery:
         def ints(key: str) -> list[int]:
             value = data.get(key)
             values = value if isinstance(value, list) else [value] if value is not None else []
-            return [int(v) for v in values if str(v).strip().isdigit()][:50]
+            return [int(v) for v in values if not isinstance(v, bool) and str(v).strip().isdecimal()][:50]
 
         owner = ints("owner_agency_id")
         system = ints("system_id")
@@ -60,7 +60,7 @@ class SimilarQuery:
             description=text("description", True),
             purpose=text("purpose", True),
             capability_ids=ints("capability_ids"),
-            scope_level=level if level in AgencyLevel._value2member_map_ else None,
+            scope_level=level if isinstance(level, str) and level in AgencyLevel._value2member_map_ else None,
             owner_agency_id=owner[0] if owner else None,
             system_id=system[0] if system else None,
         )

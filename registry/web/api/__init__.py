@@ -1,0 +1,121 @@
+"""The REST API under ``/api/v1``: the blueprint, its error shape and request helpers.
+
+Clients authenticate with ``Authorization: Bearer <token>`` (no CSRF needed: a browser never
+adds that header on its own) or, from the registry's own pages, with the session cookie plus
+the ``X-CSRFToken`` header. Errors always have the shape ``{"error": {"code", "message",
+"fields"?}}``. Every view is described for the OpenAPI document (:mod:`.openapi`), served at
+``/api/v1/openapi.json`` and browsable at ``/api/v1/docs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from registry.db import get_session
+from registry.models import InformationSystem
+from registry.services.errors import NotFoundError, StaleEditError, ValidationError
+from registry.services.systems import get_system
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def api_error(
+    status: int, code: str, message: str, fields: dict[str, list[str]] | None = None, **extra: Any
+) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    body.update(extra)
+    response = jsonify(error=body)
+    response.status_code = status
+    return response
+
+
+class ApiAbort(HTTPException):
+    """Stop a view with a ready JSON error response."""
+
+    def __init__(self, response: Response):
+        super().__init__(response=response)
+
+
+def fail(status: int, code: str, message: str, **extra: Any) -> NoReturn:
+    raise ApiAbort(api_error(status, code, message, **extra))
+
+
+def invalid(exc: ValidationError) -> Response:
+    fields = {name: [str(m) for m in messages] for name, messages in exc.errors.items()}
+    return api_error(422, "invalid", "Some fields are not valid.", fields)
+
+
+def stale(exc: StaleEditError) -> Response:
+    return api_error(
+        409,
+        "conflict",
+        "The record changed since you read it: read it again, then repeat your change.",
+        current_version=exc.current_version,
+    )
+
+
+def _clean(value: Any) -> bool:
+    """No NUL characters or lone surrogates: the databases cannot store or compare them."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, list):
+        return all(_clean(v) for v in value)
+    if isinstance(value, dict):
+        return all(_clean(k) and _clean(v) for k, v in value.items())
+    return True
+
+
+@bp.before_request
+def _refuse_unstorable_text() -> Response | None:
+    if not (_clean(request.path) and all(_clean(k) and _clean(v) for k, v in request.args.items(multi=True))):
+        return api_error(400, "bad_request", "The URL contains characters that cannot be stored.")
+    return None
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON object, or a 400 error."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        fail(400, "bad_request", "Send a JSON object.")
+    if not _clean(payload):
+        fail(400, "bad_request", "The JSON contains characters that cannot be stored (NUL).")
+    return payload
+
+
+def load_system(code: str) -> InformationSystem:
+    try:
+        return get_system(get_session(), code)
+    except NotFoundError:
+        abort(404)
+
+
+def page_links(
+    endpoint: str, args: Mapping[str, Any], page: int, pages: int, **values: Any
+) -> dict[str, Any]:
+    """Links to this, the first, last, next and previous pages, keeping the other parameters."""
+
+    def link(number: int) -> str:
+        return url_for(endpoint, **values, **{**args, "page": number})
+
+    return {
+        "self": link(page),
+        "first": link(1),
+        "last": link(pages),
+        "next": link(page + 1) if page < pages else None,
+        "prev": link(page - 1) if page > 1 else None,
+    }
+
+
+def query_args() -> dict[str, Any]:
+    """The query string as a dict; repeated parameters (``status``) as lists."""
+    return {k: (v if len(v) > 1 else v[0]) for k, v in request.args.lists()}
+
+
+from registry.web.api import docs, reference, systems  # noqa: E402,F401 - register the routes

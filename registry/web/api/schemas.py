@@ -1,0 +1,299 @@
+"""Shapes of the API's requests and responses, as pydantic models.
+
+They are the source of the OpenAPI document (:mod:`registry.web.api.openapi`): each model's
+JSON Schema becomes a component. Requests are still read by the services' own parsers
+(:func:`registry.interchange.record.typed`, the filters), so the API and the forms and imports
+accept exactly the same values; these models describe those values for clients.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from registry.choices import AgencyLevel, DependencyKind, Disposition, Hosting, SystemStatus
+from registry.config import PAGE_SIZES
+from registry.filters import AGENCY_ROLES, SORTS
+from registry.services.systems import NUMBER_LIMITS, TEXT_LIMITS
+
+SortOrder = Literal[tuple(SORTS)]  # type: ignore[valid-type]
+AgencyRole = Literal[AGENCY_ROLES]  # type: ignore[valid-type]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code: unauthenticated, forbidden, invalid, …")
+    message: str = Field(description="Human-readable, in the caller's language when translated.")
+    fields: dict[str, list[str]] | None = Field(
+        None, description="Messages per field (record column), for code `invalid`."
+    )
+    current_version: int | None = Field(None, description="For code `conflict`: the record's version now.")
+
+
+class Error(BaseModel):
+    """Every error response has this shape."""
+
+    error: ErrorBody
+
+
+class Me(BaseModel):
+    username: str
+    full_name: str
+    role: str
+    agency: str | None
+    scope: Literal["read", "write", "session"]
+
+
+class SystemFields(BaseModel):
+    """The writable columns of the interchange record; relations are given by code."""
+
+    name: str | None = Field(None, max_length=TEXT_LIMITS["name"])
+    description: str | None = Field(None, max_length=TEXT_LIMITS["description"])
+    purpose: str | None = Field(None, max_length=TEXT_LIMITS["purpose"])
+    status: SystemStatus | None = Field(
+        None, description="Kept as is by an edit; change it with POST …/transitions."
+    )
+    scope_level: AgencyLevel | None = None
+    is_shared_platform: bool | None = None
+    instance_of: str | None = Field(None, description="Code of the shared platform this deploys.")
+    owner_agency: str | None = Field(None, description="Agency code of the managing agency.")
+    operator_agency: str | None = Field(None, description="Agency code of the operating agency.")
+    user_agencies: list[str] | None = Field(None, description="Agency codes.")
+    legal_basis: str | None = Field(None, max_length=TEXT_LIMITS["legal_basis"])
+    mandate: str | None = Field(None, max_length=TEXT_LIMITS["mandate"])
+    operating_rules_ref: str | None = Field(None, max_length=TEXT_LIMITS["operating_rules_ref"])
+    operating_rules_date: date | None = None
+    usage_orientation: str | None = Field(None, max_length=TEXT_LIMITS["usage_orientation"])
+    capabilities: list[str] | None = Field(None, description="Capability codes.")
+    data_domains: list[str] | None = Field(None, description="Data domain codes.")
+    hosting: Hosting | None = None
+    security_level: int | None = Field(None, ge=1, le=5)
+    estimated_cost_vnd: int | None = Field(None, ge=0, le=NUMBER_LIMITS["estimated_cost_vnd"])
+    funding_source: str | None = Field(None, max_length=TEXT_LIMITS["funding_source"])
+    target_users: int | None = Field(None, ge=0, le=NUMBER_LIMITS["target_users"])
+    active_users: int | None = Field(None, ge=0, le=NUMBER_LIMITS["active_users"])
+    overlap_justification: str | None = Field(None, max_length=TEXT_LIMITS["overlap_justification"])
+
+
+class SystemWrite(SystemFields):
+    """A system to register (POST) or to save (PUT replaces, PATCH changes only what is sent).
+
+    Read-only columns of :class:`System` (code, timestamps, editable…) may be sent back and
+    are ignored, so a GET response can be PUT unchanged.
+    """
+
+    version: int | None = Field(None, description="Required by PUT and PATCH: the version you read.")
+
+
+class System(SystemFields):
+    """A system as the registry holds it: the interchange record."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["code", "version", "editable"]})
+
+    code: str
+    owner_agency_name: str | None = None
+    external_id: str | None = None
+    version: int
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    editable: bool = Field(description="Whether the caller may edit this system now.")
+
+
+class SystemSummary(BaseModel):
+    code: str
+    name: str
+    status: str
+    scope_level: str
+    is_shared_platform: bool
+    owner_agency: str | None
+    version: int
+    updated_at: datetime | None
+
+
+class PageLinks(BaseModel):
+    self: str
+    first: str
+    last: str
+    next: str | None = None
+    prev: str | None = None
+
+
+class PageInfo(BaseModel):
+    total: int = Field(description="Matches counted; see `more`.")
+    more: bool = Field(False, description="True when more systems match than were counted.")
+    page: int
+    per_page: int
+    pages: int
+    links: PageLinks
+
+
+class SystemPage(PageInfo):
+    items: list[SystemSummary]
+
+
+class SystemListQuery(BaseModel):
+    """The list page's filters, with the same names and values."""
+
+    q: str = Field("", max_length=200, description="Words that must all occur (accents optional).")
+    status: list[SystemStatus] = Field(default_factory=list, description="Repeat to allow several.")
+    agency: str = Field("", max_length=40, description="Agency code; its sub-agencies are included.")
+    agency_role: AgencyRole = "any"
+    level: AgencyLevel | None = None
+    capability: str = Field("", max_length=40, description="Capability code.")
+    shared: Literal["yes", "no"] | None = None
+    sort: SortOrder = "name"
+    page: int = Field(1, ge=1, le=100_000, description="Past the last page, the last page is returned.")
+    per_page: int = Field(25, json_schema_extra={"enum": list(PAGE_SIZES)})
+
+
+class PageQuery(BaseModel):
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(25, json_schema_extra={"enum": list(PAGE_SIZES)})
+
+    @field_validator("per_page")
+    @classmethod
+    def _a_page_size(cls, value: int) -> int:
+        if value not in PAGE_SIZES:
+            raise ValueError("must be 25, 50 or 100")
+        return value
+
+
+class WarningListQuery(PageQuery):
+    disposition: Disposition | None = None
+    min_score: float | None = Field(None, ge=0, le=1)
+
+
+class AgencyListQuery(PageQuery):
+    level: AgencyLevel | None = None
+    parent: str | None = Field(None, max_length=40, description="Only the children of this agency code.")
+
+
+class Transition(BaseModel):
+    action: str = Field(
+        description="submit, withdraw, start_review, approve, request_changes, reject, deploy, retire…",
+        examples=["submit"],
+    )
+    reason: str | None = Field(None, description="Required for decisions.")
+    reuse_code: str | None = Field(None, description="For decisions: the system to reuse instead.")
+    version: int | None = Field(None, description="The version you read; refused if it changed.")
+
+
+class DependencyWrite(BaseModel):
+    target_code: str
+    kind: DependencyKind
+    note: str | None = None
+
+
+class DependencyCreated(BaseModel):
+    id: int
+    source: str
+    target: str | None
+    kind: str
+
+
+class DependencyEdge(BaseModel):
+    id: int
+    kind: str
+    note: str | None
+    system: str = Field(description="Code of the system at the other end.")
+    name: str
+
+
+class Neighbourhood(BaseModel):
+    outgoing: list[DependencyEdge] = Field(description="What this system depends on.")
+    incoming: list[DependencyEdge] = Field(description="The first dependants (see incoming_count).")
+    incoming_count: int
+    deployments: list[str] = Field(description="Codes of the first deployments of this platform.")
+    deployment_count: int
+
+
+class DuplicateWarning(BaseModel):
+    id: int
+    system_a: str | None
+    system_b: str | None
+    score: float
+    relation: str
+    components: dict[str, Any]
+    reasons: list[dict[str, Any]]
+    detector_version: str
+    disposition: str
+    disposition_reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    version: int
+
+
+class WarningSeen(DuplicateWarning):
+    """A warning seen from one of its systems, its reasons in the reader's language."""
+
+    other: str
+    explanations: list[str]
+
+
+class WarningList(BaseModel):
+    items: list[WarningSeen]
+
+
+class WarningPage(PageInfo):
+    items: list[DuplicateWarning]
+
+
+class Disposal(BaseModel):
+    disposition: Literal["confirmed", "justified", "dismissed"]
+    reason: str
+    version: int = Field(description="The warning's version you read.")
+
+
+class Finding(BaseModel):
+    rule: str = Field(examples=["R1"])
+    severity: str
+    title: str
+    message: str
+    details: dict[str, Any]
+
+
+class FindingList(BaseModel):
+    items: list[Finding]
+
+
+class Decision(BaseModel):
+    outcome: str
+    outcome_label: str
+    reason: str
+    reviewer: str
+    reuse_system: str | None
+    decided_at: datetime | None
+
+
+class DecisionList(BaseModel):
+    items: list[Decision]
+
+
+class Agency(BaseModel):
+    code: str
+    name: str
+    name_en: str | None
+    level: str
+    block: str
+    parent: str | None
+
+
+class AgencyPage(PageInfo):
+    items: list[Agency]
+
+
+class SimilarQuery(BaseModel):
+    name: str | None = None
+    description: str | None = None
+    purpose: str | None = None
+    capability_ids: list[int] | None = None
+    scope_level: str | None = None
+    owner_agency_id: int | None = None
+    system_id: int | None = Field(None, description="A system being edited, left out of its own matches.")
+    k: int | None = Field(None, ge=1, le=50)
+
+
+class SimilarResult(BaseModel):
+    matches: list[dict[str, Any]]
+    too_short: bool

@@ -201,3 +201,10 @@ def test_an_edit_of_a_system_with_relations_bumps_the_version_once(make_system, 
     data.name = "Tên mới"
     update_system(session, system, data, actor=OPERATOR, expected_version=1)
     assert system.version == 2
+
+
+def test_saving_without_a_change_keeps_the_version(make_system, session):
+    system = make_system()
+    update_system(session, system, SystemInput.from_system(system), actor=OPERATOR, expected_version=1)
+    session.expire_all()
+    assert session.get(InformationSystem, system.id).version == 1

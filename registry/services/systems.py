@@ -414,7 +414,11 @@ def update_system(
     _apply(session, system, data)
     with session.no_autoflush:  # the UPDATE must go out below, where a stale version is caught
         old, new = audit.changes(before, system_snapshot(session, system))
-    if new:
+    if not new:
+        # Nothing a person can see changed: forget the re-assigned values (and the new
+        # timestamp), so the save neither bumps the version nor touches the row.
+        session.expire(system)
+    else:
         with refused_if_stale(session, system, expected_version):
             session.flush()
         audit.record(

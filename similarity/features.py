@@ -140,9 +140,11 @@ class GrowingRows:
         self.columns = matrix.shape[1]
         self.rows = matrix.shape[0]
         self.nnz = matrix.nnz
-        self._indptr = np.empty(self.rows + 1 + max(16, self.rows // 4), dtype=np.int32)
+        # Spare room stays under the filled size: scipy copies a view of an array more than
+        # twice its size (``_prune_array``), which would defeat the purpose.
+        self._indptr = np.empty(self.rows + 1 + self.rows // 4 + 16, dtype=np.int32)
         self._indptr[: self.rows + 1] = matrix.indptr
-        spare = max(256, self.nnz // 4)
+        spare = self.nnz // 4 + 16
         self._indices = np.empty(self.nnz + spare, dtype=np.int32)
         self._indices[: self.nnz] = matrix.indices
         self._data = np.empty(self.nnz + spare, dtype=matrix.dtype)
@@ -179,6 +181,6 @@ class GrowingRows:
 
 
 def _grown(array: np.ndarray, needed: int) -> np.ndarray:
-    bigger = np.empty(max(needed, array.size + array.size // 4 + 16), dtype=array.dtype)
+    bigger = np.empty(max(needed + needed // 8, array.size + array.size // 4 + 16), dtype=array.dtype)
     bigger[: array.size] = array
     return bigger

@@ -48,6 +48,8 @@ def _write(lines: Sequence[dict[str, Any]], out: TextIO, details: bool) -> None:
     for item in lines:
         if not details:
             item = {key: value for key, value in item.items() if key != "components"}
+        else:
+            item = dict(item)
         out.write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
 
 

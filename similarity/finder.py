@@ -11,21 +11,23 @@ computes every signal exactly, for those candidates only, as array arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from similarity import combine, features, graph, structure
+from similarity import combine, features, graph, kernels, structure
 from similarity.combine import Evidence, Weight
 from similarity.lexicon import Lexicon
 from similarity.records import Record, read_records, to_record
 from similarity.text import CHANNELS, TextSignal
 
-__all__ = ["DuplicateFinder", "NotFittedError"]
+__all__ = ["DuplicateFinder", "NotFittedError", "Pair"]
 
 QUERY_ID = "__query__"
+RECENT_ROWS = 2048
+"""Rows added since the query index was built that are searched directly before it is rebuilt."""
 LEVELS = {"central": 0, "province": 1, "commune": 2}
 
 
@@ -94,7 +96,10 @@ class DuplicateFinder:
         self._group_keys: dict[Hashable, int] = {}
         self.groups_ = np.array([self._group(r) for r in checked], dtype=np.int64)
         self.linking_terms_ = _linking_terms(self.text_.matrix_, self.groups_)
-        self.retrieval_ = _prune(self.text_.matrix_, self.retrieval_terms, self.linking_terms_)
+        self._growing_retrieval = features.GrowingRows(
+            _prune(self.text_.matrix_, self.retrieval_terms, self.linking_terms_)
+        )
+        self.retrieval_ = self._growing_retrieval.matrix
         self._retrieval_by_term: sp.csc_matrix | None = None
         self.capability_vocabulary_, capability_weights = _vocabulary(r.capabilities for r in checked)
         self.domain_vocabulary_, domain_weights = _vocabulary(r.data_domains for r in checked)
@@ -160,9 +165,8 @@ class DuplicateFinder:
         start = len(self.records_)
         blocks = self.text_.transform([r.name for r in checked], [r.full_text for r in checked])
         self.text_.append(blocks, [r.full_text for r in checked])
-        self._retrieval_by_term = None
-        self.retrieval_ = sp.vstack(
-            [self.retrieval_, _prune(self.text_.stack(blocks), self.retrieval_terms)], "csr"
+        self.retrieval_ = self._growing_retrieval.append(
+            _prune(self.text_.stack(blocks), self.retrieval_terms)
         )
         added = self._set_matrices(checked)
         self._sets = {name: self._sets[name].append(added[name]) for name in self._sets}
@@ -350,14 +354,23 @@ class DuplicateFinder:
 
         Only the posting lists of the vector's few terms are read (column slices of a CSC
         copy), instead of every row of the portfolio: the difference between a few and a few
-        dozen milliseconds at 100,000 systems.
+        dozen milliseconds at 100,000 systems. Rows appended by :meth:`update` since the copy
+        was made are multiplied directly; the copy is remade only once they are many.
         """
-        if self._retrieval_by_term is None:
+        size = self.retrieval_.shape[0]
+        if self._retrieval_by_term is None or size - self._retrieval_by_term.shape[0] > RECENT_ROWS:
             self._retrieval_by_term = self.retrieval_.tocsc()
         columns = vector.indices
+        similarities = np.zeros(size, dtype=np.float64)
         if columns.size == 0:
-            return np.zeros(self.retrieval_.shape[0], dtype=np.float64)
-        return np.asarray(self._retrieval_by_term[:, columns] @ vector.data.astype(np.float64)).ravel()
+            return similarities
+        indexed = self._retrieval_by_term.shape[0]
+        weights = vector.data.astype(np.float64)
+        similarities[:indexed] = self._retrieval_by_term[:, columns] @ weights
+        if size > indexed:
+            recent = self.retrieval_[indexed:size][:, columns]
+            similarities[indexed:] = recent @ weights
+        return similarities
 
     def _capability_neighbours(self, probe: Record, own: int | None) -> np.ndarray:
         """Systems declaring the probe's rarest capability, in case the words differ entirely."""
@@ -376,13 +389,14 @@ class DuplicateFinder:
         k: int | None = None,
         include_reuse: bool = False,
         progress: Callable[[int, int], None] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Pair]:
         """Every pair scoring at least ``min_score``, best first.
 
         With ``k``, a pair is kept only if one side is among the other's ``k`` best partners, so
         a cluster of 3,000 identical commune systems yields about 3,000·k pairs, not 4.5 million.
         Deployments of the same shared platform are reuse: left out unless ``include_reuse``.
         ``progress(done, total)`` is called after each block of rows (for progress bars).
+        Each pair is a read-only mapping (:class:`Pair`) whose reasons are built when read.
         """
         self._check_fitted()
         # Asked for k partners each, 2k candidates are plenty: the exact score rarely reorders
@@ -400,23 +414,83 @@ class DuplicateFinder:
         if k is not None:
             keep &= _within_best(left, right, np.where(keep, scores, -1.0), k)
         chosen = np.flatnonzero(keep)
-        chosen = chosen[np.argsort(-scores[chosen], kind="stable")]
-        left, right = left[chosen], right[chosen]
-        described = self._describe(
-            self.records_,
-            self.text_.blocks_,
-            self.text_.texts_,
-            left,
-            right,
-            {name: array[chosen] for name, array in values.items()},
-            scores[chosen],
+        left, right, scores = left[chosen], right[chosen], scores[chosen]
+        values = {name: array[chosen] for name, array in values.items()}
+        # Best first as the public scores read (rounded), ties by the ids as text: stable output.
+        rounded = np.round(scores, 4)
+        rank = self._id_rank()
+        order = np.lexsort((rank[right], rank[left], -rounded))
+        left, right, rounded = left[order], right[order], rounded[order]
+        values = {name: array[order] for name, array in values.items()}
+        reuse = self._reuse_pairs(left, right)
+        kept, shown_left, shown_right, via = self._fold_pairs(left, right, reuse)
+        table = _PairTable(
+            self,
+            left[kept],
+            right[kept],
+            shown_left,
+            shown_right,
+            rounded[kept],
+            {name: array[kept] for name, array in values.items()},
+            reuse[kept],
+            via,
         )
-        results = [
-            {"a": self.records_[i].id, "b": self.records_[j].id, **match}
-            for i, j, match in zip(left.tolist(), right.tolist(), described, strict=True)
-        ]
-        results.sort(key=lambda p: (-p["score"], str(p["a"]), str(p["b"])))
-        return self._fold_into_platforms(results, ("a", "b"))
+        return [Pair(table, index) for index in range(kept.size)]
+
+    def _id_rank(self) -> np.ndarray:
+        """Each row's position in the order of the ids as text (the tie-break of every ranking)."""
+        keys = [str(record.id) for record in self.records_]
+        rank = np.empty(len(keys), dtype=np.int64)
+        rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+        return rank
+
+    def _reuse_pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """:func:`_reuse` for arrays of rows: whether each pair is sanctioned reuse of one platform."""
+        codes: dict[Hashable, int] = {}
+        own = np.array([codes.setdefault(r.id, len(codes)) for r in self.records_], dtype=np.int64)
+        platform = np.array(
+            [
+                -1 if r.instance_of is None else codes.setdefault(r.instance_of, len(codes))
+                for r in self.records_
+            ],
+            dtype=np.int64,
+        )
+        a, b = platform[left], platform[right]
+        return ((a >= 0) & ((a == b) | (a == own[right]))) | ((b >= 0) & (b == own[left]))
+
+    def _fold_pairs(
+        self, left: np.ndarray, right: np.ndarray, reuse: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Report an overlap with a deployment of a shared platform as an overlap with the platform.
+
+        A province that built its own document system overlaps every province running the
+        central one; the reviewer needs one warning ("reuse the platform"), not thirty. Pairs
+        come best first; the best of those naming the same two systems is kept and counts the
+        deployments it stands for. Returns the kept positions, the rows shown as each side,
+        and the deployment counts (0: not folded). The array form of
+        :meth:`_fold_into_platforms`, which ``query`` uses.
+        """
+        size = len(self.records_)
+        representative = np.arange(size, dtype=np.int64)
+        for row, record in enumerate(self.records_):
+            if record.instance_of is not None and record.instance_of in self.index_:
+                representative[row] = self.index_[record.instance_of]
+        shown_left = np.where(reuse, left, representative[left])
+        shown_right = np.where(reuse, right, representative[right])
+        renamed = ~reuse & ((shown_left != left) | (shown_right != right))
+        valid = shown_left != shown_right
+        positions = np.flatnonzero(valid)
+        keys = (
+            np.minimum(shown_left, shown_right)[positions] * size
+            + np.maximum(shown_left, shown_right)[positions]
+        )
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=renamed[positions], minlength=unique.size)
+        kept = positions[first]
+        via = np.where(renamed[kept], counts, 0).astype(np.int64)
+        order = np.argsort(kept, kind="stable")
+        kept, via = kept[order], via[order]
+        return kept, shown_left[kept], shown_right[kept], via
 
     def _fold_into_platforms(
         self, matches: list[dict[str, Any]], sides: tuple[str, ...]
@@ -462,36 +536,13 @@ class DuplicateFinder:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Unique (i < j) pairs of rows among each other's best retrieval neighbours.
 
-        Computed block by block, so memory is bounded by ``batch_size`` rows of products.
+        Compiled (:mod:`similarity.kernels`): each pair's retrieval product is computed once
+        and never stored, so memory is bounded by the per-row heaps; ``progress`` is called
+        after every ``batch_size`` rows.
         """
-        matrix = self.retrieval_
-        transposed = matrix.T.tocsc()
-        size = matrix.shape[0]
-        lefts, rights = [], []
-        for start in range(0, size, self.batch_size):
-            block = (matrix[start : start + self.batch_size] @ transposed).tocsr()
-            for offset in range(block.shape[0]):
-                row = start + offset
-                if not self.active_[row]:
-                    continue
-                begin, end = block.indptr[offset], block.indptr[offset + 1]
-                columns, data = block.indices[begin:end], block.data[begin:end]
-                mask = (columns != row) & (data > 0) & self.active_[columns]
-                if skip_groups and self.groups_[row] >= 0:
-                    mask &= self.groups_[columns] != self.groups_[row]
-                columns, data = columns[mask], data[mask]
-                if data.size > per_row:
-                    columns = columns[np.argpartition(-data, per_row)[:per_row]]
-                lefts.append(np.full(columns.size, row, dtype=np.int64))
-                rights.append(columns.astype(np.int64))
-            if progress is not None:
-                progress(min(start + self.batch_size, size), size)
-        if not lefts:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        left, right = np.concatenate(lefts), np.concatenate(rights)
-        low, high = np.minimum(left, right), np.maximum(left, right)
-        codes = np.unique(low * size + high)
-        return codes // size, codes % size
+        return kernels.best_partners(
+            self.retrieval_, self.active_, self.groups_, per_row, skip_groups, self.batch_size, progress
+        )
 
     def clusters(self, min_score: float = 0.5, k: int | None = 10) -> list[set[Hashable]]:
         """Groups of systems connected by overlaps: "14 provinces built the same thing".
@@ -639,3 +690,113 @@ def _central_duplicate(a: Record, b: Record, evidence: Evidence) -> Hashable | N
             if overlapping or evidence.word >= 0.5:
                 return platform.id
     return None
+
+
+class _PairTable:
+    """The pairs of one scan as arrays; reasons are built a block at a time, when first read.
+
+    Building the reviewer's reasons (shared phrases grown word by word, capability lists) is
+    most of a full scan's cost when done for every pair, and most callers read the reasons of
+    few of them (clusters, counts, the first page) — or stream them out, block by block.
+    """
+
+    BLOCK = 2048
+
+    def __init__(
+        self,
+        finder: DuplicateFinder,
+        left: np.ndarray,
+        right: np.ndarray,
+        shown_left: np.ndarray,
+        shown_right: np.ndarray,
+        scores: np.ndarray,
+        values: dict[str, np.ndarray],
+        reuse: np.ndarray,
+        via: np.ndarray,
+    ):
+        self.finder = finder
+        # The fitted state as it was: later updates only append rows, so these stay valid.
+        self.records = finder.records_
+        self.blocks = finder.text_.blocks_
+        self.texts = finder.text_.texts_
+        self.left, self.right = left, right
+        self.shown_left, self.shown_right = shown_left, shown_right
+        self.scores = scores
+        self.values = values
+        self.reuse = reuse
+        self.via = via
+        self._reasons: dict[int, list[list[dict[str, Any]]]] = {}
+
+    def components(self, index: int) -> dict[str, float | None]:
+        result = {}
+        for name, array in self.values.items():
+            value = float(array[index])
+            result[name] = None if value != value else round(value, 4)
+        return result
+
+    def reasons(self, index: int) -> list[dict[str, Any]]:
+        block = index // self.BLOCK
+        if block not in self._reasons:
+            start, end = block * self.BLOCK, min((block + 1) * self.BLOCK, self.left.size)
+            described = self.finder._describe(
+                self.records,
+                self.blocks,
+                self.texts,
+                self.left[start:end],
+                self.right[start:end],
+                {name: array[start:end] for name, array in self.values.items()},
+                self.scores[start:end],
+            )
+            reasons = [match["reasons"] for match in described]
+            for offset, count in enumerate(self.via[start:end].tolist()):
+                if count:
+                    reasons[offset] = [*reasons[offset], _via_reason(count)]
+            self._reasons[block] = reasons
+        return self._reasons[block][index - block * self.BLOCK]
+
+
+class Pair(Mapping[str, Any]):
+    """One pair of :meth:`DuplicateFinder.pairs`: a read-only mapping with ``a``, ``b``,
+    ``score``, ``relation``, ``reasons``, ``components`` and, for an overlap found through
+    deployments of a platform, ``via_deployments``.
+
+    It reads like the dict it stands for (``pair["reasons"]``, ``dict(pair)``, ``{**pair}``),
+    but holds only its position in the scan's arrays: the reasons are built when first read.
+    """
+
+    __slots__ = ("_index", "_table")
+
+    _KEYS = ("a", "b", "score", "relation", "reasons", "components")
+
+    def __init__(self, table: _PairTable, index: int):
+        self._table = table
+        self._index = index
+
+    def __getitem__(self, key: str) -> Any:
+        table, index = self._table, self._index
+        if key == "a":
+            return table.records[int(table.shown_left[index])].id
+        if key == "b":
+            return table.records[int(table.shown_right[index])].id
+        if key == "score":
+            return float(table.scores[index])
+        if key == "relation":
+            return "reuse" if table.reuse[index] else "overlap"
+        if key == "reasons":
+            return table.reasons(index)
+        if key == "components":
+            return table.components(index)
+        if key == "via_deployments" and table.via[index]:
+            return int(table.via[index])
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._KEYS
+        if self._table.via[self._index]:
+            yield "via_deployments"
+
+    def __len__(self) -> int:
+        return len(self._KEYS) + bool(self._table.via[self._index])
+
+    def __repr__(self) -> str:
+        return f"Pair({dict(self)!r})"

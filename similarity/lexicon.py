@@ -39,12 +39,35 @@ def _read_thesaurus(path: Path) -> list[tuple[str, str]]:
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    """One alternation, longest phrase first, matched only as whole words."""
-    unique = sorted({p for p in phrases if p}, key=len, reverse=True)
+    """The phrases as whole words, the longest that matches at a position winning.
+
+    The alternation is shaped like a trie (``quản lý(?: văn bản| hồ sơ)?``): a flat list of
+    a thousand phrases is tried one by one at every position of every text, while a trie
+    reads each character once. Greedy optional tails keep "longest first", and the regex
+    backtracks to a shorter phrase when a longer one is not followed by a word boundary.
+    """
+    unique = {p for p in phrases if p}
     if not unique:
         return None
-    body = "|".join(re.escape(p) for p in unique)
-    return re.compile(rf"(?<![\w])(?:{body})(?![\w])")
+    trie: dict[str, dict] = {}
+    for phrase in unique:
+        node = trie
+        for character in phrase:
+            node = node.setdefault(character, {})
+        node[""] = {}
+    return re.compile(rf"(?<![\w])(?:{_trie_pattern(trie)})(?![\w])")
+
+
+def _trie_pattern(node: dict[str, dict]) -> str:
+    branches = [
+        re.escape(character) + _trie_pattern(child) for character, child in sorted(node.items()) if character
+    ]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    if "" in node:  # a phrase ends here: the longer ones are optional, tried first
+        return f"(?:{body})?"
+    return body
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from similarity.features import GrowingRows
 from similarity.lexicon import Lexicon, default_lexicon
 from similarity.normalize import words
 
@@ -107,16 +108,21 @@ class TextSignal:
                 vectorizer.fit([t for t in texts if t] or ["_"])
                 rows = vectorizer.transform(texts)
             blocks[channel] = sp.csr_matrix(rows[inverse.ravel()])
-        self.blocks_ = blocks
-        self.matrix_ = self.stack(blocks)
+        self._growing = {c: GrowingRows(blocks[c]) for c in CHANNELS}
+        self._growing_matrix = GrowingRows(self.stack(blocks))
+        self.blocks_ = {c: self._growing[c].matrix for c in CHANNELS}
+        self.matrix_ = self._growing_matrix.matrix
         self.texts_: list[str] = [" ".join(words(text)) for text in prepared.word]
         self.word_features_ = [str(name) for name in self.vectorizers_["word"].get_feature_names_out()]
         return self
 
     def append(self, blocks: dict[str, sp.csr_matrix], texts: Sequence[str]) -> None:
-        """Add rows already transformed with the fitted vocabulary (incremental updates)."""
-        self.blocks_ = {c: sp.vstack([self.blocks_[c], blocks[c]], format="csr") for c in CHANNELS}
-        self.matrix_ = sp.vstack([self.matrix_, self.stack(blocks)], format="csr")
+        """Add rows already transformed with the fitted vocabulary (incremental updates).
+
+        The rows go into spare room at the end of the matrices: no copy of the portfolio.
+        """
+        self.blocks_ = {c: self._growing[c].append(blocks[c]) for c in CHANNELS}
+        self.matrix_ = self._growing_matrix.append(self.stack(blocks))
         self.texts_.extend(self.prepared_words(texts))
 
     def prepared_words(self, texts: Sequence[str]) -> list[str]:

@@ -3,9 +3,11 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from similarity import DuplicateFinder, NotFittedError, RecordError
+from similarity import DuplicateFinder, NotFittedError, RecordError, features
 from similarity.__main__ import main
 
 PORTFOLIO = [
@@ -307,6 +309,35 @@ def test_update_adds_and_replaces_without_refitting():
     assert "new" in ids(finder.query({"name": "Cổng thông tin điện tử"}, k=3))
     pairs = finder.pairs(min_score=0.0)
     assert sum(1 for p in pairs if "new" in (p["a"], p["b"]) and "portal" in (p["a"], p["b"])) == 1
+
+
+def test_update_appends_in_place_and_keeps_the_query_index():
+    finder = DuplicateFinder().fit(PORTFOLIO)
+    finder.query({"name": "Quản lý văn bản"})  # builds the per-term index
+    by_term, word = finder._retrieval_by_term, finder.text_.blocks_["word"]
+    finder.update([{"id": "new", "name": "Phần mềm quản lý văn bản Tỉnh ủy Cà Mau"}])
+    # The new row went into spare room: the fitted rows were not copied, nor re-indexed.
+    assert np.shares_memory(finder.text_.blocks_["word"].data, word.data)
+    assert finder._retrieval_by_term is by_term
+    assert "new" in ids(finder.query({"name": "Quản lý văn bản đến"}, k=6))
+    fresh = DuplicateFinder().fit(PORTFOLIO)
+    fresh.update([{"id": "new", "name": "Phần mềm quản lý văn bản Tỉnh ủy Cà Mau"}])
+    fresh._retrieval_by_term = None  # rebuilt over every row
+    probe = {"name": "Quản lý văn bản đến"}
+    assert finder.query(probe, k=6) == fresh.query(probe, k=6)
+
+
+def test_growing_rows_equal_stacked_rows():
+    rng = np.random.default_rng(0)
+    first = sp.random(30, 12, density=0.3, format="csr", random_state=rng, dtype=np.float32)
+    growing = features.GrowingRows(first)
+    stacked = first
+    for count in (1, 5, 40, 2):  # the last ones outgrow the spare room
+        rows = sp.random(count, 12, density=0.3, format="csr", random_state=rng, dtype=np.float32)
+        grown = growing.append(rows)
+        stacked = sp.vstack([stacked, rows], format="csr")
+        assert grown.shape == stacked.shape
+        assert (grown != stacked).nnz == 0
 
 
 def test_updating_an_unchanged_record_costs_nothing():

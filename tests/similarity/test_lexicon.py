@@ -48,3 +48,24 @@ def test_an_extended_thesaurus_is_used(tmp_path):
         "variant,canonical,note\nhscv,hồ sơ công việc,added by the office\n", encoding="utf-8"
     )
     assert Lexicon.from_files(thesaurus=extended).prepare("Phần mềm HSCV")[0] == "hồ sơ công việc"
+
+
+def test_the_trie_pattern_matches_like_the_longest_first_alternation():
+    import random
+    import re
+
+    from similarity.lexicon import _phrase_pattern
+
+    phrases = ["quản lý", "quản lý văn bản", "quản lý văn bản điều hành", "văn", "hồ sơ", "hồ sơ công việc"]
+    flat = re.compile(
+        r"(?<![\w])(?:"
+        + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+        + r")(?![\w])"
+    )
+    trie = _phrase_pattern(phrases)
+    rng = random.Random(3)
+    for _ in range(2000):
+        parts = [rng.choice(phrases)[: rng.randint(1, 30)] + rng.choice(["", "a", " x"]) for _ in range(4)]
+        text = " ".join(parts)
+        assert trie.sub("|", text) == flat.sub("|", text), text
+    assert trie.sub("|", "quản lý văn bảnx quản lý văn bản") == "| | bảnx |"

@@ -187,11 +187,19 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(f"{name}: {' '.join(map(str, messages))}" for name, messages in exc.errors.items())
 
 
-export_group = AppGroup("export", help="Take the inventory out (CSV, XLSX, JSON).")
+export_group = AppGroup(
+    "export", help="Take the inventory out (CSV, XLSX, JSON, publiccode.yml, Backstage catalog)."
+)
 
 
 @export_group.command("systems")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "json", "publiccode", "backstage"]),
+    default="csv",
+    show_default=True,
+)
 @click.option(
     "--output", type=click.Path(dir_okay=False, writable=True), required=True, help="File to write."
 )
@@ -201,13 +209,19 @@ export_group = AppGroup("export", help="Take the inventory out (CSV, XLSX, JSON)
     default="",
     help='The list page\'s query string, e.g. "status=in_operation&level=province".',
 )
-def export_systems(fmt: str, output: str, query: str) -> None:
+@click.option(
+    "--base-url",
+    default="http://localhost:5000",
+    show_default=True,
+    help="The registry's address, for the links to each system (publiccode.yml, Backstage).",
+)
+def export_systems(fmt: str, output: str, query: str, base_url: str) -> None:
     """Export the systems matching the filter, with a progress bar."""
     from urllib.parse import parse_qsl
 
     from werkzeug.datastructures import MultiDict
 
-    from registry.exports import inventory
+    from registry.exports import ecosystem, inventory
     from registry.exports.formats import csv_chunks, json_chunks, write_xlsx
     from registry.filters import parse_filter
     from registry.services import exports
@@ -226,7 +240,11 @@ def export_systems(fmt: str, output: str, query: str) -> None:
 
             rows = inventory.rows(session, scope)
             with open(output, "wb") as handle:
-                if fmt == "xlsx":
+                if fmt in ecosystem.FORMATS:
+                    writer = ecosystem.FORMATS[fmt].writer
+                    for chunk in writer(session, meta, rows, base_url=base_url, progress=advance):
+                        handle.write(chunk)
+                elif fmt == "xlsx":
                     with write_xlsx(meta, rows, exports.related_sheets(session, scope), advance) as book:
                         while block := book.read(1024 * 1024):
                             handle.write(block)

@@ -19,7 +19,7 @@ from registry.filters import SystemFilter
 from registry.models import Decision, Dependency, DuplicateWarning, Finding, InformationSystem
 from registry.services import audit
 
-FORMATS = ("csv", "xlsx", "json")
+FORMATS = ("csv", "xlsx", "json", "publiccode", "backstage")
 
 
 def scope_for(actor: Actor, flt: SystemFilter) -> inventory.ExportScope:
@@ -29,18 +29,34 @@ def scope_for(actor: Actor, flt: SystemFilter) -> inventory.ExportScope:
     return inventory.ExportScope(flt=flt, owner_agency_id=owner)
 
 
-def begin(session: Session, actor: Actor, fmt: str, scope: inventory.ExportScope) -> ExportMeta:
+def scope_for_system(actor: Actor, system: InformationSystem) -> inventory.ExportScope:
+    """One system's export: the same rule as the inventory's, so submitters only their agency's."""
+    scope = scope_for(actor, SystemFilter(q=system.code))
+    policy.ensure(scope.owner_agency_id in (None, system.owner_agency_id))
+    return inventory.ExportScope(flt=scope.flt, owner_agency_id=system.owner_agency_id)
+
+
+def system_rows(session: Session, scope: inventory.ExportScope) -> Iterator[dict[str, Any]]:
+    """The one row of :func:`scope_for_system` (the search also matches longer codes)."""
+    return (row for row in inventory.rows(session, scope) if row["code"] == scope.flt.q)
+
+
+def begin(
+    session: Session, actor: Actor, fmt: str, scope: inventory.ExportScope, *, single: bool = False
+) -> ExportMeta:
     """Count, describe and audit the export before its first byte is written."""
     filters = {
         k: v for k, v in scope.flt.to_args(page="", per_page="", sort="").items() if v not in ("", [], None)
     }
-    if scope.owner_agency_id is not None:
+    if single:
+        filters = {"code": scope.flt.q}
+    elif scope.owner_agency_id is not None:
         filters["owner_agency_id"] = scope.owner_agency_id
     meta = ExportMeta(
         exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
         exported_by=actor.label,
         filters=filters,
-        count=inventory.count(session, scope),
+        count=1 if single else inventory.count(session, scope),
     )
     audit.record(
         session,

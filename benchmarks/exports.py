@@ -8,7 +8,10 @@ Each format runs in its own process, through the same code as ``flask --app app 
 systems``, writing to a temporary file; the table gives the wall time, the file size and the
 process's peak resident memory, beside a baseline process that only loads the app and counts
 the systems (so "flat memory" can be read off: peak minus baseline). Targets at 100,000
-systems: CSV <= 5 s, XLSX <= 30 s, JSON <= 5 s. Nothing is asserted; figures are printed.
+systems: CSV <= 5 s, XLSX <= 30 s, JSON <= 5 s; publiccode.yml and Backstage (one YAML document
+per system) have no target yet. ``--formats read-publiccode,read-backstage`` times reading such a
+file back (what an import does first); its peak memory holds the whole file and every parsed
+document. Nothing is asserted; figures are printed.
 
 ``generate.py`` writes no audit trail, decisions or warnings. ``--synthesize`` adds them once
 to a benchmark database (never a real one): a ``system.create`` event holding each system's
@@ -29,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 TARGETS = {"csv": 5.0, "xlsx": 30.0, "json": 5.0}
 RECORDS = {"decisions", "warnings"}
@@ -41,13 +45,15 @@ def child(database_url: str, fmt: str, as_of: str = "") -> dict[str, float]:
 
     from registry.auth.actor import Actor
     from registry.db import get_engine
-    from registry.exports import inventory
+    from registry.exports import ecosystem, inventory
     from registry.exports.formats import csv_chunks, json_chunks, write_xlsx
     from registry.filters import SystemFilter
     from registry.services import exports
 
     app = make_app(database_url)
     actor = Actor.operator("benchmark")
+    reading = fmt.startswith("read-")
+    fmt = fmt.removeprefix("read-")
     started = time.perf_counter()
     size = 0
     with app.app_context(), Session(get_engine(app)) as session:
@@ -61,10 +67,16 @@ def child(database_url: str, fmt: str, as_of: str = "") -> dict[str, float]:
             }
         scope = exports.scope_for(actor, SystemFilter())
         meta = exports.begin(session, actor, fmt, scope)
+        if reading:
+            return _read_back(session, meta, inventory.rows(session, scope), fmt)
         if fmt != "baseline":
             with tempfile.TemporaryFile() as handle:
                 rows = inventory.rows(session, scope)
-                if fmt == "xlsx":
+                if fmt in ecosystem.FORMATS:
+                    writer = ecosystem.FORMATS[fmt].writer
+                    for chunk in writer(session, meta, rows, base_url="https://registry.example"):
+                        handle.write(chunk)
+                elif fmt == "xlsx":
                     with write_xlsx(meta, rows, exports.related_sheets(session, scope)) as book:
                         while block := book.read(1024 * 1024):
                             handle.write(block)
@@ -76,6 +88,25 @@ def child(database_url: str, fmt: str, as_of: str = "") -> dict[str, float]:
         "seconds": time.perf_counter() - started,
         "bytes": size,
         "rows": meta.count,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _read_back(session: Any, meta: Any, rows: Any, fmt: str) -> dict[str, float]:
+    """Export to memory, then time only the reader an import would call on that file."""
+    from registry.exports import ecosystem
+    from registry.interchange.backstage import read_backstage
+    from registry.interchange.publiccode import read_publiccode
+
+    writer = ecosystem.FORMATS[fmt].writer
+    data = b"".join(writer(session, meta, rows, base_url="https://registry.example"))
+    reader = read_publiccode if fmt == "publiccode" else read_backstage
+    started = time.perf_counter()
+    source = reader(data, max_bytes=len(data))
+    return {
+        "seconds": time.perf_counter() - started,
+        "bytes": len(data),
+        "rows": len(source.records),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 

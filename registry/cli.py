@@ -200,7 +200,13 @@ PERIOD = (
 
 
 @export_group.command("systems")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "json", "publiccode", "backstage"]),
+    default="csv",
+    show_default=True,
+)
 @OUTPUT
 @click.option(
     "--filter",
@@ -211,20 +217,30 @@ PERIOD = (
 @click.option(
     "--as-of", "as_of", default="", help="Rebuild the inventory as it stood then: YYYY-MM-DD[THH:MM]."
 )
-def export_systems(fmt: str, output: str, query: str, as_of: str) -> None:
+@click.option(
+    "--base-url",
+    default="http://localhost:5000",
+    show_default=True,
+    help="The registry's address, for the links to each system (publiccode.yml, Backstage).",
+)
+def export_systems(fmt: str, output: str, query: str, as_of: str, base_url: str) -> None:
     """Export the systems matching the filter, with a progress bar."""
     from urllib.parse import parse_qsl
 
     from werkzeug.datastructures import MultiDict
 
     from registry.exports import as_of as past
-    from registry.exports import inventory
+    from registry.exports import ecosystem, inventory
     from registry.filters import parse_filter
     from registry.services import exports
 
     instant = past.parse_instant(as_of) if as_of else None
     if as_of and instant is None:
         raise click.BadParameter("expected YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint="--as-of")
+    if instant is not None and fmt in ecosystem.FORMATS:
+        raise click.BadParameter(
+            "publiccode.yml and Backstage describe systems as they are now", param_hint="--as-of"
+        )
     actor = Actor.operator("cli")
     with Session(db.get_engine()) as session:
         parsed = parse_filter(MultiDict(parse_qsl(query)))
@@ -232,6 +248,15 @@ def export_systems(fmt: str, output: str, query: str, as_of: str) -> None:
             click.echo(f"Ignored: {problem}", err=True)
         scope = exports.scope_for(actor, parsed.filter)
         meta = exports.begin(session, actor, fmt, scope, as_of=instant)
+        if fmt in ecosystem.FORMATS:
+            with _progress(meta) as advance, open(output, "wb") as handle:
+                writer = ecosystem.FORMATS[fmt].writer
+                for chunk in writer(
+                    session, meta, inventory.rows(session, scope), base_url=base_url, progress=advance
+                ):
+                    handle.write(chunk)
+            click.echo(f"{meta.count} systems written to {output}.")
+            return
         if instant is None:
             rows, sheets = inventory.rows(session, scope), exports.related_sheets(session, scope)
         else:

@@ -48,6 +48,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "exports.decisions": EVERYONE,  # submitters: decisions on their agency's systems
     "exports.warnings": EVERYONE,  # submitters: warnings touching their agency's systems
     "exports.audit_trail": frozenset({"auditor", "admin"}),
+    "exports.system": EVERYONE,  # one system; submitters only their own agency's (the draft here)
     "notifications.index": EVERYONE,
     "notifications.mark_read": EVERYONE,
     "agencies.index": EVERYONE,
@@ -137,6 +138,8 @@ def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     if endpoint == "pages.set_language":
         values["code"] = "en"
+    if endpoint == "exports.system":
+        values["fmt"] = "publiccode"
     args = {name: values[name] for name in rule.arguments}
     with app.test_request_context():
         from flask import url_for

@@ -20,7 +20,7 @@ from registry.filters import SystemFilter
 from registry.models import Decision, Dependency, DuplicateWarning, Finding, InformationSystem
 from registry.services import audit
 
-FORMATS = ("csv", "xlsx", "json")
+FORMATS = ("csv", "xlsx", "json", "publiccode", "backstage")
 TRAIL_FORMATS = ("csv", "jsonl")
 
 
@@ -31,25 +31,44 @@ def scope_for(actor: Actor, flt: SystemFilter) -> inventory.ExportScope:
     return inventory.ExportScope(flt=flt, owner_agency_id=owner)
 
 
+def scope_for_system(actor: Actor, system: InformationSystem) -> inventory.ExportScope:
+    """One system's export: the same rule as the inventory's, so submitters only their agency's."""
+    scope = scope_for(actor, SystemFilter(q=system.code))
+    policy.ensure(scope.owner_agency_id in (None, system.owner_agency_id))
+    return inventory.ExportScope(flt=scope.flt, owner_agency_id=system.owner_agency_id)
+
+
+def system_rows(session: Session, scope: inventory.ExportScope) -> Iterator[dict[str, Any]]:
+    """The one row of :func:`scope_for_system` (the search also matches longer codes)."""
+    return (row for row in inventory.rows(session, scope) if row["code"] == scope.flt.q)
+
+
 def begin(
     session: Session,
     actor: Actor,
     fmt: str,
     scope: inventory.ExportScope,
     as_of: datetime | None = None,
+    *,
+    single: bool = False,
 ) -> ExportMeta:
     """Count, describe and audit the export before its first byte is written.
 
     With ``as_of`` the rows are rebuilt from the audit trail (:mod:`registry.exports.as_of`)
-    and the metadata says how, and what the trail could not tell.
+    and the metadata says how, and what the trail could not tell. ``single`` is one system's
+    export (its page's menu): the metadata names its code.
     """
     filters = {
         k: v for k, v in scope.flt.to_args(page="", per_page="", sort="").items() if v not in ("", [], None)
     }
-    if scope.owner_agency_id is not None:
+    if single:
+        filters = {"code": scope.flt.q}
+    elif scope.owner_agency_id is not None:
         filters["owner_agency_id"] = scope.owner_agency_id
     notes = ""
-    if as_of is None:
+    if single:
+        total = 1
+    elif as_of is None:
         total = inventory.count(session, scope)
     else:
         past = as_of_scope(scope, as_of)

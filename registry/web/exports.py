@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, abort, request, stream_with_context
 
 from registry.auth.policy import Permission
 from registry.db import get_session
-from registry.exports import as_of, inventory, records, trail
-from registry.exports.formats import csv_chunks, json_chunks, write_xlsx
+from registry.exports import as_of, ecosystem, inventory, records, trail
+from registry.exports.formats import ExportMeta, csv_chunks, json_chunks, write_xlsx
 from registry.filters import parse_filter
 from registry.services import exports
 from registry.web import access
 from registry.web.access import current_actor
+from registry.web.systems import load_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -24,7 +26,10 @@ MIMETYPES = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "jsonl": "application/jsonl",
+    "yaml": "application/yaml; charset=utf-8",
 }
+TABLE_FORMATS = ("csv", "xlsx", "json")
+"""The decision log and the warnings are tables: no ecosystem format describes them."""
 
 
 @bp.get("/systems.<fmt>")
@@ -39,6 +44,11 @@ def systems(fmt: str) -> Response:
     session = get_session()
     scope = exports.scope_for(current_actor(), parse_filter(request.args).filter)
     meta = exports.begin(session, current_actor(), fmt, scope, as_of=instant)
+    if fmt in ecosystem.FORMATS:
+        if instant is not None:
+            abort(400)  # publiccode.yml and Backstage describe systems as they are
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        return _yaml(fmt, meta, inventory.rows(session, scope), f"registry-systems-{stamp}")
     if instant is None:
         rows, sheets = inventory.rows(session, scope), exports.related_sheets(session, scope)
     else:  # today's dependencies and warnings would misdescribe the past: no related sheets
@@ -61,7 +71,7 @@ def warnings(fmt: str) -> Response:
 
 
 def _records(kind: str, fmt: str, rows, columns: tuple[str, ...]) -> Response:  # type: ignore[no-untyped-def]
-    if fmt not in exports.FORMATS:
+    if fmt not in TABLE_FORMATS:
         abort(404)
     session = get_session()
     flt = exports.record_filter_for(current_actor(), request.args)
@@ -108,3 +118,22 @@ def _download(meta, rows, fmt: str, name: str, columns, sheets) -> Response:  # 
     writer = csv_chunks if fmt == "csv" else json_chunks
     body = stream_with_context(writer(meta, rows, columns=columns))
     return Response(body, mimetype=MIMETYPES[fmt], headers=headers)
+
+
+@bp.get("/systems/<code>.<fmt>")
+@access.allow(Permission.EXPORT)
+def system(code: str, fmt: str) -> Response:
+    """One system as publiccode.yml or catalog-info.yaml (its page offers both)."""
+    if fmt not in ecosystem.FORMATS:
+        abort(404)
+    session = get_session()
+    scope = exports.scope_for_system(current_actor(), load_or_404(code))
+    meta = exports.begin(session, current_actor(), fmt, scope, single=True)
+    return _yaml(fmt, meta, exports.system_rows(session, scope), code)
+
+
+def _yaml(fmt: str, meta: ExportMeta, rows: Iterator[dict[str, Any]], stem: str) -> Response:
+    spec = ecosystem.FORMATS[fmt]
+    body = spec.writer(get_session(), meta, rows, base_url=request.url_root)
+    headers = {"Content-Disposition": f'attachment; filename="{stem}.{spec.filename}"'}
+    return Response(stream_with_context(body), mimetype=MIMETYPES["yaml"], headers=headers)

@@ -381,3 +381,102 @@ def test_imported_systems_are_found_by_the_search_box(session, portfolio):
             session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
         )
         assert "system_search_insert" in triggers
+
+
+def _export_ecosystem(session, fmt: str) -> bytes:
+    from registry.exports import ecosystem
+
+    rows = _rows(session)
+    return b"".join(
+        ecosystem.FORMATS[fmt].writer(session, _meta(), iter(rows), base_url="https://registry.test/")
+    )
+
+
+def _edges(session) -> set[tuple[str, str, str]]:
+    from sqlalchemy.orm import aliased
+
+    source, target = aliased(InformationSystem), aliased(InformationSystem)
+    query = (
+        select(source.code, target.code, Dependency.kind)
+        .join(source, source.id == Dependency.source_id)
+        .join(target, target.id == Dependency.target_id)
+    )
+    return {tuple(row) for row in session.execute(query)}
+
+
+@pytest.mark.parametrize("fmt", ["publiccode", "backstage"])
+def test_ecosystem_exports_import_into_an_empty_registry_with_their_dependencies(session, portfolio, fmt):
+    from registry.services.dependencies import add_dependency
+
+    add_dependency(
+        session,
+        portfolio["draft"],
+        actor=OPERATOR,
+        target_code=portfolio["platform"].code,
+        kind="consumes_api",
+    )
+    before, edges = _rows(session), _edges(session)
+    data = _export_ecosystem(session, fmt)
+    empty_portfolio(session)
+
+    plan = plan_import(session, OPERATOR, f"catalog.{fmt}.yaml", data, fmt=fmt)
+    assert plan.ok, plan.problems()
+    commit_import(session, OPERATOR, "catalog.yaml", data, fmt=fmt)
+    assert_same_content(_rows(session), before)
+    assert _edges(session) == edges
+    assert _export_ecosystem(session, fmt).split(b"\n", 3)[3] == data.split(b"\n", 3)[3]
+    again = plan_import(session, OPERATOR, "catalog.yaml", data, fmt=fmt)
+    assert again.counts == {Action.UNCHANGED: 3}
+
+
+RIHA_SAMPLE = {
+    "content": [
+        {
+            "hasUsedSystemTypeRelations": standard,
+            "details": {
+                "name": name,
+                "uuid": f"uuid-{index}",
+                "short_name": f"sys-{index}",
+                "owner": {"code": owner, "name": f"Asutus {owner}"},
+                "purpose": purpose,
+                "topics": ["dokumendihaldus"],
+                "meta": {"system_status": {"status": "IN_USE"}},
+            },
+        }
+        for index, (name, owner, purpose, standard) in enumerate(
+            [
+                ("Amphora dokumendihaldustarkvara", "70000001", "Dokumendihaldus.", True),
+                ("Amphora dokumendihaldustarkvara", "70000002", "-", True),
+                ("Amphora dokumendihaldustarkvara", "70000003", "Dokumendiregister.", True),
+                ("Delta dokumendihaldus", "70000004", "Asutuse dokumendihaldus.", False),
+            ]
+        )
+    ]
+}
+
+
+def test_a_riha_export_imports_with_its_owners_and_its_standard_solution(session, portfolio, make_user):
+    data = json.dumps(RIHA_SAMPLE).encode()
+    admin = Actor.of(make_user("admin"))
+    plan = plan_import(session, admin, "riha.json", data)
+    assert plan.format == "riha" and plan.ok, plan.problems()
+    assert {a.code for a in plan.new_agencies} >= {"EE-70000001", "EE-70000004"}
+    result = commit_import(session, admin, "riha.json", data)
+    assert result.created == 5  # four systems and the product they share
+    deployments = session.scalars(
+        select(InformationSystem).where(
+            InformationSystem.instance_of_id.is_not(None), InformationSystem.external_id.like("riha:%")
+        )
+    ).all()
+    assert len(deployments) == 3
+    assert {d.instance_of.external_id for d in deployments} == {
+        "riha:standard:amphora dokumendihaldustarkvara"
+    }
+    assert plan_import(session, admin, "riha.json", data).counts == {Action.UNCHANGED: 5}
+
+
+def test_a_submitter_cannot_bring_in_unknown_agencies(session, portfolio, make_user):
+    submitter = Actor.of(make_user("submitter", agency_id=portfolio["hue"].id))
+    plan = plan_import(session, submitter, "riha.json", json.dumps(RIHA_SAMPLE).encode())
+    assert not plan.ok and not plan.new_agencies
+    assert any(column == "agency" for _where, column, _message in plan.file_problems)

@@ -211,11 +211,21 @@ class CodeBook:
         self.platforms: set[str] = set()
         self._session = session
         self._all_systems = all_systems
+        self.code_of: dict[str, str] = {}
+        """A platform named by its external id (another registry's file) → its registry code."""
         if all_systems:
-            for code, system_id, shared in session.execute(
-                select(InformationSystem.code, InformationSystem.id, InformationSystem.is_shared_platform)
+            for code, system_id, shared, external_id in session.execute(
+                select(
+                    InformationSystem.code,
+                    InformationSystem.id,
+                    InformationSystem.is_shared_platform,
+                    InformationSystem.external_id,
+                )
             ):
                 self.learn_system(code, system_id, bool(shared))
+                if shared and external_id and external_id not in self.systems:
+                    self.learn_system(external_id, system_id, True)
+                    self.code_of[external_id] = code
 
     def learn_system(self, code: str, system_id: int, is_shared_platform: bool) -> None:
         self.systems[code] = system_id

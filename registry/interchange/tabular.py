@@ -82,7 +82,7 @@ def unescape(value: Any) -> Any:
     return value
 
 
-def _too_many(limit: int) -> UnreadableFileError:
+def too_many(limit: int) -> UnreadableFileError:
     return UnreadableFileError(
         _l("The file has more than %(limit)s systems; split it into smaller files.", limit=f"{limit:,}")
     )
@@ -206,7 +206,7 @@ def _read_rows(
                 return source
             continue
         if len(source.records) >= max_records:
-            raise _too_many(max_records)
+            raise too_many(max_records)
         values: dict[str, Any] = {}
         for column, cell in zip(columns, cells, strict=False):
             if column is None:
@@ -241,7 +241,7 @@ def read_json(data: bytes, *, max_records: int) -> Source:
     if not isinstance(items, list):
         raise UnreadableFileError(_l("Expected a list of systems, or an object with a “systems” list."))
     if len(items) > max_records:
-        raise _too_many(max_records)
+        raise too_many(max_records)
     source = Source(format="json")
     for index, item in enumerate(items):
         location = f"systems[{index}]"

@@ -25,15 +25,18 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from registry import search_index
 from registry.auth import policy
 from registry.auth.actor import Actor
-from registry.choices import AgencyBlock, AgencyLevel
+from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
 from registry.exports import inventory
 from registry.filters import SystemFilter
 from registry.interchange import tabular
+from registry.interchange.backstage import read_backstage
+from registry.interchange.publiccode import read_publiccode
 from registry.interchange.record import (
     WRITABLE_COLUMNS,
     CodeBook,
@@ -41,9 +44,11 @@ from registry.interchange.record import (
     column_of,
     typed,
 )
+from registry.interchange.riha import read_riha
 from registry.interchange.source import Source, SourceAgency, UnreadableFileError
 from registry.models import (
     Agency,
+    Dependency,
     InformationSystem,
     SystemCapabilityLink,
     SystemDataDomainLink,
@@ -87,12 +92,34 @@ CODE_PATTERN = re.compile(rf"^{CODE_PREFIX}-(\d{{4}})-(\d{{6}})$")
 AUTO_ID_PREFIX = "name:"
 
 Reader = Callable[..., Source]
+
+
+def _counted(read: Callable[..., Source]) -> Reader:
+    """A reader of the ecosystem formats, held to the same record limit as the tabular ones."""
+
+    def reader(data: bytes, *, max_records: int) -> Source:
+        source = read(data, max_bytes=MAX_BYTES)
+        if len(source.records) > max_records:
+            raise tabular.too_many(max_records)
+        return source
+
+    return reader
+
+
 READERS: dict[str, Reader] = {
     "csv": tabular.read_csv,
     "xlsx": tabular.read_xlsx,
     "json": tabular.read_json,
+    "publiccode": _counted(read_publiccode),
+    "backstage": _counted(read_backstage),
+    "riha": _counted(read_riha),
 }
-EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".json": "json"}
+EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx"}
+FORMAT_LABELS = {
+    "publiccode": "publiccode.yml",
+    "backstage": "Backstage (catalog-info.yaml)",
+    "riha": "RIHA (JSON)",
+}
 
 
 class Action:
@@ -119,6 +146,8 @@ class RowPlan:
     system_id: int | None = None
     values: dict[str, Any] = field(default_factory=dict)
     """The row's relations by code: owner and operator agency, user agencies, taxonomies, platform."""
+    depends_on: list[tuple[str, str, str | None]] = field(default_factory=list)
+    """Dependencies the file gives (target code or external id, kind, note) that are not yet recorded."""
 
 
 @dataclass
@@ -194,36 +223,24 @@ class ImportRefusedError(Exception):
 
 
 def detect_format(filename: str, data: bytes) -> str:
-    """The format from the file's extension, or failing that from its first bytes."""
+    """The format from the file's extension, and for JSON and YAML from its first bytes."""
     lowered = filename.lower()
     for extension, fmt in EXTENSIONS.items():
         if lowered.endswith(extension):
             return fmt
-    for fmt, extensions in EXTRA_EXTENSIONS.items():
-        if lowered.endswith(extensions):
-            return fmt
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
-    head = data[:1000].lstrip(b"\xef\xbb\xbf \r\n\t")
+    head = data[:4000].lstrip(b"\xef\xbb\xbf \r\n\t")
     if head.startswith((b"{", b"[")):
-        return "json"
+        return "riha" if b'"details"' in head and b'"content"' in head else "json"
+    if lowered.endswith((".yml", ".yaml")) or b"publiccodeYmlVersion" in head or b"apiVersion:" in head:
+        return "backstage" if b"backstage.io/" in head or "catalog-info" in lowered else "publiccode"
     return "csv"
 
 
-EXTRA_EXTENSIONS: dict[str, tuple[str, ...]] = {}
-"""Formats other modules register (publiccode.yml, Backstage, RIHA) with their file endings."""
-EXTRA_LABELS: dict[str, str] = {}
-
-
-def register_format(fmt: str, reader: Reader, extensions: tuple[str, ...], label: str) -> None:
-    """Offer another format (an ecosystem one) to the import page, the command line and detection."""
-    READERS[fmt] = reader
-    EXTRA_EXTENSIONS[fmt] = extensions
-    EXTRA_LABELS[fmt] = label
-
-
 def extra_format_choices() -> list[tuple[str, str]]:
-    return list(EXTRA_LABELS.items())
+    """The formats from other tools, as the import page offers them."""
+    return list(FORMAT_LABELS.items())
 
 
 def read_source(
@@ -266,11 +283,14 @@ def plan_import(
     _plan_agencies(plan, source, book, actor)
     existing = _existing_identities(session)
     current = _current_rows(session, source, existing)
+    in_file = {key for record in source.records for key in _identity(record.values) if key}
+    edges = _existing_edges(session, current)
     seen: dict[str, str] = {}
     ordered = sorted(enumerate(source.records), key=lambda item: _platform_first(item[1]))
     for order, record in ordered:
         row = _plan_row(session, actor, book, record.location, record.values, existing, current)
         row.order = order
+        _plan_dependencies(row, record.values.get("depends_on"), existing, in_file, edges)
         for key in {row.external_id, row.code} - {None}:
             if key in seen:
                 row.problems.append(
@@ -279,13 +299,64 @@ def plan_import(
                 row.action = Action.REFUSED
             else:
                 seen[key] = row.location  # type: ignore[index]
-        if row.action == Action.CREATE and row.code and row.data is not None and row.data.is_shared_platform:
-            book.learn_system(row.code, -len(plan.rows) - 1, True)  # deployments later in the file
+        if row.action == Action.CREATE and row.data is not None and row.data.is_shared_platform:
+            for key in {row.code, row.external_id} - {None}:  # deployments later in the file
+                book.learn_system(key, -len(plan.rows) - 1, True)  # type: ignore[arg-type]
         plan.rows.append(row)
     plan.rows.sort(key=lambda row: row.order)
     if index is not None:
         _preview_overlaps(session, plan, index)
     return plan
+
+
+def _existing_edges(session: Session, current: dict[int, dict[str, Any]]) -> set[tuple[int, str, str]]:
+    """(source id, target code, kind) of the recorded dependencies of the systems the file updates."""
+    if not current:
+        return set()
+    target = aliased(InformationSystem)
+    query = (
+        select(Dependency.source_id, target.code, Dependency.kind)
+        .join(target, target.id == Dependency.target_id)
+        .where(Dependency.source_id.in_(list(current)))
+    )
+    return {(source, code, kind) for source, code, kind in session.execute(query)}
+
+
+def _plan_dependencies(
+    row: RowPlan,
+    given: Any,
+    existing: dict[str, tuple[int, str]],
+    in_file: set[str],
+    edges: set[tuple[int, str, str]],
+) -> None:
+    """Dependencies named by the file (publiccode.yml, Backstage) that are to be added.
+
+    A dependency without a kind (Backstage's plain ``dependsOn``) is taken as data exchange.
+    Dependencies already recorded are left as they are; none is removed by an import.
+    """
+    if not given:
+        return
+    if not isinstance(given, list):
+        row.problems.append(("depends_on", _l("Expected a list of dependencies.")))
+        row.action = Action.REFUSED
+        return
+    for item in given:
+        key = str(item.get("code") or "").strip() if isinstance(item, dict) else ""
+        kind = (item.get("kind") if isinstance(item, dict) else None) or DependencyKind.DATA_EXCHANGE.value
+        note = item.get("note") if isinstance(item, dict) and isinstance(item.get("note"), str) else None
+        known = existing.get(key) or existing.get("ext:" + key)
+        if not key or (known is None and key not in in_file):
+            row.problems.append(("depends_on", _l("Unknown code “%(code)s”.", code=key[:60])))
+        elif kind not in DependencyKind._value2member_map_:
+            row.problems.append(("depends_on", _l("Choose a valid kind of dependency.")))
+        elif key in {row.code, row.external_id}:
+            row.problems.append(("depends_on", _l("A system cannot depend on itself.")))
+        elif row.system_id is None or known is None or (row.system_id, known[1], kind) not in edges:
+            row.depends_on.append((key, kind, (note or None) and note[:500]))
+    if row.problems:
+        row.action = Action.REFUSED
+    elif row.depends_on and row.action == Action.UNCHANGED:
+        row.action, row.changed = Action.UPDATE, [*row.changed, "depends_on"]
 
 
 def _platform_first(record: Any) -> int:
@@ -426,6 +497,8 @@ def _plan_row(
     # Only the relations' codes are kept (the audit trail names relations by code): a plan of
     # 100,000 rows must not hold every text twice.
     row.values = {column: values[column] for column in RELATION_COLUMNS if values.get(column)}
+    if row.values.get("instance_of") in book.code_of:  # a platform named by its external id
+        row.values["instance_of"] = book.code_of[row.values["instance_of"]]
     found = RecordProblems()
     try:
         data = validate_system_input(session, data, system_id=row.system_id, check_references=False)
@@ -583,8 +656,22 @@ def _write(
         assert row.data is not None
         row.data = _remap(row.data, agency_ids)
     total = len(creates) + len(updates)
-    codes = _insert_systems(session, actor, creates, progress, total)
-    _apply_updates(session, actor, updates, progress, len(creates), total)
+    ids = _insert_systems(session, actor, creates, progress, total)
+    _apply_updates(
+        session,
+        actor,
+        [row for row in updates if row.changed != ["depends_on"]],
+        progress,
+        len(creates),
+        total,
+    )
+    _insert_dependencies(session, actor, creates + updates, ids)
+    refresh_findings(session, [_rule_subject(row) for row in creates], context=build_context(session, None))
+    if any(row.depends_on for row in updates):  # R7 (isolated) may no longer hold
+        refresh_findings(
+            session, [session.get(InformationSystem, row.system_id) for row in updates if row.depends_on]
+        )
+    codes = [row.code for row in creates if row.code]
     counts = plan.counts
     audit.record(
         session,
@@ -719,11 +806,12 @@ def _insert_systems(
     progress: Callable[[int, int], None] | None,
     total: int,
     batch: int = 1000,
-) -> list[str]:
+) -> dict[str, int]:
     """Insert the new systems with set-based statements: platforms first, so deployments that
-    name a platform created by the same file find its id."""
+    name a platform created by the same file find its id. Returns their ids by code and by
+    external id."""
     if not rows:
-        return []
+        return {}
     now = datetime.now(UTC)
     _allocate_codes(session, rows, now.year)
     platforms = [row for row in rows if row.data is not None and row.data.is_shared_platform]
@@ -749,8 +837,7 @@ def _insert_systems(
         ),
         native=True,
     )
-    refresh_findings(session, [_rule_subject(row) for row in rows], context=build_context(session, None))
-    return [row.code for row in rows if row.code]
+    return ids
 
 
 def _rule_subject(row: RowPlan) -> Any:
@@ -776,14 +863,16 @@ def _insert_groups(
 ) -> None:
     """Insert each group in batches (Core executemany), learning the new ids by code as it goes."""
     done = 0
+    codes: dict[str, str] = {}
     for group in groups:
         for start in range(0, len(group), batch):
             chunk = group[start : start + batch]
             for row in chunk:
                 assert row.data is not None
                 if row.data.instance_of_id is not None and row.data.instance_of_id < 0:
-                    platform_code = row.values.get("instance_of")
-                    row.data = dataclasses.replace(row.data, instance_of_id=ids[platform_code])
+                    platform = row.values.get("instance_of")
+                    row.data = dataclasses.replace(row.data, instance_of_id=ids[platform])
+                    row.values["instance_of"] = codes[platform]
             session.execute(insert(SYSTEM_TABLE), [_system_values(row, now) for row in chunk])
             ids.update(
                 session.execute(
@@ -792,10 +881,46 @@ def _insert_groups(
                     )
                 ).all()  # type: ignore[arg-type]
             )
+            for row in chunk:
+                codes[row.code] = row.code  # type: ignore[index]
+                if row.external_id:
+                    ids[row.external_id], codes[row.external_id] = ids[row.code], row.code  # type: ignore[index]
             _insert_links(session, chunk, ids)
             done += len(chunk)
             if progress:
                 progress(done, total)
+
+
+def _insert_dependencies(session: Session, actor: Actor, rows: list[RowPlan], ids: dict[str, int]) -> None:
+    """Add the dependencies the file names, audited like additions made on a system's page."""
+    wanted = [(row, key, kind, note) for row in rows for key, kind, note in row.depends_on]
+    if not wanted:
+        return
+    known = {}
+    for system_id, code, external_id in session.execute(
+        select(InformationSystem.id, InformationSystem.code, InformationSystem.external_id)
+    ):
+        known[code] = (system_id, code)
+        if external_id:
+            known.setdefault(external_id, (system_id, code))
+    values, events = [], []
+    for row, key, kind, note in wanted:
+        source = row.system_id if row.system_id is not None else ids[row.code]  # type: ignore[index]
+        target_id, target_code = known[key]
+        values.append({"source_id": source, "target_id": target_id, "kind": kind, "note": note})
+        source_code = row.code
+        events.append(
+            {
+                "action": "dependency.add",
+                "object_type": "dependency",
+                "object_id": f"{source_code}>{target_code}",
+                "object_label": f"{source_code} → {target_code}",
+                "system_id": source,
+                "after": {"source": source_code, "target": target_code, "kind": kind, "note": note},
+            }
+        )
+    session.execute(insert(Dependency.__table__), values)  # type: ignore[attr-defined]
+    audit.record_many(session, actor, events, native=True)
 
 
 def _insert_links(session: Session, rows: list[RowPlan], ids: dict[str, int]) -> None:

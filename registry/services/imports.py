@@ -85,6 +85,9 @@ RELATION_COLUMNS = (
     "instance_of",
 )
 
+FINDINGS_BATCH = 2000
+"""Systems per statement that lists their ids (PostgreSQL takes at most 65,535 parameters)."""
+
 LIVE_CHECK_LIMIT = 200
 """Imports of up to this many new or changed systems get their overlap warnings at once."""
 
@@ -314,12 +317,12 @@ def _existing_edges(session: Session, current: dict[int, dict[str, Any]]) -> set
     if not current:
         return set()
     target = aliased(InformationSystem)
-    query = (
-        select(Dependency.source_id, target.code, Dependency.kind)
-        .join(target, target.id == Dependency.target_id)
-        .where(Dependency.source_id.in_(list(current)))
+    query = select(Dependency.source_id, target.code, Dependency.kind).join(
+        target, target.id == Dependency.target_id
     )
-    return {(source, code, kind) for source, code, kind in session.execute(query)}
+    if len(current) <= FINDINGS_BATCH:
+        query = query.where(Dependency.source_id.in_(list(current)))
+    return {(source, code, kind) for source, code, kind in session.execute(query) if source in current}
 
 
 def _plan_dependencies(
@@ -666,7 +669,10 @@ def _write(
         total,
     )
     _insert_dependencies(session, actor, creates + updates, ids)
-    refresh_findings(session, [_rule_subject(row) for row in creates], context=build_context(session, None))
+    context = build_context(session, None)
+    for start in range(0, len(creates), FINDINGS_BATCH):  # PostgreSQL takes at most 65,535 parameters
+        chunk = creates[start : start + FINDINGS_BATCH]
+        refresh_findings(session, [_rule_subject(row) for row in chunk], context=context)
     if any(row.depends_on for row in updates):  # R7 (isolated) may no longer hold
         refresh_findings(
             session, [session.get(InformationSystem, row.system_id) for row in updates if row.depends_on]

@@ -18,37 +18,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlmodel import Session
 
+from registry.exports.inventory import COLUMNS
 from registry.models import Agency, Capability, DataDomain, InformationSystem
 from registry.services.systems import SystemInput
 
 LIST_SEPARATOR = "; "
 """Several codes in one text cell (user agencies, capabilities, data domains)."""
 
-WRITABLE_COLUMNS: tuple[str, ...] = (
-    "name",
-    "description",
-    "purpose",
-    "status",
-    "scope_level",
-    "is_shared_platform",
-    "instance_of",
-    "owner_agency",
-    "operator_agency",
-    "user_agencies",
-    "legal_basis",
-    "mandate",
-    "operating_rules_ref",
-    "operating_rules_date",
-    "usage_orientation",
-    "capabilities",
-    "data_domains",
-    "hosting",
-    "security_level",
-    "estimated_cost_vnd",
-    "funding_source",
-    "target_users",
-    "active_users",
-    "overlap_justification",
+WRITABLE_COLUMNS: tuple[str, ...] = tuple(
+    column
+    for column in COLUMNS
+    if column not in ("code", "owner_agency_name", "external_id", "version", "created_at", "updated_at")
 )
 """Columns a record may set; the others of an export (version, timestamps, the owner's name)
 describe the registry's copy and are ignored when read back."""

@@ -13,6 +13,7 @@ from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.interchange.source import UnreadableFileError
 from registry.interchange.template import template_csv, template_xlsx
+from registry.models import ImportUpload
 from registry.services import import_uploads, imports
 from registry.services.errors import NotFoundError
 from registry.services.overlaps import OVERLAP_INDEX
@@ -67,10 +68,7 @@ def index() -> str | BaseResponse:
 @access.allow(Permission.IMPORT)
 def preview(token: str) -> str | BaseResponse:
     session = get_session()
-    try:
-        upload = import_uploads.staged(session, current_actor(), token)
-    except NotFoundError:
-        abort(404)
+    upload = _own_upload(token)
     if upload.committed_at is not None:
         return render_template("imports/done.html", upload=upload)
     try:
@@ -94,10 +92,7 @@ def preview(token: str) -> str | BaseResponse:
 @access.allow(Permission.IMPORT)
 def commit(token: str) -> str | BaseResponse:
     session = get_session()
-    try:
-        upload = import_uploads.staged(session, current_actor(), token)
-    except NotFoundError:
-        abort(404)
+    upload = _own_upload(token)
     if upload.committed_at is not None:
         return redirect(url_for("imports.preview", token=token))
     form = CommitForm()
@@ -127,6 +122,13 @@ def commit(token: str) -> str | BaseResponse:
         "success",
     )
     return redirect(url_for("imports.preview", token=token))
+
+
+def _own_upload(token: str) -> ImportUpload:
+    try:
+        return import_uploads.staged(get_session(), current_actor(), token)
+    except NotFoundError:
+        abort(404)
 
 
 @bp.get("/template.<fmt>")

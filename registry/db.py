@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -56,3 +56,8 @@ def close_session(_exc: BaseException | None = None) -> None:
 def init_app(app: Flask) -> None:
     app.extensions[ENGINE_KEY] = make_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_session)
+
+
+def ids_by_code(session: Session, model: Any) -> dict[str, int]:
+    """Every row's id by its public code (agencies, taxonomy terms): one query, then lookups."""
+    return dict(session.execute(select(model.code, model.id)).all())  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlmodel import Session
 
+from registry.db import ids_by_code
 from registry.exports.inventory import COLUMNS
 from registry.models import Agency, Capability, DataDomain, InformationSystem
 from registry.services.systems import SystemInput
@@ -184,9 +185,9 @@ class CodeBook:
     """
 
     def __init__(self, session: Session, *, all_systems: bool = True):
-        self.agencies = _ids_by_code(session, Agency)
-        self.capabilities = _ids_by_code(session, Capability)
-        self.data_domains = _ids_by_code(session, DataDomain)
+        self.agencies = ids_by_code(session, Agency)
+        self.capabilities = ids_by_code(session, Capability)
+        self.data_domains = ids_by_code(session, DataDomain)
         self.systems: dict[str, int] = {}
         self.platforms: set[str] = set()
         self._session = session
@@ -275,10 +276,6 @@ class CodeBook:
         if missing:
             problems.add(column, _l("Unknown code(s): %(codes)s.", codes=", ".join(missing)[:200]))
         return [known[code] for code in codes if code in known]
-
-
-def _ids_by_code(session: Session, model: Any) -> dict[str, int]:
-    return dict(session.execute(select(model.code, model.id)).all())  # type: ignore[arg-type]
 
 
 READERS: tuple[tuple[str, Any], ...] = tuple(

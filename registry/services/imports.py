@@ -32,6 +32,7 @@ from registry import search_index
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
+from registry.db import ids_by_code
 from registry.exports import inventory
 from registry.filters import SystemFilter
 from registry.interchange import tabular
@@ -60,7 +61,7 @@ from registry.services.findings import build_context, refresh_findings
 from registry.services.systems import (
     CODE_PREFIX,
     SystemInput,
-    _check_actor_may_set,
+    check_actor_may_set,
     update_system,
     validate_system_input,
 )
@@ -510,13 +511,13 @@ def _plan_row(
         data = data.normalised()
     try:
         if match is None:
-            _check_actor_may_set(actor, data)
+            check_actor_may_set(actor, data)
         else:
             before_data = book.to_input(typed(current.get(match[0], {}), RecordProblems()), RecordProblems())
             if not policy.can_edit_system(actor, before_data.owner_agency_id, before_data.status):
                 found.add("", _l("You cannot change this system: it is not one your account may edit."))
             else:
-                _check_actor_may_set(actor, data, current_status=before_data.status)
+                check_actor_may_set(actor, data, current_status=before_data.status)
             row.changed = _changed(before_data.normalised(), data)
     except ValidationError as exc:
         found.extend(exc.errors)
@@ -708,7 +709,7 @@ def _write(
 def _create_agencies(session: Session, actor: Actor, plan: ImportPlan) -> dict[int, int]:
     """Insert the new agencies; map their placeholder ids (-1, -2…) to the real ones."""
     mapping: dict[int, int] = {}
-    known = dict(session.execute(select(Agency.code, Agency.id)).all())  # type: ignore[arg-type]
+    known = ids_by_code(session, Agency)
     for placeholder, agency in enumerate(plan.new_agencies, 1):
         row = Agency(
             code=agency.code,

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from registry.auth.actor import Actor
 from registry.auth.passwords import PasswordHasher
 from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
+from registry.db import ids_by_code
 from registry.fields import field_label
 from registry.models import Agency, Capability, DataDomain, Dependency, InformationSystem, UsageReport, User
 from registry.services import audit
@@ -284,10 +285,6 @@ class _Converter:
         return known[value]
 
 
-def _ids_by_code(session: Session, model: Any) -> dict[str, int]:
-    return dict(session.execute(select(model.code, model.id)).all())
-
-
 def _platforms_first(systems: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
     """Shared platforms before their deployments, so ``instance_of`` always resolves."""
     return sorted(systems, key=lambda item: 0 if item[1].get("is_shared_platform") else 1)
@@ -299,9 +296,9 @@ def _load_systems(
     report: SeedReport,
     problems: list[str],
 ) -> None:
-    agencies = _ids_by_code(session, Agency)
-    capabilities = _ids_by_code(session, Capability)
-    domains = _ids_by_code(session, DataDomain)
+    agencies = ids_by_code(session, Agency)
+    capabilities = ids_by_code(session, Capability)
+    domains = ids_by_code(session, DataDomain)
     existing = {
         ext[len(EXTERNAL_PREFIX) :]: system_id
         for ext, system_id in session.execute(
@@ -468,7 +465,7 @@ def _load_users(
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SeedError([f"{path.name}: cannot be read: {exc}"]) from exc
     password = str(document.get("password") or "")
-    agencies = _ids_by_code(session, Agency)
+    agencies = ids_by_code(session, Agency)
     existing = set(session.scalars(select(User.username)))
     for index, record in enumerate(document.get("users") or [], 1):
         where = f"{path.name}: user {index} ({record.get('username')})"

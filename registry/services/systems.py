@@ -285,7 +285,7 @@ def _load(session: Session, model: type, ids: list[int]) -> list:
     return list(session.scalars(select(model).where(model.id.in_(ids))))
 
 
-def _check_actor_may_set(actor: Actor, data: SystemInput, current_status: str | None = None) -> None:
+def check_actor_may_set(actor: Actor, data: SystemInput, current_status: str | None = None) -> None:
     """Refuse an owner or a status the actor may not choose, as errors on those fields.
 
     Forms only offer allowed choices; this catches tampered forms and API calls alike.
@@ -351,7 +351,7 @@ def create_system(
     """
     policy.ensure(policy.allows(actor, policy.Permission.CREATE_SYSTEM))
     data = validate_system_input(session, data)
-    _check_actor_may_set(actor, data)
+    check_actor_may_set(actor, data)
     year = registered_year or datetime.now(UTC).year
     for _attempt in range(5):
         system = InformationSystem(
@@ -409,7 +409,7 @@ def update_system(
     if expected_version != system.version:
         raise StaleEditError(system.version, expected_version)
     data = validate_system_input(session, data, system_id=system.id)
-    _check_actor_may_set(actor, data, current_status=system.status)
+    check_actor_may_set(actor, data, current_status=system.status)
     before = system_snapshot(session, system)
     _apply(session, system, data)
     with session.no_autoflush:  # the UPDATE must go out below, where a stale version is caught

@@ -19,19 +19,64 @@ _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u
 (an import folds 100,000 descriptions)."""
 
 
+def _is_clean_line(value: str) -> bool:
+    """True when :func:`clean_line` would return ``value`` unchanged, found with C-speed string
+    tests: most text is already clean, and an import cleans every field of 100,000 rows.
+
+    ``isprintable`` is false for every control character and every whitespace but the plain
+    space, so a printable NFC text without doubled or outer spaces has nothing to clean.
+    """
+    return (
+        value.isprintable()
+        and "  " not in value
+        and value[:1] != " "
+        and value[-1:] != " "
+        and unicodedata.is_normalized("NFC", value)
+    )
+
+
 def clean_line(value: str | None) -> str | None:
     """NFC, no control characters, inner whitespace collapsed; empty becomes ``None``."""
     if value is None:
         return None
+    if isinstance(value, str) and _is_clean_line(value):
+        return value or None
+    return _clean_line_fully(value)
+
+
+def _clean_line_fully(value: object) -> str | None:
     text = _CONTROL.sub("", unicodedata.normalize("NFC", str(value)))
     text = _WHITESPACE.sub(" ", text).strip()
     return text or None
+
+
+def _is_clean_paragraphs(value: str) -> bool:
+    """True when :func:`clean_text` would return ``value`` unchanged: clean lines joined by
+    single or double line breaks, with no space at either end of a line."""
+    return (
+        "\n\n\n" not in value
+        and " \n" not in value
+        and "\n " not in value
+        and value[:1] != "\n"
+        and value[-1:] != "\n"
+        and value.replace("\n", "x").isprintable()
+        and "  " not in value
+        and value[:1] != " "
+        and value[-1:] != " "
+        and unicodedata.is_normalized("NFC", value)
+    )
 
 
 def clean_text(value: str | None) -> str | None:
     """Like :func:`clean_line` but keeps paragraph breaks of multi-line fields."""
     if value is None:
         return None
+    if isinstance(value, str) and _is_clean_paragraphs(value):
+        return value or None
+    return _clean_text_fully(value)
+
+
+def _clean_text_fully(value: object) -> str | None:
     text = _CONTROL.sub("", unicodedata.normalize("NFC", str(value)).replace("\r\n", "\n"))
     lines = [_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -100,6 +100,28 @@ def test_r6_names_the_central_platform_and_the_shared_capabilities():
     }
 
 
+def test_r6_names_the_platform_sharing_most_capabilities_and_the_first_listed_on_a_tie():
+    maps = Capability(id=3, code="gis", name="Bản đồ số")
+    platforms = [
+        PlatformFacts(1, "HTTT-2020-000001", "Điều hành tác nghiệp", frozenset({1})),
+        PlatformFacts(5, "HTTT-2020-000005", "Văn bản và bản đồ", frozenset({1, 3})),
+        PlatformFacts(6, "HTTT-2020-000006", "Bản đồ và văn bản", frozenset({1, 3})),
+        PlatformFacts(7, "HTTT-2020-000007", "Họp trực tuyến", frozenset({2})),
+    ]
+    codes = {1: "document_management", 2: "videoconference", 3: "gis"}
+    rule = rule_by_code("R6")
+    found = rule.evaluate(
+        system(capabilities=[DOCS, maps]), context(central_platforms=platforms, capability_codes=codes)
+    )
+    assert found.details["platform_code"] == "HTTT-2020-000005"
+    assert found.details["capabilities"] == ["document_management", "gis"]
+    itself = system(id=5, capabilities=[DOCS, maps])  # a platform is never its own duplicate
+    found = rule.evaluate(itself, context(central_platforms=platforms, capability_codes=codes))
+    assert found.details["platform_code"] == "HTTT-2020-000006"
+    unrelated = Capability(id=4, code="hr", name="Nhân sự")
+    assert rule.evaluate(system(capabilities=[unrelated]), context(central_platforms=platforms)) is None
+
+
 @pytest.mark.parametrize(
     "exempt", [{"scope_level": "central"}, {"instance_of_id": 1}, {"is_shared_platform": True}]
 )

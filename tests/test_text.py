@@ -1,7 +1,10 @@
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from registry import text
 from registry.text import clean_line, clean_text, fold, search_terms
 
 
@@ -40,3 +43,25 @@ def test_fold_strips_diacritics_and_case(text, folded):
 def test_search_terms_are_folded_unique_and_capped():
     assert search_terms("Văn bản văn BẢN điều hành") == ["van", "ban", "dieu", "hanh"]
     assert len(search_terms(" ".join(f"w{i}" for i in range(20)))) == 8
+
+
+TRICKY = st.lists(
+    st.sampled_from(
+        list("aeo Ăăêđ\n\r\t\x00\x07\x1c\u00a0\u2028\u200b\u0301\u0323\u0300")
+        + ["Hệ", "thống", "ủy", "uỷ", "  ", "\n\n\n", " \n", "\r\n"]
+    ),
+    max_size=30,
+).map("".join)
+"""Pieces that each take one of the cleaning's branches: spaces, breaks, controls, marks."""
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(TRICKY)
+def test_clean_line_shortcut_gives_what_the_full_cleaning_gives(value):
+    assert clean_line(value) == text._clean_line_fully(value)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(TRICKY)
+def test_clean_text_shortcut_gives_what_the_full_cleaning_gives(value):
+    assert clean_text(value) == text._clean_text_fully(value)

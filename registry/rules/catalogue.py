@@ -64,13 +64,20 @@ def duplicates_central_platform(system: InformationSystem, context: RuleContext)
     if system.scope_level == "central" or system.is_shared_platform or system.instance_of_id is not None:
         return None
     mine = {c.id for c in system.capabilities if c.id is not None}
-    best, shared = None, frozenset[int]()
-    for platform in context.central_platforms:
-        common = platform.capability_ids & mine
-        if platform.id != system.id and len(common) > len(shared):
-            best, shared = platform, common
-    if best is None:
+    shared_count: dict[int, int] = {}
+    for capability_id in mine:
+        for position in context.platforms_by_capability.get(capability_id, ()):
+            shared_count[position] = shared_count.get(position, 0) + 1
+    # The platform sharing most capabilities; on a tie, the first one listed.
+    candidates = [
+        (-count, position)
+        for position, count in shared_count.items()
+        if context.central_platforms[position].id != system.id
+    ]
+    if not candidates:
         return None
+    best = context.central_platforms[min(candidates)[1]]
+    shared = best.capability_ids & mine
     codes = sorted(context.capability_codes.get(c, str(c)) for c in shared)
     return {"platform_code": best.code, "platform": best.name, "capabilities": codes}
 

@@ -65,3 +65,18 @@ def test_clean_line_shortcut_gives_what_the_full_cleaning_gives(value):
 @given(TRICKY)
 def test_clean_text_shortcut_gives_what_the_full_cleaning_gives(value):
     assert clean_text(value) == text._clean_text_fully(value)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(TRICKY | st.text(max_size=20))
+def test_fold_shortcut_gives_what_the_full_folding_gives(value):
+    assert fold(value) == text._fold_fully(value)
+
+
+def test_fold_takes_every_vietnamese_letter_in_both_unicode_spellings():
+    letters = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
+    words = [letter + mark for letter in letters for mark in "\u0300\u0301\u0303\u0309\u0323"]
+    for word in words + [w.upper() for w in words]:
+        for spelling in (unicodedata.normalize("NFC", word), unicodedata.normalize("NFD", word)):
+            assert fold(spelling) == text._fold_fully(spelling)
+            assert fold(spelling).isascii()

@@ -43,7 +43,7 @@ from registry.models import (
     SystemUserAgencyLink,
     UsageReport,
 )
-from registry.services.systems import CODE_PREFIX
+from registry.services.systems import CODE_PREFIX, search_text_of
 from registry.text import clean_line, clean_text, fold
 
 # --------------------------------------------------------------------------------------------
@@ -807,15 +807,6 @@ def system_text(rng: random.Random, name: str, product: Product) -> tuple[str, s
     if rng.random() < 0.6:
         purpose = f"Nâng cao hiệu quả {product.task}; giảm thời gian xử lý và chi phí giấy tờ."
     return " ".join(sentences), purpose
-
-
-def search_text_of(code: str, name: str, description: str, purpose: str | None) -> str:
-    """The folded search text, as ``registry.services.systems._apply`` builds it (keep in step).
-
-    Search reads only this column, so a generator that folded it differently would measure a
-    search the app never runs.
-    """
-    return " ".join(fold(v) for v in (code, name, description, purpose) if v)
 
 
 def generate(n_systems: int, seed: int) -> Portfolio:

@@ -212,3 +212,31 @@ def test_the_documented_outside_verifier_agrees(tmp_path, capsys):
     )
     exec(compile(code, "audit-trail.md", "exec"), {})  # noqa: S102 - our own documentation
     assert capsys.readouterr().out.startswith("intact up to 2 ")
+
+
+def test_events_appended_in_bulk_chain_and_read_back_like_single_ones(session, make_system):
+    system = make_system(name="Hệ thống một cửa")
+    tricky = 'Nhãn ,"object_id":"x", "after": {} \\" “ngoặc” \u2028'
+    events = [
+        {
+            "action": "system.create",
+            "object_type": "system",
+            "object_id": f"HTTT-2026-{n:06d}",
+            "object_label": tricky,
+            "system_id": system.id,
+            "before": None if n % 2 else {"name": tricky, "tags": [1, None, True]},
+            "after": {"name": "Văn bản", "z": {"b": 1, "a": [tricky]}, "n": n},
+        }
+        for n in range(5)
+    ]
+    assert audit.record_many(session, OPERATOR, events, native=True) == 5
+    audit.record(session, OPERATOR, "system.update", object_type="system", object_id="after-bulk")
+    session.commit()
+    stored = _events(session)[-6:]
+    assert [e.object_id for e in stored] == [f"HTTT-2026-{n:06d}" for n in range(5)] + ["after-bulk"]
+    assert [(e.before, e.after) for e in stored[:5]] == [(e["before"], e["after"]) for e in events]
+    assert stored[0].object_label == tricky and stored[0].system_id == system.id
+    assert all(e.prev_hash == p.hash for p, e in zip(stored, stored[1:], strict=False))
+    assert audit.verify(session).ok
+    for event in stored[:5]:  # each hash is the one canonical() gives for what was stored
+        assert event.hash == audit.chain_hash(event.prev_hash, event.__dict__)

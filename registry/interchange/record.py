@@ -100,6 +100,8 @@ def _blank(raw: Any) -> bool:
 
 
 def _text(raw: Any, column: str, problems: RecordProblems) -> str | None:
+    if raw.__class__ is str:  # what CSV and XLSX give, 100,000 rows times 20 columns
+        return raw if raw and not raw.isspace() else None
     if _blank(raw):
         return None
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
@@ -109,6 +111,9 @@ def _text(raw: Any, column: str, problems: RecordProblems) -> str | None:
 
 
 def _codes(raw: Any, column: str, problems: RecordProblems) -> list[str]:
+    if raw.__class__ is str and ";" not in raw and "," not in raw:  # one code, or none
+        code = raw.strip()
+        return [code] if code else []
     if _blank(raw):
         return []
     if isinstance(raw, str):
@@ -122,6 +127,8 @@ def _codes(raw: Any, column: str, problems: RecordProblems) -> list[str]:
 
 
 def _integer(raw: Any, column: str, problems: RecordProblems) -> int | None:
+    if raw.__class__ is str and raw.isascii() and raw.isdigit():  # plain digits, the usual cell
+        return int(raw)
     if _blank(raw):
         return None
     if isinstance(raw, bool):

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session
 
+from registry.bulk import driver_value, insert_tuples, json_text
 from registry.choices import Severity, SystemStatus
 from registry.models import (
     Capability,
@@ -31,6 +32,8 @@ from registry.services.taxonomy import localized_name
 
 SEVERITY_ORDER = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
 SCAN_BATCH = 2000
+FINDING_TABLE = Finding.__table__  # type: ignore[attr-defined]
+FINDING_COLUMNS = ("system_id", "rule_code", "severity", "details", "detected_at")
 
 
 def build_context(
@@ -103,25 +106,16 @@ def refresh_findings(
     context = context or build_context(session, ids, today)
     session.execute(delete(Finding).where(Finding.system_id.in_(ids)))
     results: dict[int, list[Violation]] = {}
-    now = datetime.now(UTC)
+    detected_at = driver_value(session, FINDING_TABLE.c.detected_at, datetime.now(UTC))
     rows = []
     for system in systems:
         violations = evaluate(system, context)
         results[system.id] = violations  # type: ignore[index]
         rows += [
-            {
-                "system_id": system.id,
-                "rule_code": v.rule.code,
-                "severity": v.rule.severity,
-                "details": v.details,
-                "detected_at": now,
-            }
-            for v in violations
+            (system.id, v.rule.code, v.rule.severity, json_text(v.details), detected_at) for v in violations
         ]
-    if rows:
-        # Core insert: building model objects for a batch of thousands of systems costs more
-        # than evaluating the rules.
-        session.execute(insert(Finding.__table__), rows)  # type: ignore[attr-defined]
+    # Tuples straight to the driver: an import refreshes the findings of 100,000 systems at once.
+    insert_tuples(session, FINDING_TABLE, FINDING_COLUMNS, rows)
     return results
 
 

@@ -31,6 +31,7 @@ from sqlmodel import Session
 from registry import search_index
 from registry.auth import policy
 from registry.auth.actor import Actor
+from registry.bulk import converter, driver_value, insert_tuples
 from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
 from registry.db import ids_by_code
 from registry.exports import inventory
@@ -62,6 +63,7 @@ from registry.services.systems import (
     CODE_PREFIX,
     SystemInput,
     check_actor_may_set,
+    search_text_of,
     update_system,
     validate_system_input,
 )
@@ -767,23 +769,44 @@ def _allocate_codes(session: Session, rows: list[RowPlan], year: int) -> None:
             row.code = f"{prefix}{number:06d}"
 
 
-def _system_values(row: RowPlan, now: datetime) -> dict[str, Any]:
+SYSTEM_COLUMNS = (
+    *InformationSystem.EDITABLE_FIELDS,
+    "code",
+    "external_id",
+    "instance_of_id",
+    "owner_agency_id",
+    "operator_agency_id",
+    "search_text",
+    "name_key",
+    "version",
+    "created_at",
+    "updated_at",
+)
+"""The columns a new system's row fills, in the order of :func:`_system_row`'s tuples."""
+
+
+def _system_row(row: RowPlan, stamp: Any, day: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """The new system's row as the driver takes it (``stamp`` and ``day`` from :mod:`registry.bulk`)."""
     data = row.data
     assert data is not None and row.code is not None
-    values: dict[str, Any] = {name: getattr(data, name) for name in InformationSystem.EDITABLE_FIELDS}
-    values.update(
-        code=row.code,
-        external_id=row.external_id,
-        instance_of_id=data.instance_of_id,
-        owner_agency_id=data.owner_agency_id,
-        operator_agency_id=data.operator_agency_id,
-        search_text=" ".join(fold(v) for v in (row.code, data.name, data.description, data.purpose) if v),
-        name_key=fold(data.name or "")[:200],
-        version=1,
-        created_at=now,
-        updated_at=now,
+    values = [getattr(data, name) for name in InformationSystem.EDITABLE_FIELDS]
+    values[RULES_DATE_POSITION] = day(values[RULES_DATE_POSITION])
+    return (
+        *values,
+        row.code,
+        row.external_id,
+        data.instance_of_id,
+        data.owner_agency_id,
+        data.operator_agency_id,
+        search_text_of(row.code, data.name, data.description, data.purpose),
+        fold(data.name or "")[:200],
+        1,
+        stamp,
+        stamp,
     )
-    return values
+
+
+RULES_DATE_POSITION = InformationSystem.EDITABLE_FIELDS.index("operating_rules_date")
 
 
 def _snapshot(row: RowPlan) -> dict[str, Any]:
@@ -871,6 +894,8 @@ def _insert_groups(
     """Insert each group in batches (Core executemany), learning the new ids by code as it goes."""
     done = 0
     codes: dict[str, str] = {}
+    stamp = driver_value(session, SYSTEM_TABLE.c.created_at, now)
+    day = converter(session, SYSTEM_TABLE.c.operating_rules_date)
     for group in groups:
         for start in range(0, len(group), batch):
             chunk = group[start : start + batch]
@@ -880,7 +905,9 @@ def _insert_groups(
                     platform = row.values.get("instance_of")
                     row.data = dataclasses.replace(row.data, instance_of_id=ids[platform])
                     row.values["instance_of"] = codes[platform]
-            session.execute(insert(SYSTEM_TABLE), [_system_values(row, now) for row in chunk])
+            insert_tuples(
+                session, SYSTEM_TABLE, SYSTEM_COLUMNS, [_system_row(row, stamp, day) for row in chunk]
+            )
             ids.update(
                 session.execute(
                     select(InformationSystem.code, InformationSystem.id).where(
@@ -936,16 +963,15 @@ def _insert_links(session: Session, rows: list[RowPlan], ids: dict[str, int]) ->
         data = row.data
         assert data is not None
         system_id = ids[row.code]  # type: ignore[index]
-        users += [{"system_id": system_id, "agency_id": a} for a in data.user_agency_ids]
-        capabilities += [{"system_id": system_id, "capability_id": c} for c in data.capability_ids]
-        domains += [{"system_id": system_id, "data_domain_id": d} for d in data.data_domain_ids]
-    for model, values in (
-        (SystemUserAgencyLink, users),
-        (SystemCapabilityLink, capabilities),
-        (SystemDataDomainLink, domains),
+        users += [(system_id, a) for a in data.user_agency_ids]
+        capabilities += [(system_id, c) for c in data.capability_ids]
+        domains += [(system_id, d) for d in data.data_domain_ids]
+    for model, column, values in (
+        (SystemUserAgencyLink, "agency_id", users),
+        (SystemCapabilityLink, "capability_id", capabilities),
+        (SystemDataDomainLink, "data_domain_id", domains),
     ):
-        if values:
-            session.execute(insert(model.__table__), values)  # type: ignore[attr-defined]
+        insert_tuples(session, model.__table__, ("system_id", column), values)  # type: ignore[attr-defined]
 
 
 def _apply_updates(

@@ -99,11 +99,11 @@ class SystemInput:
     def normalised(self) -> SystemInput:
         """A copy with text NFC-normalised and trimmed, empty text as ``None``, ids de-duplicated."""
         values = self.as_dict()
-        for name in TEXT_LIMITS:
-            cleaner = clean_text if name in MULTILINE_FIELDS else clean_line
+        for name, cleaner in _CLEANERS:
             values[name] = cleaner(values[name])
         for name in ("user_agency_ids", "capability_ids", "data_domain_ids"):
-            values[name] = list(dict.fromkeys(int(v) for v in values[name]))
+            ids = values[name]
+            values[name] = list(dict.fromkeys(ids if all(v.__class__ is int for v in ids) else map(int, ids)))
         values["status"] = (clean_line(values["status"]) or "").lower()
         values["scope_level"] = (clean_line(values["scope_level"]) or "").lower() or None
         values["hosting"] = (clean_line(values["hosting"]) or "").lower() or None
@@ -128,6 +128,8 @@ class SystemInput:
 
 
 INPUT_FIELDS = dataclasses.fields(SystemInput)
+_CLEANERS = tuple((name, clean_text if name in MULTILINE_FIELDS else clean_line) for name in TEXT_LIMITS)
+"""Each text field with its cleaning, decided once rather than per field of every row."""
 
 
 class _Errors(dict[str, list[object]]):
@@ -272,11 +274,14 @@ def _assign(session: Session, system: InformationSystem, data: SystemInput) -> N
     system.user_agencies = _load(session, Agency, data.user_agency_ids)
     system.capabilities = _load(session, Capability, data.capability_ids)
     system.data_domains = _load(session, DataDomain, data.data_domain_ids)
-    system.search_text = " ".join(
-        fold(v) for v in (system.code, data.name, data.description, data.purpose) if v
-    )
+    system.search_text = search_text_of(system.code, data.name, data.description, data.purpose)
     system.name_key = fold(data.name)[:200]
     system.updated_at = datetime.now(UTC)
+
+
+def search_text_of(code: str | None, name: str | None, description: str | None, purpose: str | None) -> str:
+    """The folded text the search box matches: code, name, description and purpose."""
+    return " ".join(fold(v) for v in (code, name, description, purpose) if v)
 
 
 def _load(session: Session, model: type, ids: list[int]) -> list:

@@ -109,6 +109,12 @@ def test_the_decision_log_filters_by_outcome_and_period(client, decided, session
     assert [d["system_code"] for d in body["decisions"]] == [decided["ours"].code]
 
 
+def test_the_last_day_a_date_can_name_is_a_period_s_end(client, decided):
+    body = json.loads(client.get("/exports/decisions.json?since=0001-01-01&until=9999-12-31").get_data())
+    assert body["meta"]["count"] == 2
+    assert client.get("/exports/warnings.csv?until=9999-12-31").status_code == 200
+
+
 def test_warnings_carry_both_systems_score_components_detector_and_disposition(client, decided):
     book = openpyxl.load_workbook(io.BytesIO(client.get("/exports/warnings.xlsx").get_data()))
     sheet = book["Warnings"]

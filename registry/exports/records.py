@@ -87,7 +87,9 @@ class RecordFilter:
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The period as instants: the start of ``since``, the end of ``until`` (exclusive)."""
         since = datetime.combine(self.since, time(), UTC) if self.since else None
-        until = datetime.combine(self.until + timedelta(days=1), time(), UTC) if self.until else None
+        until = None
+        if self.until and self.until < date.max:  # the last day a date can name has no next day
+            until = datetime.combine(self.until + timedelta(days=1), time(), UTC)
         return since, until
 
     def period(self, column: Any) -> list[Any]:

@@ -161,6 +161,14 @@ def test_rows_stream_in_batches(session, decided):
     assert len(list(records.warning_rows(session, flt, batch=1))) == 2
 
 
+def test_an_owner_filter_keeps_the_rows_touching_those_agencies(session, decided):
+    flt = records.RecordFilter(owner_ids=(decided["province"].id,))
+    assert [r["system_code"] for r in records.decision_rows(session, flt)] == [decided["ours"].code]
+    assert [r["status"] for r in records.warning_rows(session, flt)] == ["justified"]
+    nobody = records.RecordFilter(owner_ids=())
+    assert records.count_decisions(session, nobody) == records.count_warnings(session, nobody) == 0
+
+
 def test_the_command_line_exports_decisions_and_warnings(app, decided, tmp_path):
     target = tmp_path / "decisions.csv"
     result = app.test_cli_runner().invoke(

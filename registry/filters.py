@@ -205,11 +205,17 @@ def _search_conditions(session: Session, terms: list[str]) -> list[Any]:
     return conditions
 
 
-def _agency_condition(session: Session, code: str, role: str) -> Any:
+def agency_subtree(session: Session, code: str) -> list[int]:
+    """The agency with this code and every agency below it, as the agency filter reads a code;
+    empty for an unknown code. The API's portfolio lists filter by owner the same way."""
     agency_id = session.scalar(select(Agency.id).where(Agency.code == code))
-    if agency_id is None:
+    return sorted(subtree_ids(session, agency_id)) if agency_id is not None else []
+
+
+def _agency_condition(session: Session, code: str, role: str) -> Any:
+    ids = agency_subtree(session, code)
+    if not ids:
         return false()
-    ids = sorted(subtree_ids(session, agency_id))
     by_role = {
         "owner": select(InformationSystem.id).where(InformationSystem.owner_agency_id.in_(ids)),
         "operator": select(InformationSystem.id).where(InformationSystem.operator_agency_id.in_(ids)),

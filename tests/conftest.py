@@ -26,6 +26,7 @@ from registry.db import get_engine
 from registry.factory import create_app
 from registry.models import Agency, Capability, DataDomain, InformationSystem, User
 from registry.services.systems import SystemInput, create_system
+from registry.services.tokens import issue_token
 from registry.services.users import UserInput, create_user
 from registry.web.access import password_hasher
 
@@ -268,6 +269,19 @@ def make_system(session: Session, make_agency: Callable[..., Agency]) -> Callabl
         return create_system(session, SystemInput(**values), actor=OPERATOR, registered_year=registered_year)
 
     return make
+
+
+def api_tokens(session: Session, users: dict[str, User]) -> dict[str, str]:
+    """A write token per account of ``users`` (keyed by role), and under ``read`` a read-only
+    token of the ``admin`` account: what the API tests send as ``Authorization: Bearer``."""
+    tokens = {
+        role: issue_token(session, user, name="sync", scope="write", days=30, actor=OPERATOR).secret
+        for role, user in users.items()
+    }
+    tokens["read"] = issue_token(
+        session, users["admin"], name="read", scope="read", days=30, actor=OPERATOR
+    ).secret
+    return tokens
 
 
 def proposal_fields(make_agency: Callable[..., Agency], capability: Capability) -> dict[str, Any]:

@@ -75,6 +75,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.system_findings": EVERYONE,
     "api.system_decisions": EVERYONE,
     "api.warnings_list": EVERYONE,
+    "api.findings_list": EVERYONE,
+    "api.decisions_list": EVERYONE,  # submitters: decisions on their agency's systems
     "api.warning_detail": EVERYONE,
     "api.warning_dispose": frozenset({"reviewer"}),
     "api.agencies_list": EVERYONE,

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.models import AuditEvent, Dependency, DuplicateWarning, InformationSystem
-from registry.services.tokens import issue_token
 from registry.services.workflow import transition
-from tests.conftest import OPERATOR, proposal_fields, sign_in
+from tests.conftest import OPERATOR, api_tokens, proposal_fields, sign_in
 
 
 @pytest.fixture
@@ -50,13 +49,7 @@ def world(
         "auditor": make_user("auditor"),
         "admin": make_user("admin"),
     }
-    tokens = {
-        role: issue_token(session, user, name="sync", scope="write", days=30, actor=OPERATOR).secret
-        for role, user in users.items()
-    }
-    tokens["read"] = issue_token(
-        session, users["admin"], name="read", scope="read", days=30, actor=OPERATOR
-    ).secret
+    tokens = api_tokens(session, users)
     return {
         "central": central,
         "province": province,

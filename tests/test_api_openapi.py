@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from registry.factory import create_app
-from registry.models import DuplicateWarning
+from registry.models import Decision, DuplicateWarning
 from registry.services.dependencies import add_dependency
 from registry.services.tokens import issue_token
 from registry.web.api.openapi import PLACEHOLDER, build_document
@@ -122,6 +122,7 @@ def fuzz_world(
         detector_version="t",
     )
     session.add(warning)
+    session.add(Decision(system_id=draft.id, reviewer_label="t", outcome="reject", reason="Trùng lặp"))
     session.commit()
     admin = make_user("admin")
     secret = issue_token(session, admin, name="fuzz", scope="write", days=30, actor=OPERATOR).secret

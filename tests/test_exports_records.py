@@ -109,6 +109,12 @@ def test_the_decision_log_filters_by_outcome_and_period(client, decided, session
     assert [d["system_code"] for d in body["decisions"]] == [decided["ours"].code]
 
 
+def test_the_last_day_a_date_can_name_is_a_period_s_end(client, decided):
+    body = json.loads(client.get("/exports/decisions.json?since=0001-01-01&until=9999-12-31").get_data())
+    assert body["meta"]["count"] == 2
+    assert client.get("/exports/warnings.csv?until=9999-12-31").status_code == 200
+
+
 def test_warnings_carry_both_systems_score_components_detector_and_disposition(client, decided):
     book = openpyxl.load_workbook(io.BytesIO(client.get("/exports/warnings.xlsx").get_data()))
     sheet = book["Warnings"]
@@ -153,6 +159,14 @@ def test_rows_stream_in_batches(session, decided):
         r["system_code"] for r in records.decision_rows(session, flt)
     ]
     assert len(list(records.warning_rows(session, flt, batch=1))) == 2
+
+
+def test_an_owner_filter_keeps_the_rows_touching_those_agencies(session, decided):
+    flt = records.RecordFilter(owner_ids=(decided["province"].id,))
+    assert [r["system_code"] for r in records.decision_rows(session, flt)] == [decided["ours"].code]
+    assert [r["status"] for r in records.warning_rows(session, flt)] == ["justified"]
+    nobody = records.RecordFilter(owner_ids=())
+    assert records.count_decisions(session, nobody) == records.count_warnings(session, nobody) == 0
 
 
 def test_the_command_line_exports_decisions_and_warnings(app, decided, tmp_path):

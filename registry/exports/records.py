@@ -59,13 +59,15 @@ class RecordFilter:
 
     ``statuses`` are decision actions (``approve``…) for the decision log and dispositions
     (``open``, ``dismissed``…) for warnings; the period is when a decision was taken, or when a
-    warning was first raised.
+    warning was first raised. ``owner_ids`` is a chosen owner agency and those below it (the
+    API's ``agency`` filter), on top of the submitter's own agency, which ``agency_id`` enforces.
     """
 
     since: date | None = None
     until: date | None = None
     statuses: list[str] = field(default_factory=list)
     agency_id: int | None = None
+    owner_ids: tuple[int, ...] | None = None
 
     @classmethod
     def parse(cls, args: Mapping[str, Any], agency_id: int | None = None) -> RecordFilter:
@@ -82,12 +84,15 @@ class RecordFilter:
     def describe(self) -> dict[str, Any]:
         values = {"since": self.since, "until": self.until, "status": self.statuses}
         values["owner_agency_id"] = self.agency_id
+        values["owner_agency_ids"] = list(self.owner_ids) if self.owner_ids is not None else None
         return {k: str(v) if isinstance(v, date) else v for k, v in values.items() if v not in (None, [])}
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The period as instants: the start of ``since``, the end of ``until`` (exclusive)."""
         since = datetime.combine(self.since, time(), UTC) if self.since else None
-        until = datetime.combine(self.until + timedelta(days=1), time(), UTC) if self.until else None
+        until = None
+        if self.until and self.until < date.max:  # the last day a date can name has no next day
+            until = datetime.combine(self.until + timedelta(days=1), time(), UTC)
         return since, until
 
     def period(self, column: Any) -> list[Any]:
@@ -110,6 +115,8 @@ def _decision_query(flt: RecordFilter) -> Any:
         conditions.append(Decision.outcome.in_(flt.statuses))
     if flt.agency_id is not None:
         conditions.append(system.owner_agency_id == flt.agency_id)
+    if flt.owner_ids is not None:
+        conditions.append(system.owner_agency_id.in_(flt.owner_ids))
     return (
         select(
             Decision.id,
@@ -138,6 +145,8 @@ def _warning_query(flt: RecordFilter) -> Any:
         conditions.append(w.disposition.in_(flt.statuses))
     if flt.agency_id is not None:
         conditions.append((a.owner_agency_id == flt.agency_id) | (b.owner_agency_id == flt.agency_id))
+    if flt.owner_ids is not None:
+        conditions.append(a.owner_agency_id.in_(flt.owner_ids) | b.owner_agency_id.in_(flt.owner_ids))
     return (
         select(
             w.id,
@@ -176,18 +185,32 @@ def count_warnings(session: Session, flt: RecordFilter) -> int:
 def decision_rows(session: Session, flt: RecordFilter, batch: int = BATCH) -> Iterator[dict[str, Any]]:
     """Every decision in the filter, oldest first, as a dict of ``DECISION_COLUMNS``."""
     for row in batched(session, _decision_query(flt), Decision.id, batch):
-        decided_at, code, name, owner, action, reason, reuse, by = row[1:]
-        yield {
-            "decided_at": _iso(decided_at),
-            "system_code": code,
-            "system_name": name,
-            "owner_agency": owner,
-            "action": action,
-            "outcome": OUTCOMES.get(action, action),
-            "reason": reason,
-            "reuse_code": reuse,
-            "decided_by": by,
-        }
+        yield _decision_row(row)
+
+
+def latest_decisions(session: Session, flt: RecordFilter, *, offset: int, limit: int) -> list[dict[str, Any]]:
+    """One page of the decision log, latest first, as the rows the export writes.
+
+    The API lists the log a page at a time with the export's filters, so both hold the same
+    decisions for the same filter.
+    """
+    query = _decision_query(flt).order_by(Decision.decided_at.desc(), Decision.id.desc())
+    return [_decision_row(row) for row in session.execute(query.offset(offset).limit(limit))]
+
+
+def _decision_row(row: Any) -> dict[str, Any]:
+    decided_at, code, name, owner, action, reason, reuse, by = row[1:]
+    return {
+        "decided_at": _iso(decided_at),
+        "system_code": code,
+        "system_name": name,
+        "owner_agency": owner,
+        "action": action,
+        "outcome": OUTCOMES.get(action, action),
+        "reason": reason,
+        "reuse_code": reuse,
+        "decided_by": by,
+    }
 
 
 def warning_rows(session: Session, flt: RecordFilter, batch: int = BATCH) -> Iterator[dict[str, Any]]:

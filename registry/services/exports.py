@@ -24,11 +24,18 @@ FORMATS = ("csv", "xlsx", "json", "publiccode", "backstage")
 TRAIL_FORMATS = ("csv", "jsonl")
 
 
+def restricted_agency(actor: Actor) -> int | None:
+    """The agency a submitter's exports and decision lists keep to; ``None``: the whole portfolio.
+
+    One rule for the downloads and the API's decision list, so neither shows a submitter more.
+    """
+    return actor.agency_id if actor.role == Role.SUBMITTER else None
+
+
 def scope_for(actor: Actor, flt: SystemFilter) -> inventory.ExportScope:
     """Submitters take out only their own agency's systems; other roles the whole filter."""
     policy.ensure(policy.allows(actor, policy.Permission.EXPORT))
-    owner = actor.agency_id if actor.role == Role.SUBMITTER else None
-    return inventory.ExportScope(flt=flt, owner_agency_id=owner)
+    return inventory.ExportScope(flt=flt, owner_agency_id=restricted_agency(actor))
 
 
 def scope_for_system(actor: Actor, system: InformationSystem) -> inventory.ExportScope:
@@ -86,7 +93,7 @@ def as_of_scope(scope: inventory.ExportScope, instant: datetime) -> as_of_export
 def record_filter_for(actor: Actor, args: Any) -> records.RecordFilter:
     """The decision log and warnings follow the inventory's rule: submitters see their agency's."""
     policy.ensure(policy.allows(actor, policy.Permission.EXPORT))
-    return records.RecordFilter.parse(args, actor.agency_id if actor.role == Role.SUBMITTER else None)
+    return records.RecordFilter.parse(args, restricted_agency(actor))
 
 
 RECORD_KINDS = {

@@ -172,8 +172,13 @@ def describe(rule: Rule, details: dict[str, Any], names: dict[str, str] | None =
     return FindingView(rule, rule.severity, str(rule.title), message, details)
 
 
+def capability_names(session: Session, locale: str) -> dict[str, str]:
+    """Capability names by code in the reader's language, for the messages that list them."""
+    return {c.code: localized_name(c, locale) for c in session.scalars(select(Capability))}
+
+
 def findings_of(session: Session, system_id: int, locale: str) -> list[FindingView]:
     stored = list(session.scalars(select(Finding).where(Finding.system_id == system_id)))
-    names = {c.code: localized_name(c, locale) for c in session.scalars(select(Capability))} if stored else {}
+    names = capability_names(session, locale) if stored else {}
     views = [describe(rule, f.details, names) for f in stored if (rule := rule_by_code(f.rule_code))]
     return sorted(views, key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), int(v.rule.code[1:])))

@@ -10,9 +10,11 @@ the ``X-CSRFToken`` header. Errors always have the shape ``{"error": {"code", "m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from flask import Blueprint, abort, jsonify, request, url_for
+from pydantic import BaseModel
+from pydantic import ValidationError as InputError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -20,8 +22,11 @@ from registry.db import get_session
 from registry.models import InformationSystem
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.systems import get_system
+from registry.web.api.schemas import PageQuery
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def api_error(
@@ -118,4 +123,30 @@ def query_args() -> dict[str, Any]:
     return {k: (v if len(v) > 1 else v[0]) for k, v in request.args.lists()}
 
 
-from registry.web.api import docs, reference, systems  # noqa: E402,F401 - register the routes
+def read_query(model: type[M]) -> M:
+    """Query parameters read by their model; a wrong one is a 400 naming it."""
+    try:
+        return model.model_validate(query_args())
+    except InputError as exc:
+        names = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
+        fail(400, "bad_request", f"Invalid query parameter(s): {', '.join(names)}.")
+
+
+def page_response(endpoint: str, query: PageQuery, items: list[Any], total: int) -> Response:
+    """One page of a list, as every paged list but the systems' answers: the items, the total
+    and the links to the other pages, which keep the query's filters. A page past the last
+    one is empty."""
+    pages = max(1, -(-total // query.per_page))
+    args = query.model_dump(exclude_defaults=True, exclude={"page"}, mode="json")
+    return jsonify(
+        items=items,
+        total=total,
+        more=False,
+        page=query.page,
+        per_page=query.per_page,
+        pages=pages,
+        links=page_links(endpoint, args, query.page, pages),
+    )
+
+
+from registry.web.api import docs, portfolio, reference, systems  # noqa: E402,F401 - register the routes

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from flask import current_app, g, jsonify, request, url_for
 from flask_login import current_user
-from pydantic import BaseModel
-from pydantic import ValidationError as InputError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -20,21 +16,10 @@ from registry.services.overlaps import OVERLAP_INDEX
 from registry.services.similar import SimilarQuery, as_json, find_similar
 from registry.web import access
 from registry.web.access import current_actor
-from registry.web.api import api_error, bp, fail, invalid, json_object, page_links, query_args, stale
+from registry.web.api import api_error, bp, fail, invalid, json_object, page_response, read_query, stale
 from registry.web.api import schemas as s
 from registry.web.api.openapi import operation
 from registry.web.templating import current_locale
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _query(model: type[M]) -> M:
-    """Query parameters read by their model; a wrong one is a 400 naming it."""
-    try:
-        return model.model_validate(query_args())
-    except InputError as exc:
-        names = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
-        fail(400, "bad_request", f"Invalid query parameter(s): {', '.join(names)}.")
 
 
 @bp.get("/me")
@@ -57,7 +42,7 @@ def me() -> Response:
 @operation("List agencies", tag="agencies", query=s.AgencyListQuery, responses={200: s.AgencyPage})
 def agencies_list() -> Response:
     """The central → province → commune tree, by code; ``parent`` lists one agency's children."""
-    query = _query(s.AgencyListQuery)
+    query = read_query(s.AgencyListQuery)
     items, total, parents = api_records.list_agencies(
         get_session(),
         level=query.level.value if query.level else None,
@@ -65,17 +50,8 @@ def agencies_list() -> Response:
         page=query.page,
         per_page=query.per_page,
     )
-    pages = max(1, -(-total // query.per_page))
-    args = query.model_dump(exclude_defaults=True, exclude={"page"}, mode="json")
-    return jsonify(
-        items=[api_records.agency_record(a, parents) for a in items],
-        total=total,
-        more=False,
-        page=query.page,
-        per_page=query.per_page,
-        pages=pages,
-        links=page_links("api.agencies_list", args, query.page, pages),
-    )
+    records = [api_records.agency_record(a, parents) for a in items]
+    return page_response("api.agencies_list", query, records, total)
 
 
 @bp.get("/agencies/<code>")
@@ -96,7 +72,7 @@ def agency_detail(code: str) -> Response:
 )
 def warnings_list() -> Response:
     """Every pair of systems the engine flagged, highest score first; filter by disposition."""
-    query = _query(s.WarningListQuery)
+    query = read_query(s.WarningListQuery)
     found = api_records.list_warnings(
         get_session(),
         disposition=query.disposition.value if query.disposition else None,
@@ -104,17 +80,8 @@ def warnings_list() -> Response:
         page=query.page,
         per_page=query.per_page,
     )
-    pages = max(1, -(-found.total // query.per_page))
-    args = query.model_dump(exclude_defaults=True, exclude={"page"}, mode="json")
-    return jsonify(
-        items=[api_records.warning_record(w, found.codes) for w in found.items],
-        total=found.total,
-        more=False,
-        page=query.page,
-        per_page=query.per_page,
-        pages=pages,
-        links=page_links("api.warnings_list", args, query.page, pages),
-    )
+    records = [api_records.warning_record(w, found.codes) for w in found.items]
+    return page_response("api.warnings_list", query, records, found.total)
 
 
 def _warning(warning_id: int) -> DuplicateWarning:

@@ -9,17 +9,32 @@ accept exactly the same values; these models describe those values for clients.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from registry.choices import AgencyLevel, DependencyKind, Disposition, Hosting, SystemStatus
+from registry.choices import AgencyLevel, DependencyKind, Disposition, Hosting, Severity, SystemStatus
 from registry.config import PAGE_SIZES
+from registry.exports.records import OUTCOMES
 from registry.filters import AGENCY_ROLES, SORTS
+from registry.rules import RULES
 from registry.services.systems import NUMBER_LIMITS, TEXT_LIMITS
 
 SortOrder = Literal[tuple(SORTS)]  # type: ignore[valid-type]
 AgencyRole = Literal[AGENCY_ROLES]  # type: ignore[valid-type]
+RuleCode = Literal[tuple(rule.code for rule in RULES)]  # type: ignore[valid-type]
+Outcome = Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
+
+T = TypeVar("T")
+
+
+def _listed(value: Any) -> Any:
+    """A parameter given once arrives as one string, repeated as a list: both are a list."""
+    return value if isinstance(value, list) else [value]
+
+
+Repeated = Annotated[list[T], BeforeValidator(_listed)]
+"""A query parameter that may be repeated (``status=a&status=b``)."""
 
 
 class ErrorBody(BaseModel):
@@ -164,6 +179,26 @@ class WarningListQuery(PageQuery):
     min_score: float | None = Field(None, ge=0, le=1)
 
 
+class FindingListQuery(PageQuery):
+    rule: RuleCode | None = None
+    severity: Severity | None = None
+    agency: str = Field("", max_length=40, description="Owner agency code; its sub-agencies are included.")
+    status: Repeated[SystemStatus] = Field(
+        default_factory=list, description="The system's status; repeat to allow several."
+    )
+
+
+class DecisionListQuery(PageQuery):
+    """The decision log export's filters, with the same names."""
+
+    since: date | None = Field(None, description="Decided on or after this day (UTC).")
+    until: date | None = Field(None, description="Decided on or before this day (UTC).")
+    status: Repeated[Outcome] = Field(
+        default_factory=list, description="The decision (its `outcome`); repeat to allow several."
+    )
+    agency: str = Field("", max_length=40, description="Owner agency code; its sub-agencies are included.")
+
+
 class AgencyListQuery(PageQuery):
     level: AgencyLevel | None = None
     parent: str | None = Field(None, max_length=40, description="Only the children of this agency code.")
@@ -257,6 +292,24 @@ class FindingList(BaseModel):
     items: list[Finding]
 
 
+class PortfolioItem(BaseModel):
+    """Which system an item of a portfolio-wide list is about."""
+
+    system: str = Field(description="The system's code.")
+    system_name: str
+    owner_agency: str | None = Field(description="The owner agency's code.")
+
+
+class PortfolioFinding(Finding, PortfolioItem):
+    """A finding in the portfolio's list: the system it is about, and when it was found."""
+
+    detected_at: datetime | None
+
+
+class FindingPage(PageInfo):
+    items: list[PortfolioFinding]
+
+
 class Decision(BaseModel):
     outcome: str
     outcome_label: str
@@ -268,6 +321,14 @@ class Decision(BaseModel):
 
 class DecisionList(BaseModel):
     items: list[Decision]
+
+
+class PortfolioDecision(Decision, PortfolioItem):
+    """A decision in the portfolio's log, with the system it decided."""
+
+
+class DecisionPage(PageInfo):
+    items: list[PortfolioDecision]
 
 
 class Agency(BaseModel):

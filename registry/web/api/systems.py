@@ -11,7 +11,7 @@ from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.filters import list_systems, parse_filter
 from registry.models import InformationSystem
-from registry.services import api_records, overlaps, workflow
+from registry.services import api_lists, api_records, overlaps, workflow
 from registry.services.dependencies import Edge, add_dependency, neighbourhood, remove_dependency
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.findings import findings_of
@@ -277,18 +277,7 @@ def system_findings(code: str) -> Response:
     """The justification rules (R1–R10) the system currently fails, most severe first."""
     system = load_system(code)
     views = findings_of(get_session(), system.id, current_locale())  # type: ignore[arg-type]
-    return jsonify(
-        items=[
-            {
-                "rule": v.rule.code,
-                "severity": v.severity,
-                "title": v.title,
-                "message": v.message,
-                "details": v.details,
-            }
-            for v in views
-        ]
-    )
+    return jsonify(items=[api_lists.finding_item(v) for v in views])
 
 
 @bp.get("/systems/<code>/decisions")
@@ -302,14 +291,13 @@ def system_decisions(code: str) -> Response:
     reuse = workflow.codes_of(session, [d.reuse_system_id for d in decisions if d.reuse_system_id])
     return jsonify(
         items=[
-            {
-                "outcome": d.outcome,
-                "outcome_label": workflow.decision_label(d.outcome),
-                "reason": d.reason,
-                "reviewer": d.reviewer_label,
-                "reuse_system": reuse.get(d.reuse_system_id) if d.reuse_system_id else None,
-                "decided_at": api_records.iso(d.decided_at),
-            }
+            api_lists.decision_item(
+                d.outcome,
+                d.reason,
+                d.reviewer_label,
+                reuse.get(d.reuse_system_id) if d.reuse_system_id else None,
+                d.decided_at,
+            )
             for d in decisions
         ]
     )

@@ -19,6 +19,7 @@ wall time so a busy machine can be told apart from slow code.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -98,6 +99,21 @@ def fresh_target(target_url: str) -> None:
     engine.dispose()
 
 
+def server_cpu(session: object) -> float:
+    """CPU seconds of the PostgreSQL backend serving ``session`` (0 on SQLite, or if it runs
+    elsewhere): on a shared machine, client plus server CPU says what wall time cannot."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "postgresql":  # type: ignore[attr-defined]
+        return 0.0
+    pid = session.scalar(text("SELECT pg_backend_pid()"))  # type: ignore[attr-defined]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(target_url: str, data: bytes, profile: bool) -> dict[str, float]:
     from pages import make_app
     from sqlmodel import Session
@@ -116,10 +132,12 @@ def run(target_url: str, data: bytes, profile: bool) -> dict[str, float]:
         profiler = Profiler()
         profiler.start()
     with app.app_context(), Session(get_engine(app)) as session:
+        server = server_cpu(session)
         started, cpu = time.perf_counter(), time.process_time()
         plan = plan_import(session, actor, "inventory.csv", data, fmt="csv")
         figures["plan_s"] = time.perf_counter() - started
         figures["plan_cpu"] = time.process_time() - cpu
+        figures["plan_server"], server = server_cpu(session) - server, server_cpu(session)
         if not plan.ok:
             print(plan.problems()[:10])
             raise SystemExit("the file has problems")
@@ -128,11 +146,13 @@ def run(target_url: str, data: bytes, profile: bool) -> dict[str, float]:
         result = commit_import(session, actor, "inventory.csv", data, fmt="csv", plan=plan)
         figures["commit_s"] = time.perf_counter() - started
         figures["commit_cpu"] = time.process_time() - cpu
+        figures["commit_server"], server = server_cpu(session) - server, server_cpu(session)
         figures["created"] = result.created
         started, cpu = time.perf_counter(), time.process_time()
         again = plan_import(session, actor, "inventory.csv", data, fmt="csv")
         figures["reimport_plan_s"] = time.perf_counter() - started
         figures["reimport_cpu"] = time.process_time() - cpu
+        figures["reimport_server"] = server_cpu(session) - server
         figures["reimport_unchanged"] = again.counts[Action.UNCHANGED]
     if profiler is not None:
         profiler.stop()
@@ -158,18 +178,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         fresh_target(args.target_url)
         figures = run(args.target_url, data, args.profile)
     print(f"CSV: {len(data) / 2**20:.1f} MB, {int(figures['rows']):,} rows")
-    print(f"{'':22}{'wall s':>8}{'CPU s':>8}   (CPU: this process only; PostgreSQL works in its own)")
-    print(f"{'validate + preview':22}{figures['plan_s']:8.1f}{figures['plan_cpu']:8.1f}")
-    print(
-        f"{'commit':22}{figures['commit_s']:8.1f}{figures['commit_cpu']:8.1f}"
-        f"   created {int(figures['created']):,}"
-    )
-    total, total_cpu = figures["plan_s"] + figures["commit_s"], figures["plan_cpu"] + figures["commit_cpu"]
-    print(f"{'total':22}{total:8.1f}{total_cpu:8.1f}   target 60 s")
-    print(
-        f"{'re-import preview':22}{figures['reimport_plan_s']:8.1f}{figures['reimport_cpu']:8.1f}"
-        f"   unchanged {int(figures['reimport_unchanged']):,}"
-    )
+    print(f"{'':22}{'wall s':>8}{'CPU s':>8}{'server':>8}   (server: its PostgreSQL backend)")
+    for label, key, extra in (
+        ("validate + preview", "plan", ""),
+        ("commit", "commit", f"   created {int(figures['created']):,}"),
+        ("re-import preview", "reimport", f"   unchanged {int(figures['reimport_unchanged']):,}"),
+    ):
+        wall = figures["reimport_plan_s" if key == "reimport" else f"{key}_s"]
+        print(f"{label:22}{wall:8.1f}{figures[f'{key}_cpu']:8.1f}{figures[f'{key}_server']:8.1f}{extra}")
+        if key == "commit":
+            total = figures["plan_s"] + figures["commit_s"]
+            cpu = sum(figures[f"{k}_{c}"] for k in ("plan", "commit") for c in ("cpu", "server"))
+            print(f"{'total':22}{total:8.1f}{cpu:16.1f}   target 60 s (CPU + server together)")
     print(f"peak memory {figures['peak_mb']:.0f} MB")
     return 0
 

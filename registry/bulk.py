@@ -7,8 +7,9 @@ than the database's own work. Here the caller gives rows in column order with va
 takes as they are, and values that are the same on every row (the import's timestamp) are
 converted once with :func:`driver_value`.
 
-Both drivers take JSON as text: SQLite stores it as text, and psycopg sends a Python ``str``
-with no declared type, so PostgreSQL casts it to the ``json`` column it goes into.
+On PostgreSQL the rows are streamed with ``COPY … FROM STDIN`` (psycopg's ``Copy``), which
+the server takes several times faster than row-by-row inserts; on SQLite, ``executemany``
+of a prepared statement is already that. JSON goes as text on both.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ def insert_tuples(
     """
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(quote.quote(table.c[name].name) for name in columns)
+    if dialect.name == "postgresql":
+        return _copy(session, f"COPY {quote.format_table(table)} ({names}) FROM STDIN", rows)
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = (
         f"INSERT INTO {quote.format_table(table)} ({names}) VALUES ({', '.join([mark] * len(columns))})"
     )
@@ -64,4 +67,16 @@ def insert_tuples(
     while chunk := list(islice(iterator, BATCH)):
         connection.exec_driver_sql(statement, chunk)
         count += len(chunk)
+    return count
+
+
+def _copy(session: Session, statement: str, rows: Iterable[Sequence[Any]]) -> int:
+    """PostgreSQL's ``COPY … FROM STDIN`` through psycopg, in the session's transaction: the
+    server parses and plans once for the whole stream instead of once per row."""
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    count = 0
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
     return count

@@ -357,7 +357,14 @@ import_group = AppGroup("import", help="Bring systems in from a file (preview, t
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", default=None, help="csv, xlsx, json… (default: from the file name)")
 @click.option("--commit", "do_commit", is_flag=True, help="Write the import; without it, only preview.")
-def import_systems(path: str, fmt: str | None, do_commit: bool) -> None:
+@click.option(
+    "--default-owner",
+    "default_owner",
+    default=None,
+    metavar="CODE",
+    help="Agency code given to rows that name no managing agency (with its level if they give none).",
+)
+def import_systems(path: str, fmt: str | None, do_commit: bool, default_owner: str | None) -> None:
     """Preview an import and, with --commit, write it all or nothing (as the server's operator)."""
     from pathlib import Path
 
@@ -371,7 +378,9 @@ def import_systems(path: str, fmt: str | None, do_commit: bool) -> None:
     # The command line speaks English, like its other messages; the pages speak the reader's language.
     with Session(db.get_engine()) as session, force_locale("en"):
         try:
-            plan = imports.plan_import(session, actor, Path(path).name, data, fmt=fmt)
+            plan = imports.plan_import(
+                session, actor, Path(path).name, data, fmt=fmt, default_owner=default_owner
+            )
         except UnreadableFileError as exc:
             raise click.ClickException(str(exc.message)) from None
         counts = plan.counts
@@ -380,6 +389,8 @@ def import_systems(path: str, fmt: str | None, do_commit: bool) -> None:
             f"{counts[imports.Action.UPDATE]} to update, {counts[imports.Action.UNCHANGED]} unchanged, "
             f"{counts[imports.Action.REFUSED]} refused; {len(plan.new_agencies)} new agencies."
         )
+        if plan.default_owner:
+            click.echo(f"{plan.defaulted} rows took the default managing agency {plan.default_owner}.")
         problems = plan.problems()
         for where, column, message in problems[:100]:
             click.echo(f"  {where}: {column or '-'}: {message}", err=True)

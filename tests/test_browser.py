@@ -315,6 +315,9 @@ def test_an_agency_imports_its_list_in_two_steps(
     bad.write_text(header + good_row + "Cổng thông tin,Tin tức,TU-NAN,galaxy,\n", encoding="utf-8")
     sign_in(page, live_server, user.username, next_path="/imports/")
     expect(page.get_by_role("heading", name="Nhập hệ thống")).to_be_visible()
+    # A submitter's rows that name no managing agency can only go to their own.
+    expect(page.get_by_label("Cơ quan chủ quản cho các dòng không ghi cơ quan")).to_have_value("TU-NAN")
+    page.screenshot(path=str(SCREENSHOTS / "import-form.png"), full_page=True)
     page.get_by_label("Tệp").set_input_files(str(bad))
     page.get_by_role("button", name="Kiểm tra tệp").click()
 

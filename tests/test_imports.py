@@ -480,3 +480,119 @@ def test_a_submitter_cannot_bring_in_unknown_agencies(session, portfolio, make_u
     plan = plan_import(session, submitter, "riha.json", json.dumps(RIHA_SAMPLE).encode())
     assert not plan.ok and not plan.new_agencies
     assert any(column == "agency" for _where, column, _message in plan.file_problems)
+
+
+# --- a default managing agency for rows that name none -----------------------------------------
+
+FOREIGN_PUBLICCODE = """\
+publiccodeYmlVersion: "0.4"
+name: Medusa
+url: "https://example.com/italia/medusa.git"
+developmentStatus: stable
+description:
+  en:
+    shortDescription: A document manager
+    longDescription: A document manager for public administrations, with registers and archives.
+"""
+
+
+def test_a_foreign_publiccode_yml_is_refused_without_a_default_owner(session, portfolio):
+    plan = plan_import(session, OPERATOR, "publiccode.yml", FOREIGN_PUBLICCODE.encode())
+    assert plan.counts == {Action.REFUSED: 1} and plan.defaulted == 0
+    assert {column for _where, column, _message in plan.problems()} >= {"owner_agency", "scope_level"}
+
+
+def test_a_foreign_publiccode_yml_takes_the_default_owner_and_its_level(session, portfolio):
+    data = FOREIGN_PUBLICCODE.encode()
+    plan = plan_import(session, OPERATOR, "publiccode.yml", data, default_owner="TU-HUE")
+    assert plan.ok, plan.problems()
+    assert plan.counts == {Action.CREATE: 1} and plan.defaulted == 1
+    assert plan.default_owner_name == "Thành ủy Huế" and plan.rows[0].owner_agency == "TU-HUE"
+    result = commit_import(session, OPERATOR, "publiccode.yml", data, default_owner="TU-HUE")
+    system = session.scalar(select(InformationSystem).where(InformationSystem.code == result.codes[0]))
+    assert system.name == "Medusa" and system.owner_agency_id == portfolio["hue"].id
+    assert system.scope_level == "province" and system.status == "in_operation"
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "import.commit"))
+    assert event.after["default_owner"] == "TU-HUE" and event.after["defaulted"] == 1
+    again = plan_import(session, OPERATOR, "publiccode.yml", data, default_owner="TU-HUE")
+    assert again.counts == {Action.UNCHANGED: 1}
+
+
+def test_rows_that_name_an_owner_keep_it(session, portfolio):
+    data = (
+        "name,description,owner_agency,scope_level\r\n"
+        "Cổng Nghệ An,Tin tức của Tỉnh ủy.,TU-NAN,central\r\n"
+        "Cổng Huế,Tin tức của Thành ủy.,,\r\n"
+        "Thư viện Nghệ An,Sách và tài liệu.,TU-NAN,\r\n"
+    ).encode()
+    plan = plan_import(session, OPERATOR, "list.csv", data, default_owner="TU-HUE")
+    assert [(row.owner_agency, row.took_default_owner) for row in plan.rows] == [
+        ("TU-NAN", False),
+        ("TU-HUE", True),
+        ("TU-NAN", False),
+    ]
+    assert [row.action for row in plan.rows] == [Action.CREATE, Action.CREATE, Action.REFUSED]
+    assert plan.rows[0].data.scope_level == "central" and plan.rows[1].data.scope_level == "province"
+    assert [column for column, _message in plan.rows[2].problems] == ["scope_level"]
+
+
+def test_a_registered_system_keeps_its_owner_when_the_row_names_none(session, portfolio):
+    draft = portfolio["draft"]
+    data = f"code,name\r\n{draft.code},{draft.name} (mới)\r\n".encode()
+    plan = plan_import(session, OPERATOR, "changes.csv", data, default_owner="TU-NAN")
+    assert [(r.action, r.changed) for r in plan.rows] == [(Action.UPDATE, ["name"])]
+    assert plan.defaulted == 0
+
+
+def test_an_unknown_default_owner_is_a_problem_of_the_file(session, portfolio):
+    plan = plan_import(
+        session, OPERATOR, "publiccode.yml", FOREIGN_PUBLICCODE.encode(), default_owner="NOWHERE"
+    )
+    assert not plan.ok and plan.defaulted == 0
+    assert ("", "owner_agency") in {(where, column) for where, column, _message in plan.file_problems}
+    assert any(
+        "NOWHERE" in str(message) and "not in the registry" in str(message) for *_, message in plan.problems()
+    )
+
+
+def test_a_submitter_defaults_only_to_their_own_agency(session, portfolio, make_user):
+    submitter = Actor.of(make_user("submitter", agency_id=portfolio["hue"].id))
+    data = "name,description,status\r\nCổng Huế,Tin tức của Thành ủy.,draft\r\n".encode()
+    own = plan_import(session, submitter, "list.csv", data, default_owner="TU-HUE")
+    assert own.ok and own.defaulted == 1, own.problems()
+    other = plan_import(session, submitter, "list.csv", data, default_owner="TU-NAN")
+    assert not other.ok
+    assert [str(message) for _where, _column, message in other.file_problems] == [
+        "You can only register and edit systems of your own agency."
+    ]
+
+
+def test_the_default_owner_is_part_of_what_the_commit_promises(session, portfolio):
+    data = "name,description,scope_level\r\nCổng thông tin,Tin tức.,province\r\n".encode()
+    prints = {
+        plan_import(session, OPERATOR, "list.csv", data, default_owner=owner).fingerprint()
+        for owner in (None, "TU-HUE", "TU-NAN")
+    }
+    assert len(prints) == 3
+    previewed = plan_import(session, OPERATOR, "list.csv", data, default_owner="TU-HUE").fingerprint()
+    with pytest.raises(ImportRefusedError, match="registry changed"):
+        commit_import(
+            session, OPERATOR, "list.csv", data, default_owner="TU-NAN", expected_fingerprint=previewed
+        )
+    assert session.scalar(select(func.count()).select_from(InformationSystem)) == 3
+
+
+def test_the_command_line_takes_a_default_owner(app, session, portfolio, tmp_path):
+    path = tmp_path / "publiccode.yml"
+    path.write_text(FOREIGN_PUBLICCODE, encoding="utf-8")
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["import", "systems", str(path)])
+    assert refused.exit_code == 1 and "owner_agency" in refused.output
+    unknown = runner.invoke(args=["import", "systems", str(path), "--default-owner", "NOWHERE"])
+    assert unknown.exit_code == 1 and "NOWHERE" in unknown.output
+    done = runner.invoke(args=["import", "systems", str(path), "--default-owner", "TU-HUE", "--commit"])
+    assert done.exit_code == 0, done.output
+    assert "1 rows took the default managing agency TU-HUE" in done.output
+    assert "Imported: 1 created" in done.output
+    system = session.scalar(select(InformationSystem).where(InformationSystem.name == "Medusa"))
+    assert system.owner_agency_id == portfolio["hue"].id

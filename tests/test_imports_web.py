@@ -28,13 +28,27 @@ def _csv(*rows: str) -> bytes:
     return ("name,description,owner_agency,scope_level\r\n" + "".join(r + "\r\n" for r in rows)).encode()
 
 
-def _upload(client, data: bytes, filename: str = "list.csv"):
+def _upload(client, data: bytes, filename: str = "list.csv", **fields: str):
     page = client.get("/imports/")
     assert page.status_code == 200
     return client.post(
         "/imports/",
-        data={"csrf_token": csrf_token_of(page.get_data(as_text=True)), "file": (io.BytesIO(data), filename)},
+        data={
+            "csrf_token": csrf_token_of(page.get_data(as_text=True)),
+            "file": (io.BytesIO(data), filename),
+            **fields,
+        },
         content_type="multipart/form-data",
+    )
+
+
+def _commit(client, html: str):
+    return client.post(
+        re.search(r'action="([^"]+/commit)"', html).group(1),
+        data={
+            "csrf_token": csrf_token_of(html),
+            "fingerprint": re.search(r'name="fingerprint" type="hidden" value="([^"]+)"', html).group(1),
+        },
     )
 
 
@@ -54,14 +68,7 @@ def test_a_submitter_previews_then_commits_into_their_own_agency(client_for, pro
     assert re.search(r'data-count="create">\s*<div[^>]*>1<', html)
     assert _count(session) == 0  # nothing written by the preview
 
-    commit_url = re.search(r'action="([^"]+/commit)"', html).group(1)
-    done = client.post(
-        commit_url,
-        data={
-            "csrf_token": csrf_token_of(html),
-            "fingerprint": re.search(r'name="fingerprint" type="hidden" value="([^"]+)"', html).group(1),
-        },
-    )
+    done = _commit(client, html)
     assert done.status_code == 302
     assert _count(session) == 1
     system = session.scalar(select(InformationSystem))
@@ -119,3 +126,52 @@ def test_the_templates_have_the_columns_the_import_reads(client, province):
     agencies = [row[0] for row in book.worksheets[2].iter_rows(min_row=2, values_only=True)]
     assert "TU-THA" in agencies
     assert len(book.sheetnames) == 5
+
+
+FOREIGN_PUBLICCODE = """\
+publiccodeYmlVersion: "0.4"
+name: Medusa
+developmentStatus: development
+description: {en: {shortDescription: A document manager for public administrations}}
+"""
+
+
+def test_an_administrator_picks_the_managing_agency_of_rows_that_name_none(
+    client, province, other, session, csrf_app
+):
+    form = client.get("/imports/").get_data(as_text=True)
+    assert "Cơ quan chủ quản cho các dòng không ghi cơ quan" in form
+    assert '<option value="TU-THA">' in form and '<option value="TU-HNI">' in form
+    response = _upload(client, FOREIGN_PUBLICCODE.encode(), "publiccode.yml", default_owner="TU-THA")
+    assert response.status_code == 302
+    assert session.scalar(select(ImportUpload)).default_owner == "TU-THA"
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-default-owner="TU-THA"' in html and "Tỉnh ủy Thanh Hóa" in html
+    assert re.search(r'data-count="defaulted">\s*1 ', html)
+    assert re.search(r'data-count="create">\s*<div[^>]*>1<', html)
+    assert _commit(client, html).status_code == 302
+    system = session.scalar(select(InformationSystem))
+    assert (
+        system.name == "Medusa" and system.owner_agency_id == province.id and system.scope_level == "province"
+    )
+
+
+def test_without_a_default_the_foreign_rows_are_refused_as_before(client, province, session, csrf_app):
+    response = _upload(client, FOREIGN_PUBLICCODE.encode(), "publiccode.yml")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-import="refused"' in html and "data-default-owner" not in html
+    assert session.scalar(select(ImportUpload)).default_owner is None
+
+
+def test_a_submitters_default_is_their_own_agency(client_for, province, other, session, csrf_app):
+    client = client_for("submitter", agency_id=province.id)
+    form = client.get("/imports/").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="default_owner".*?</select>', form, re.S).group(0)
+    assert re.findall(r'<option[^>]*value="([^"]*)"', select_html) == ["TU-THA"]
+    refused = _upload(client, _csv("Hệ thống Hà Nội,Mô tả hệ thống.,,province"), default_owner="TU-HNI")
+    assert refused.status_code == 200 and _count(session, ImportUpload) == 0
+    response = _upload(client, _csv("Hệ thống Thanh Hóa,Mô tả hệ thống.,,"), default_owner="TU-THA")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _commit(client, html).status_code == 302
+    system = session.scalar(select(InformationSystem))
+    assert system.owner_agency_id == province.id and system.scope_level == "province"

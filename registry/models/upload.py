@@ -24,6 +24,8 @@ class ImportUpload(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
     filename: str = Field(max_length=255)
     format: str = Field(max_length=20)
+    default_owner: str | None = Field(default=None, max_length=40)
+    """The agency code rows naming no managing agency take: the commit must plan as the preview did."""
     size: int
     sha256: str = Field(max_length=64)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

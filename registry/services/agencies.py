@@ -91,6 +91,15 @@ def agency_choices(session: Session) -> list[tuple[int, str]]:
     return [(node.agency.id, _indented(node)) for node in flatten(agency_tree(session))]
 
 
+def agency_code_choices(session: Session, only: frozenset[int] | None = None) -> list[tuple[str, str]]:
+    """(code, indented name) in tree order, for a select whose value travels as a code;
+    ``only`` keeps just those agencies (a submitter's own), unindented."""
+    nodes = flatten(agency_tree(session))
+    if only is None:
+        return [(node.agency.code, _indented(node)) for node in nodes]
+    return [(node.agency.code, node.agency.name) for node in nodes if node.agency.id in only]
+
+
 def filter_choices(session: Session, selected: str = "") -> list[tuple[str, str]]:
     """(code, indented name) of central and provincial agencies, in tree order, for the filter.
 

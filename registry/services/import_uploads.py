@@ -20,8 +20,16 @@ KEPT_FOR = timedelta(days=1)
 """An upload not committed within a day is removed: its preview is stale by then anyway."""
 
 
-def stage(session: Session, actor: Actor, filename: str, data: bytes, fmt: str | None = None) -> ImportUpload:
-    """Keep the file for its preview and commit; a fresh token names it in URLs."""
+def stage(
+    session: Session,
+    actor: Actor,
+    filename: str,
+    data: bytes,
+    fmt: str | None = None,
+    default_owner: str | None = None,
+) -> ImportUpload:
+    """Keep the file, and the default managing agency chosen for it, for its preview and commit;
+    a fresh token names it in URLs."""
     policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
     assert actor.user_id is not None
     session.execute(
@@ -34,6 +42,7 @@ def stage(session: Session, actor: Actor, filename: str, data: bytes, fmt: str |
         user_id=actor.user_id,
         filename=(filename or "upload")[-255:],
         format=fmt or detect_format(filename, data),
+        default_owner=default_owner or None,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         content=data,
@@ -61,6 +70,7 @@ def commit_staged(
         upload.filename,
         upload.content,
         fmt=upload.format,
+        default_owner=upload.default_owner,
         expected_fingerprint=expected_fingerprint,
         index=index,
     )

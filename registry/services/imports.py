@@ -9,6 +9,9 @@ would raise; :func:`commit_import` writes it in one transaction, all or nothing.
 Re-importing a file changes nothing: a row is matched to a system by its ``external_id``, else
 by its public ``code``; a row with neither gets an external id derived from its managing agency
 and its name, so the same hand-made template imported twice does not register everything twice.
+
+A file written by another tool often names no managing agency (a publiccode.yml has no such
+key): the importer may name a default one, which such rows take, with its level as their scope.
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ CODE_PATTERN = re.compile(rf"^{CODE_PREFIX}-(\d{{4}})-(\d{{6}})$")
 AUTO_ID_PREFIX = "name:"
 
 Reader = Callable[..., Source]
+DefaultOwner = tuple[str, str]
+"""The code and level of the agency that rows naming no managing agency take."""
 
 
 def _counted(read: Callable[..., Source]) -> Reader:
@@ -154,6 +159,8 @@ class RowPlan:
     """The row's relations by code: owner and operator agency, user agencies, taxonomies, platform."""
     depends_on: list[tuple[str, str, str | None]] = field(default_factory=list)
     """Dependencies the file gives (target code or external id, kind, note) that are not yet recorded."""
+    took_default_owner: bool = False
+    """The row named no managing agency and took the import's default one."""
 
 
 @dataclass
@@ -175,6 +182,9 @@ class ImportPlan:
     new_agencies: list[SourceAgency] = field(default_factory=list)
     overlaps: list[OverlapPreview] = field(default_factory=list)
     overlaps_checked: int = 0
+    default_owner: str | None = None
+    """The agency code given to rows that name no managing agency, if the importer chose one."""
+    default_owner_name: str | None = None
 
     @property
     def counts(self) -> Counter[str]:
@@ -190,6 +200,11 @@ class ImportPlan:
         counts = self.counts
         return bool(counts[Action.CREATE] or counts[Action.UPDATE] or self.new_agencies)
 
+    @property
+    def defaulted(self) -> int:
+        """Rows that took the default managing agency: the preview says so, as it filled them in."""
+        return sum(1 for row in self.rows if row.took_default_owner)
+
     def problems(self) -> list[tuple[str, str, object]]:
         """Every problem as ``(location, column, message)``, file-level ones first."""
         found = list(self.file_problems)
@@ -200,6 +215,8 @@ class ImportPlan:
     def fingerprint(self) -> str:
         """What the commit promises to do: it refuses to go on if re-planning gives another one."""
         digest = hashlib.sha256(self.digest.encode())
+        if self.default_owner:  # the same file with another default is another import
+            digest.update(f"default|{self.default_owner}\n".encode())
         for row in self.rows:
             digest.update(f"{row.location}|{row.action}|{row.code}|{','.join(row.changed)}\n".encode())
         for agency in self.new_agencies:
@@ -275,26 +292,34 @@ def plan_import(
     fmt: str | None = None,
     index: Any = None,
     max_records: int = MAX_RECORDS,
+    default_owner: str | None = None,
 ) -> ImportPlan:
     """Read ``data`` and decide, row by row, what committing it would do. Writes nothing.
 
     ``index`` (the app's :class:`~registry.services.overlaps.PortfolioIndex`) adds the overlap
-    warnings the new systems would raise; without it the preview skips them.
+    warnings the new systems would raise; without it the preview skips them. ``default_owner``
+    (an agency code) is taken by the rows that name no managing agency, see :func:`_default_owner`.
     """
     policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
     source = read_source(filename, data, fmt, max_records=max_records)
-    plan = ImportPlan(format=source.format, filename=filename, digest=hashlib.sha256(data).hexdigest())
+    plan = ImportPlan(
+        format=source.format,
+        filename=filename,
+        digest=hashlib.sha256(data).hexdigest(),
+        default_owner=(default_owner or "").strip() or None,
+    )
     plan.file_problems.extend(source.problems)
     book = CodeBook(session)
     _plan_agencies(plan, source, book, actor)
+    default = _default_owner(session, actor, plan)
     existing = _existing_identities(session)
-    current = _current_rows(session, source, existing)
+    current = _current_rows(session, source, existing, default)
     in_file = {key for record in source.records for key in _identity(record.values) if key}
     edges = _existing_edges(session, current)
     seen: dict[str, str] = {}
     ordered = sorted(enumerate(source.records), key=lambda item: _platform_first(item[1]))
     for order, record in ordered:
-        row = _plan_row(session, actor, book, record.location, record.values, existing, current)
+        row = _plan_row(session, actor, book, record.location, record.values, existing, current, default)
         row.order = order
         _plan_dependencies(row, record.values.get("depends_on"), existing, in_file, edges)
         for key in {row.external_id, row.code} - {None}:
@@ -313,6 +338,48 @@ def plan_import(
     if index is not None:
         _preview_overlaps(session, plan, index)
     return plan
+
+
+def _default_owner(session: Session, actor: Actor, plan: ImportPlan) -> DefaultOwner | None:
+    """The default managing agency's code and level, or ``None`` (with a file problem) if unusable.
+
+    It must be a registered agency, and one the actor may register systems for: a submitter's
+    rows would each be refused otherwise, so the file is refused once, saying why.
+    """
+    code = plan.default_owner
+    if code is None:
+        return None
+    found = session.execute(select(Agency.id, Agency.level, Agency.name).where(Agency.code == code)).first()
+    if found is None:
+        message = _l("The default managing agency “%(code)s” is not in the registry.", code=code[:60])
+        plan.file_problems.append(("", "owner_agency", message))
+        return None
+    owners = policy.owner_agencies(actor)
+    if owners is not None and found.id not in owners:
+        plan.file_problems.append(
+            ("", "owner_agency", _l("You can only register and edit systems of your own agency."))
+        )
+        return None
+    plan.default_owner_name = found.name
+    return code, found.level
+
+
+def _with_default_owner(values: dict[str, Any], default: DefaultOwner | None) -> tuple[dict[str, Any], bool]:
+    """A copy of the row's values with the default owner if it names none, and whether it took it."""
+    if default is None:  # no copy: 100,000 rows are planned without a default
+        return values, False
+    filled = dict(values)
+    return filled, _take_default_owner(filled, default)
+
+
+def _take_default_owner(values: dict[str, Any], default: DefaultOwner | None) -> bool:
+    """Give a row that names no managing agency the default one, and its level if it gives none."""
+    if default is None or str(values.get("owner_agency") or "").strip():
+        return False
+    values["owner_agency"] = default[0]
+    if not str(values.get("scope_level") or "").strip():
+        values["scope_level"] = default[1]
+    return True
 
 
 def _existing_edges(session: Session, current: dict[int, dict[str, Any]]) -> set[tuple[int, str, str]]:
@@ -450,10 +517,17 @@ def _match(values: dict[str, Any], existing: dict[str, tuple[int, str]]) -> tupl
 
 
 def _current_rows(
-    session: Session, source: Source, existing: dict[str, tuple[int, str]]
+    session: Session,
+    source: Source,
+    existing: dict[str, tuple[int, str]],
+    default: DefaultOwner | None = None,
 ) -> dict[int, dict[str, Any]]:
     """The interchange rows of the systems the file updates, read in one streaming pass."""
-    wanted = {match[0] for record in source.records if (match := _match(record.values, existing))}
+    wanted = {
+        match[0]
+        for record in source.records
+        if (match := _match(_with_default_owner(record.values, default)[0], existing))
+    }
     if not wanted:
         return {}
     found: dict[int, dict[str, Any]] = {}
@@ -473,10 +547,12 @@ def _plan_row(
     raw: dict[str, Any],
     existing: dict[str, tuple[int, str]],
     current: dict[int, dict[str, Any]],
+    default: DefaultOwner | None = None,
 ) -> RowPlan:
     problems = RecordProblems()
     code, external_id = _identity(raw)
-    match = _match(raw, existing)
+    filled, took_default = _with_default_owner(raw, default)
+    match = _match(filled, existing)  # a row without ids is matched by the owner it takes
     row = RowPlan(
         location=location,
         action=Action.REFUSED,
@@ -488,15 +564,20 @@ def _plan_row(
     if match is not None:
         before = current.get(match[0], {})
         merged = {**before, **{k: v for k, v in raw.items() if k in WRITABLE_COLUMNS}}
+        # A registered system keeps its owner unless the file's row blanks it.
+        took_default = _take_default_owner(merged, default)
         values = typed(merged, problems)
         row.system_id = match[0]
     else:
-        values = typed(raw, problems)
+        values = typed(filled, problems)
         if code and not CODE_PATTERN.match(code):
             # Another registry's identifier: kept as the external id, a registry code is assigned.
             row.external_id, row.code = row.external_id or code, None
         if not row.code:
-            row.external_id = row.external_id or _auto_external_id(raw)
+            row.external_id = row.external_id or _auto_external_id(filled)
+    if took_default:
+        assert default is not None
+        row.owner_agency, row.took_default_owner = default[0], True
     if values.get("instance_of") and values.get("instance_of") == row.code:
         problems.add("instance_of", _l("A system cannot be a deployment of itself."))
     data = book.to_input(values, problems)
@@ -619,16 +700,18 @@ def commit_import(
     progress: Callable[[int, int], None] | None = None,
     plan: ImportPlan | None = None,
     index: Any = None,
+    default_owner: str | None = None,
 ) -> ImportResult:
     """Plan again on the registry as it is now and write everything, or nothing.
 
     ``expected_fingerprint`` is the preview's: if the registry changed in between so that the
     same file would now do something else, nothing is written and the caller shows the new plan.
     ``plan`` skips planning again, for a caller that planned this file in this session a moment
-    ago (the command line). With ``index``, the overlap warnings of a small import's new and
-    changed systems are stored at once, as a save does; a large one's come from the next scan.
+    ago (the command line); ``default_owner`` is the preview's. With ``index``, the overlap
+    warnings of a small import's new and changed systems are stored at once, as a save does; a
+    large one's come from the next scan.
     """
-    plan = plan or plan_import(session, actor, filename, data, fmt=fmt)
+    plan = plan or plan_import(session, actor, filename, data, fmt=fmt, default_owner=default_owner)
     if not plan.ok:
         raise ImportRefusedError(plan, _l("The file has problems; nothing was imported."))
     if expected_fingerprint is not None and plan.fingerprint() != expected_fingerprint:
@@ -697,6 +780,7 @@ def _write(
             "updated": counts[Action.UPDATE],
             "unchanged": counts[Action.UNCHANGED],
             "agencies": [agency.code for agency in plan.new_agencies],
+            **_default_owner_note(plan),
         },
     )
     return ImportResult(
@@ -706,6 +790,13 @@ def _write(
         agencies=len(plan.new_agencies),
         codes=codes,
     )
+
+
+def _default_owner_note(plan: ImportPlan) -> dict[str, Any]:
+    """The default managing agency, for the trail, only when one was chosen (older events lack it)."""
+    if not plan.default_owner:
+        return {}
+    return {"default_owner": plan.default_owner, "defaulted": plan.defaulted}
 
 
 def _create_agencies(session: Session, actor: Actor, plan: ImportPlan) -> dict[int, int]:

@@ -9,11 +9,13 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import HiddenField, SelectField
 
+from registry.auth import policy
 from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.interchange.source import UnreadableFileError
 from registry.interchange.template import template_csv, template_xlsx
 from registry.models import ImportUpload
+from registry.services import agencies as agency_service
 from registry.services import import_uploads, imports
 from registry.services.errors import NotFoundError
 from registry.services.overlaps import OVERLAP_INDEX
@@ -30,8 +32,18 @@ PREVIEW_ROWS = 200
 class UploadForm(BaseForm):
     file = FileField(_l("File"), validators=[FileRequired(_l("Choose a file to import."))])
     format = SelectField(_l("Format"), default="")
+    default_owner = SelectField(_l("Managing agency for rows that name none"), default="")
 
-    def fill_choices(self) -> None:
+    def fill_choices(self, owners: list[tuple[str, str]], *, any_agency: bool) -> None:
+        """``owners`` are the agencies this person may import for; an administrator may also
+        choose none, a submitter's rows always go to their own agency (preselected, and taken
+        when the field is not sent at all)."""
+        if any_agency or not owners:
+            self.default_owner.choices = [("", _l("— none —")), *owners]
+        else:
+            self.default_owner.choices = owners
+            if not self.default_owner.raw_data:
+                self.default_owner.data = owners[0][0]
         self.format.choices = [
             ("", _l("Recognise from the file name")),
             ("csv", "CSV"),
@@ -49,8 +61,10 @@ class CommitForm(BaseForm):
 @access.allow(Permission.IMPORT)
 def index() -> str | BaseResponse:
     request.max_content_length = imports.MAX_BYTES
+    session = get_session()
+    owners = policy.owner_agencies(current_actor())
     form = UploadForm()
-    form.fill_choices()
+    form.fill_choices(agency_service.agency_code_choices(session, owners), any_agency=owners is None)
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
@@ -58,7 +72,12 @@ def index() -> str | BaseResponse:
             form.file.errors = [_("The file is empty.")]
         else:
             staged = import_uploads.stage(
-                get_session(), current_actor(), upload.filename or "upload", data, form.format.data or None
+                session,
+                current_actor(),
+                upload.filename or "upload",
+                data,
+                form.format.data or None,
+                default_owner=form.default_owner.data or None,
             )
             return redirect(url_for("imports.preview", token=staged.token))
     return render_template("imports/index.html", form=form, max_mb=imports.MAX_BYTES // 2**20)
@@ -79,6 +98,7 @@ def preview(token: str) -> str | BaseResponse:
             upload.content,
             fmt=upload.format,
             index=current_app.extensions[OVERLAP_INDEX],
+            default_owner=upload.default_owner,
         )
     except UnreadableFileError as exc:
         return render_template("imports/unreadable.html", upload=upload, message=exc.message), 422

@@ -6,7 +6,6 @@ and a JSON array hold the same data and an import can read any of them back.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -98,16 +97,63 @@ def _iso(value: Any) -> Any:
 
 DATE_COLUMNS = frozenset({"operating_rules_date", "created_at", "updated_at"})
 LINKED = ("user_agencies", "capabilities", "data_domains")
+KEYS = (*(name for name in COLUMNS if name not in LINKED), *LINKED)
+"""A row's keys in their order (the JSON export's): the columns, the linked codes last."""
 
 
 def rows(session: Session, scope: ExportScope, batch: int = BATCH) -> Iterator[dict[str, Any]]:
     """Every matching system as a dict of ``COLUMNS``, in registration order, ``batch`` at a time.
 
-    Plain Core rows on the session's connection: no ORM objects are built, so 100,000
-    systems stream in seconds and in constant memory. Batches are ranges of ids, so the
-    linked codes of a batch are one range scan of each link table's primary key.
+    Plain Core rows on a connection of their own: no ORM objects are built, so 100,000
+    systems stream in seconds and in constant memory. Batches are ranges of ids. The linked
+    codes come already joined, one string per system and relation, from a correlated aggregate
+    (an index lookup on each link table's primary key): building them row by row in Python
+    from the link rows took a third of an export's time.
     """
-    conditions = _conditions(session, scope)
+    query = _query(session, scope)
+    dates = [KEYS.index(name) for name in sorted(DATE_COLUMNS)]
+    linked = [KEYS.index(name) for name in LINKED]
+    joined: dict[str, str] = {}
+    # A connection of its own, released the moment the export ends or is abandoned (a client
+    # that disconnects mid-download), and on PostgreSQL one snapshot for the whole file.
+    engine = session.get_bind()
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as connection:
+        last = 0
+        while True:
+            chunk = connection.execute(query.where(InformationSystem.id > last).limit(batch)).all()
+            if not chunk:
+                return
+            last = chunk[-1][0]
+            if len(joined) > 4 * batch:
+                joined.clear()
+            for row in chunk:
+                values = list(row[1:])
+                for i in dates:
+                    values[i] = _iso(values[i])
+                for i in linked:
+                    values[i] = _sorted_codes(values[i], joined)
+                yield dict(zip(KEYS, values, strict=True))
+
+
+def _sorted_codes(value: str | None, seen: dict[str, str]) -> str:
+    """An aggregate's codes in code order: neither database promises the order it joins them in.
+
+    Few systems share exactly the same set of codes in the same order, but many share small
+    ones (capabilities, data domains): ``seen`` remembers each string already sorted.
+    """
+    if not value:
+        return ""
+    if LIST_SEPARATOR not in value:
+        return value
+    found = seen.get(value)
+    if found is None:
+        found = seen[value] = LIST_SEPARATOR.join(sorted(value.split(LIST_SEPARATOR)))
+    return found
+
+
+def _query(session: Session, scope: ExportScope) -> Any:
+    """The id, then ``KEYS`` in order, of the systems in ``scope``, ordered by id."""
     owner, operator, platform = aliased(Agency), aliased(Agency), aliased(InformationSystem)
     s = InformationSystem
     selected = {
@@ -140,51 +186,27 @@ def rows(session: Session, scope: ExportScope, batch: int = BATCH) -> Iterator[d
         "version": s.version,
         "created_at": type_coerce(s.created_at, String),
         "updated_at": type_coerce(s.updated_at, String),
+        "user_agencies": _joined_codes(SystemUserAgencyLink.agency_id, Agency),
+        "capabilities": _joined_codes(SystemCapabilityLink.capability_id, Capability),
+        "data_domains": _joined_codes(SystemDataDomainLink.data_domain_id, DataDomain),
     }
-    names = list(selected)
-    dates = [i for i, name in enumerate(names) if name in DATE_COLUMNS]
-    query = (
+    assert tuple(selected) == KEYS
+    return (
         select(s.id, *(column.label(name) for name, column in selected.items()))
         .join(owner, owner.id == s.owner_agency_id)
         .outerjoin(operator, operator.id == s.operator_agency_id)
         .outerjoin(platform, platform.id == s.instance_of_id)
-        .where(*conditions)
+        .where(*_conditions(session, scope))
         .order_by(s.id)
     )
-    links = {
-        "user_agencies": select(SystemUserAgencyLink.system_id, Agency.code).join(Agency),
-        "capabilities": select(SystemCapabilityLink.system_id, Capability.code).join(Capability),
-        "data_domains": select(SystemDataDomainLink.system_id, DataDomain.code).join(DataDomain),
-    }
-    keys = {
-        "user_agencies": SystemUserAgencyLink.system_id,
-        "capabilities": SystemCapabilityLink.system_id,
-        "data_domains": SystemDataDomainLink.system_id,
-    }
-    # A connection of its own, released the moment the export ends or is abandoned (a client
-    # that disconnects mid-download), and on PostgreSQL one snapshot for the whole file.
-    engine = session.get_bind()
-    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
-    with engine.connect().execution_options(**options) as connection:
-        last = 0
-        while True:
-            chunk = connection.execute(query.where(s.id > last).limit(batch)).all()
-            if not chunk:
-                return
-            first, last = chunk[0][0], chunk[-1][0]
-            linked = {name: _codes(connection, links[name], keys[name], first, last) for name in LINKED}
-            for row in chunk:
-                values = list(row[1:])
-                for i in dates:
-                    values[i] = _iso(values[i])
-                record = dict(zip(names, values, strict=True))
-                for name in LINKED:
-                    record[name] = LIST_SEPARATOR.join(linked[name].get(row[0], ()))
-                yield record
 
 
-def _codes(connection: Any, query: Any, key: Any, first: int, last: int) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = defaultdict(list)
-    for system_id, code in connection.execute(query.where(key.between(first, last))):
-        found[system_id].append(code)
-    return {k: sorted(v) for k, v in found.items()}
+def _joined_codes(target_id: Any, target: Any) -> Any:
+    """The codes a system links to through ``target_id``'s table, joined by ``LIST_SEPARATOR``."""
+    link = target_id.class_
+    return (
+        select(func.aggregate_strings(target.code, LIST_SEPARATOR))
+        .join_from(link, target, target.id == target_id)
+        .where(link.system_id == InformationSystem.id)
+        .scalar_subquery()
+    )

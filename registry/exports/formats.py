@@ -18,11 +18,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
+from registry.exports import xlsx
 from registry.exports.inventory import COLUMNS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -172,35 +168,6 @@ WIDTHS = {
 }
 
 
-def _sheet(
-    book: Workbook,
-    title: str,
-    header: list[str],
-    rows: Iterable[list[Any]],
-    widths: dict[str, int] | None = None,
-    escape: bool = True,
-) -> int:
-    sheet = book.create_sheet(title)
-    for index, name in enumerate(header, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = (widths or {}).get(
-            name, max(12, len(name) + 2)
-        )
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    cells = []
-    for name in header:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        cells.append(cell)
-    sheet.append(cells)
-    count = 0
-    for row in rows:
-        sheet.append([safe_cell(v) for v in row] if escape else row)
-        count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
-    return count
-
-
 def write_xlsx(
     meta: ExportMeta,
     rows: Iterable[dict[str, Any]],
@@ -208,35 +175,49 @@ def write_xlsx(
     progress: Callable[[int], None] | None = None,
     columns: Sequence[str] = COLUMNS,
 ) -> tempfile.SpooledTemporaryFile:  # type: ignore[type-arg]
-    """A write-only workbook (rows go to disk as they come): Systems, then the related sheets."""
-    book = Workbook(write_only=True)
-    book.properties.creator = meta.exported_by
-    book.properties.title = meta.title
-    book.properties.description = meta.describe()
+    """A workbook written as rows come (see ``registry.exports.xlsx``): Systems, the related sheets.
+
+    Every sheet but About has a bold, frozen header with a filter; text cells are escaped.
+    """
 
     def system_rows() -> Iterator[list[Any]]:
         for done, row in enumerate(rows, 1):
-            if progress and done % 500 == 0:
+            if progress and done % CHUNK == 0:
                 progress(done)
             yield escaped(row, columns)
 
-    _sheet(book, meta.unit.capitalize(), list(columns), system_rows(), WIDTHS, escape=False)
-    for title, header, sheet_rows in extra_sheets:
-        _sheet(book, title, header, sheet_rows)
-    about = book.create_sheet("About")
-    about.column_dimensions["A"].width = 20
-    about.column_dimensions["B"].width = 100
-    for key, value in (
-        ("exported_at", meta.exported_at),
-        ("exported_by", meta.exported_by),
-        ("filters", json.dumps(meta.filters, ensure_ascii=False)),
-        (meta.unit, meta.count),
-        *((("notes", meta.notes),) if meta.notes else ()),
-    ):
-        about.append([key, safe_cell(value)])
+    def escaped_rows(sheet_rows: Iterable[list[Any]]) -> Iterator[list[Any]]:
+        for row in sheet_rows:
+            yield [safe_cell(v) for v in row]
+
+    def widths(header: Sequence[str], named: dict[str, int]) -> list[int]:
+        return [named.get(name, max(12, len(name) + 2)) for name in header]
+
+    about = [
+        ["exported_at", meta.exported_at],
+        ["exported_by", meta.exported_by],
+        ["filters", json.dumps(meta.filters, ensure_ascii=False)],
+        [meta.unit, meta.count],
+        *([["notes", meta.notes]] if meta.notes else []),
+    ]
+    sheets = [
+        xlsx.Sheet(meta.unit.capitalize(), system_rows(), list(columns), widths(columns, WIDTHS)),
+        *(
+            xlsx.Sheet(title, escaped_rows(sheet_rows), header, widths(header, {}))
+            for title, header, sheet_rows in extra_sheets
+        ),
+        xlsx.Sheet(
+            "About",
+            [[key, safe_cell(value)] for key, value in about],
+            widths=[20, 100],
+            frozen_header=False,
+            filtered=False,
+        ),
+    ]
+    properties = xlsx.Properties(creator=meta.exported_by, title=meta.title, description=meta.describe())
     # Returned open to the caller, who streams it and closes it.
     output = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
-    book.save(output)
+    xlsx.write(output, sheets, properties)
     output.seek(0)
     if progress:
         progress(meta.count)

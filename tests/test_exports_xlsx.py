@@ -90,3 +90,10 @@ def test_control_characters_are_written_as_excel_writes_them():
     with write_xlsx(meta, rows, [], columns=("code", "name")) as output:
         book = openpyxl.load_workbook(io.BytesIO(output.read()))
     assert book["Systems"]["B2"].value == "Bell_x0007_ and tab\tkept"
+
+
+def test_characters_xml_cannot_hold_are_replaced_wherever_they_are():
+    rows = [["ok"] * 3 for _ in range(600)] + [["a\x00b", "c\ufffed", "e\x1ff"]]
+    sheet = openpyxl.load_workbook(io.BytesIO(_book([xlsx.Sheet("S", rows, ["a", "b", "c"])])))["S"]
+    assert [c.value for c in sheet[602]] == ["a_x0000_b", "c_xFFFE_d", "e_x001F_f"]
+    assert sheet["A601"].value == "ok"

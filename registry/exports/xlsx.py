@@ -32,9 +32,11 @@ from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 MAX_COLUMNS = 16384
-COMPRESSION_LEVEL = 1
-"""zlib level 1: level 6 (the default) took four times as long for a file a fifth smaller."""
+COMPRESSION_LEVEL = 3
+"""The systems sheet of 100,000 systems (224 MB of XML) deflates in 1.0 s to 28 MB at level 3;
+level 6 (zlib's default) takes 2.4 s for 23 MB, level 1 0.9 s for 31 MB."""
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CONTROL_BYTES = bytes(range(0x20)).translate(None, b"\t\n\r")
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -74,27 +76,38 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _legal(xml: str) -> str:
-    if _ILLEGAL.search(xml) is None:
-        return xml
     return _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", xml)
 
 
+def _encoded(xml: str) -> bytes:
+    """UTF-8 of ``xml``, characters XML cannot hold replaced.
+
+    The test runs on the encoded bytes (controls are single bytes in UTF-8): deleting them
+    and comparing lengths is several times faster than a regular expression over the text.
+    """
+    data = xml.encode()
+    if (
+        len(data.translate(None, _CONTROL_BYTES)) != len(data)
+        or b"\xef\xbf\xbe" in data
+        or b"\xef\xbf\xbf" in data
+    ):
+        data = _legal(xml).encode()
+    return data
+
+
 def _row(number: int, values: Sequence[Any], letters: Sequence[str], style: str = "") -> str:
-    """One ``<row>``; ``letters`` must cover every value (see ``write``)."""
+    """One ``<row>``; ``letters`` must cover every value (see ``_sheet_data``)."""
     cells = [f'<row r="{number}">']
     append = cells.append
     for letter, value in zip(letters, values, strict=False):
         kind = value.__class__
         if kind is str:
             if value:
+                # The three replacements inline: a function call per cell cost more than they do.
                 append(
                     f'<c r="{letter}{number}"{style} t="inlineStr"><is><t xml:space="preserve">'
-                    f"{_text(value)}</t></is></c>"
+                    f"{value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}</t></is></c>"
                 )
         elif value is None:
             continue
@@ -105,10 +118,10 @@ def _row(number: int, values: Sequence[Any], letters: Sequence[str], style: str 
         else:
             append(
                 f'<c r="{letter}{number}"{style} t="inlineStr"><is><t xml:space="preserve">'
-                f"{_text(str(value))}</t></is></c>"
+                f"{escape(str(value))}</t></is></c>"
             )
     append("</row>")
-    return _legal("".join(cells))
+    return "".join(cells)
 
 
 def _sheet_data(sheet: Sheet, body: IO[bytes]) -> tuple[int, int]:
@@ -117,7 +130,7 @@ def _sheet_data(sheet: Sheet, body: IO[bytes]) -> tuple[int, int]:
     number, width = 0, len(sheet.header)
     if sheet.header:
         number = 1
-        body.write(_row(1, sheet.header, letters, ' s="1"').encode())
+        body.write(_encoded(_row(1, sheet.header, letters, ' s="1"')))
     pending: list[str] = []
     for values in sheet.rows:
         number += 1
@@ -126,9 +139,9 @@ def _sheet_data(sheet: Sheet, body: IO[bytes]) -> tuple[int, int]:
             letters.extend(column_letter(i) for i in range(len(letters), len(values)))
         pending.append(_row(number, values, letters))
         if len(pending) == 500:
-            body.write("".join(pending).encode())
+            body.write(_encoded("".join(pending)))
             pending.clear()
-    body.write("".join(pending).encode())
+    body.write(_encoded("".join(pending)))
     return number, width
 
 
@@ -167,7 +180,7 @@ def write(output: IO[bytes], sheets: Sequence[Sheet], properties: Properties) ->
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSION_LEVEL) as archive:
         archive.writestr("[Content_Types].xml", _content_types(len(sheets)))
         archive.writestr("_rels/.rels", _root_rels())
-        archive.writestr("docProps/core.xml", _core(properties))
+        archive.writestr("docProps/core.xml", _encoded(_core(properties)))
         archive.writestr("docProps/app.xml", _app(sheets))
         for index, sheet in enumerate(sheets):
             with tempfile.TemporaryFile() as body:
@@ -228,7 +241,7 @@ def _root_rels() -> str:
 def _core(properties: Properties) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     fields = "".join(
-        f"<{tag}>{_legal(escape(value))}</{tag}>"
+        f"<{tag}>{escape(value)}</{tag}>"
         for tag, value in (
             ("dc:title", properties.title),
             ("dc:creator", properties.creator),

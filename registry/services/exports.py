@@ -171,7 +171,7 @@ def related_sheets(
         # Core rows on the session's connection (the ORM's result machinery cost more than the
         # query), and only the timestamp and score columns go through _cell.
         typed = [i for i, c in enumerate(query.selected_columns) if isinstance(c.type, DateTime | Float)]
-        for row in session.connection().execution_options(yield_per=2000).execute(query):
+        for row in session.connection().execute(query.execution_options(yield_per=2000)):
             values = list(row)
             for i in typed:
                 values[i] = _cell(values[i])

@@ -97,3 +97,9 @@ def test_characters_xml_cannot_hold_are_replaced_wherever_they_are():
     sheet = openpyxl.load_workbook(io.BytesIO(_book([xlsx.Sheet("S", rows, ["a", "b", "c"])])))["S"]
     assert [c.value for c in sheet[602]] == ["a_x0000_b", "c_xFFFE_d", "e_x001F_f"]
     assert sheet["A601"].value == "ok"
+
+
+def test_text_longer_than_excel_allows_in_a_cell_is_cut_to_its_limit():
+    long = "ă" * (xlsx.MAX_CELL_TEXT + 10)
+    sheet = openpyxl.load_workbook(io.BytesIO(_book([xlsx.Sheet("S", [[long, "ok"]], ["a", "b"])])))["S"]
+    assert sheet["A2"].value == long[: xlsx.MAX_CELL_TEXT] and sheet["B2"].value == "ok"

@@ -56,7 +56,7 @@ def insert_tuples(
     first = next(iterator, None)
     if first is None:
         return 0  # a save whose system breaks no rule: no statement at all
-    rows = chain((first,), iterator)
+    rows = chain((first,), iterator)  # the first row back in front of the rest
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer
     names = ", ".join(quote.quote(table.c[name].name) for name in columns)
@@ -68,8 +68,7 @@ def insert_tuples(
     )
     connection = session.connection()
     count = 0
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, BATCH)):
+    while chunk := list(islice(rows, BATCH)):
         connection.exec_driver_sql(statement, chunk)
         count += len(chunk)
     return count

@@ -53,18 +53,18 @@ def _clean_line_fully(value: object) -> str | None:
 
 def _is_clean_paragraphs(value: str) -> bool:
     """True when :func:`clean_text` would return ``value`` unchanged: clean lines joined by
-    single or double line breaks, with no space at either end of a line."""
+    single or double line breaks, with no space at either end of a line.
+
+    The breaks are checked here and the rest by :func:`_is_clean_line` with each break taken
+    for a letter (which can only make that check stricter: a letter may combine with a mark).
+    """
     return (
         "\n\n\n" not in value
         and " \n" not in value
         and "\n " not in value
         and value[:1] != "\n"
         and value[-1:] != "\n"
-        and value.replace("\n", "x").isprintable()
-        and "  " not in value
-        and value[:1] != " "
-        and value[-1:] != " "
-        and unicodedata.is_normalized("NFC", value)
+        and _is_clean_line(value.replace("\n", "x"))
     )
 
 

@@ -27,25 +27,6 @@ from registry.models import AuditEvent, AuditHead
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first event."""
 
-EVENT_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
-EVENT_COLUMNS = (
-    "seq",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "object_label",
-    "system_id",
-    "request_id",
-    "occurred_at",
-    "before",
-    "after",
-    "prev_hash",
-    "hash",
-)
-"""The columns :func:`record_many` writes, in the order of its tuples."""
-
 HASHED_FIELDS = (
     "seq",
     "occurred_at",
@@ -60,6 +41,12 @@ HASHED_FIELDS = (
     "after",
     "request_id",
 )
+
+EVENT_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
+PLAIN_FIELDS = tuple(name for name in HASHED_FIELDS if name not in ("occurred_at", "before", "after"))
+"""The hashed fields stored as they are hashed; the time and the two JSON values are not."""
+EVENT_COLUMNS = (*PLAIN_FIELDS, "occurred_at", "before", "after", "prev_hash", "hash")
+"""The columns :func:`record_many` writes, in the order of its tuples."""
 
 
 def _json_native(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -208,7 +195,7 @@ def record_many(
             hashed = _canonical_from_parts({**values, "occurred_at": stamp}, before_text, after_text)
             digest = hashlib.sha256(prev_hash.encode("ascii") + b"\n" + hashed).hexdigest()
             yield (
-                *values.values(),  # seq … request_id, in EVENT_COLUMNS order
+                *(values[name] for name in PLAIN_FIELDS),
                 occurred_at,
                 before_text,
                 after_text,

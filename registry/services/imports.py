@@ -874,6 +874,7 @@ SYSTEM_COLUMNS = (
     "updated_at",
 )
 """The columns a new system's row fills, in the order of :func:`_system_row`'s tuples."""
+RULES_DATE_POSITION = InformationSystem.EDITABLE_FIELDS.index("operating_rules_date")
 
 
 def _system_row(row: RowPlan, stamp: Any, day: Callable[[Any], Any]) -> tuple[Any, ...]:
@@ -895,9 +896,6 @@ def _system_row(row: RowPlan, stamp: Any, day: Callable[[Any], Any]) -> tuple[An
         stamp,
         stamp,
     )
-
-
-RULES_DATE_POSITION = InformationSystem.EDITABLE_FIELDS.index("operating_rules_date")
 
 
 def _snapshot(row: RowPlan) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def seed_command() -> None:
     engine = db.get_engine()
     if migrate.is_empty(engine):
         migrate.upgrade(engine)
-    with Session(engine) as session:
+    with db.command_session(engine) as session:
         try:
             report = load_seed(
                 session,
@@ -80,7 +80,7 @@ def scan_command(min_score: float | None) -> None:
     from registry.services.findings import refresh_portfolio
     from registry.services.overlaps import WARNING_THRESHOLD, scan_portfolio
 
-    with Session(db.get_engine()) as session, click.progressbar(length=1, label="Comparing systems") as bar:
+    with db.command_session() as session, click.progressbar(length=1, label="Comparing systems") as bar:
 
         def advance(done: int, total: int) -> None:
             bar.length = total
@@ -90,7 +90,7 @@ def scan_command(min_score: float | None) -> None:
             session, min_score=WARNING_THRESHOLD if min_score is None else min_score, progress=advance
         )
     click.echo(report.summary())
-    with Session(db.get_engine()) as session, click.progressbar(length=1, label="Checking the rules") as bar:
+    with db.command_session() as session, click.progressbar(length=1, label="Checking the rules") as bar:
 
         def advance_rules(done: int, total: int) -> None:
             bar.length = total
@@ -119,7 +119,7 @@ def users_create(username: str, role: str, full_name: str, agency_code: str | No
     """Create an account, e.g. the first administrator."""
     from registry.services.users import UserInput, create_user
 
-    with Session(db.get_engine()) as session:
+    with db.command_session() as session:
         agency_id = _agency_id(session, agency_code)
         data = UserInput(
             username=username, full_name=full_name, role=role, agency_id=agency_id, password=password
@@ -138,7 +138,7 @@ def users_set_password(username: str, password: str) -> None:
     """Set a new password (and sign the account out everywhere), e.g. for a locked-out admin."""
     from registry.services.users import UserInput, update_user, username_key
 
-    with Session(db.get_engine()) as session:
+    with db.command_session() as session:
         user = session.scalar(select(User).where(User.username == username_key(username)))
         if user is None:
             raise click.ClickException(f"No account is named {username}.")
@@ -169,7 +169,7 @@ def users_list() -> None:
     """List accounts: username, role, agency, state."""
     from registry.services.users import list_users
 
-    with Session(db.get_engine()) as session:
+    with db.command_session() as session:
         for user in list_users(session):
             agency = user.agency.code if user.agency else "-"
             state = "active" if user.is_active else "deactivated"
@@ -242,7 +242,7 @@ def export_systems(fmt: str, output: str, query: str, as_of: str, base_url: str)
             "publiccode.yml and Backstage describe systems as they are now", param_hint="--as-of"
         )
     actor = Actor.operator("cli")
-    with Session(db.get_engine()) as session:
+    with db.command_session() as session:
         parsed = parse_filter(MultiDict(parse_qsl(query)))
         for problem in parsed.problems:
             click.echo(f"Ignored: {problem}", err=True)
@@ -297,7 +297,7 @@ def _export_records(kind: str, fmt: str, output: str, args: dict[str, object]) -
         "decisions": (records.decision_rows, records.DECISION_COLUMNS),
         "warnings": (records.warning_rows, records.WARNING_COLUMNS),
     }[kind]
-    with Session(db.get_engine()) as session:
+    with db.command_session() as session:
         flt = exports.record_filter_for(actor, MultiDict(args))
         meta = exports.begin_records(session, actor, kind, fmt, flt)
         _write(output, fmt, meta, rows(session, flt), columns, [])
@@ -316,7 +316,7 @@ def export_audit_trail(fmt: str, output: str, since: str, until: str) -> None:
 
     start, end = records.RecordFilter.parse({"since": since, "until": until}).bounds()
     actor = Actor.operator("cli")
-    with Session(db.get_engine()) as session:
+    with db.command_session() as session:
         meta, span = exports.begin_trail(session, actor, fmt, start, end)
         with _progress(meta) as advance, open(output, "wb") as handle:
             events = trail.rows(session, span)
@@ -376,7 +376,7 @@ def import_systems(path: str, fmt: str | None, do_commit: bool, default_owner: s
     actor = Actor.operator("import")
     data = Path(path).read_bytes()
     # The command line speaks English, like its other messages; the pages speak the reader's language.
-    with Session(db.get_engine()) as session, force_locale("en"):
+    with db.command_session() as session, force_locale("en"):
         try:
             plan = imports.plan_import(
                 session, actor, Path(path).name, data, fmt=fmt, default_owner=default_owner
@@ -419,7 +419,7 @@ def audit_verify() -> None:
     """Recompute the hash chain; exit with status 1 at the first broken link."""
     from registry.services.audit import verify
 
-    with Session(db.get_engine()) as session:
+    with db.command_session() as session:
         report = verify(session)
     click.echo(report.summary())
     if not report.ok:

@@ -1,18 +1,24 @@
-"""Database engine and the per-request session.
+"""Database engine, the per-request session, and the one commit that ends each unit of work.
 
-Views ask for :func:`get_session`; services receive the session as an argument and never
-commit on their own behalf unless they are the unit of work (create, update, seed), so a
-failed validation leaves nothing half-written.
+Views ask for :func:`get_session`; commands open :func:`command_session`. Services receive the
+session, flush what they write and never commit: the request (after a successful response) or
+the command (when it finishes) commits exactly once, and anything else rolls the whole change
+back, so a refused save leaves nothing half-written whichever door it came through.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
 
 ENGINE_KEY = "registry.engine"
 
@@ -47,14 +53,47 @@ def get_session() -> Session:
     return g.db_session
 
 
+def end_request(response: Response) -> Response:
+    """Commit the request's change when the answer says it succeeded; roll it back otherwise.
+
+    A 4xx or 5xx answer means the change was refused (invalid input, a stale version, a
+    forbidden move): whatever a service had flushed before refusing is undone here, so no view
+    has to remember to roll back.
+    """
+    session = g.get("db_session")
+    if session is not None:
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+    return response
+
+
 def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session; an exception that escaped the view rolls it back first."""
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        try:
+            session.rollback()
+        finally:
+            session.close()
+
+
+@contextmanager
+def command_session(engine: Engine | None = None) -> Iterator[Session]:
+    """A command's unit of work: commit once when the block ends, roll back if it raises."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 def init_app(app: Flask) -> None:
     app.extensions[ENGINE_KEY] = make_engine(app.config["DATABASE_URL"])
+    app.after_request(end_request)
     app.teardown_appcontext(close_session)
 
 

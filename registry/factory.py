@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import cli, db, i18n, migrate
 from registry.config import load_settings
-from registry.services.overlaps import OVERLAP_INDEX, PortfolioIndex
+from registry.services import overlaps
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
-    app.extensions[OVERLAP_INDEX] = PortfolioIndex()
+    overlaps.init_app(app)
     i18n.init_app(app)
     cli.init_app(app)
 
@@ -97,16 +97,13 @@ def first_run_setup(app: Flask) -> None:
     engine = db.get_engine(app)
     if engine.dialect.name != "sqlite" or not migrate.is_empty(engine):
         return
-    from sqlmodel import Session
-
     from registry.services.overlaps import scan_portfolio
     from registry.services.seed import load_seed
+    from registry.web.access import password_hasher
 
     log.warning("Empty database: creating the schema and loading the demo portfolio…")
     migrate.upgrade(engine)
-    from registry.web.access import password_hasher
-
-    with app.app_context(), Session(engine) as session:
+    with app.app_context(), db.command_session(engine) as session:
         report = load_seed(
             session, demo_users=app.config["REGISTRY_ENV"] != "production", hasher=password_hasher(app)
         )

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
@@ -24,7 +24,7 @@ from registry import migrate
 from registry.auth.actor import Actor
 from registry.db import get_engine
 from registry.factory import create_app
-from registry.models import Agency, Capability, DataDomain, InformationSystem, User
+from registry.models import Agency, Capability, DataDomain, DuplicateWarning, InformationSystem, User
 from registry.services.systems import SystemInput, create_system
 from registry.services.tokens import issue_token
 from registry.services.users import UserInput, create_user
@@ -157,7 +157,9 @@ def make_user(app: Flask, session: Session) -> Callable[..., User]:
             "password": PASSWORD,
         }
         values.update(overrides)
-        return create_user(session, UserInput(**values), actor=OPERATOR, hasher=password_hasher(app))
+        user = create_user(session, UserInput(**values), actor=OPERATOR, hasher=password_hasher(app))
+        session.commit()
+        return user
 
     return make
 
@@ -266,9 +268,20 @@ def make_system(session: Session, make_agency: Callable[..., Agency]) -> Callabl
             "scope_level": "central",
         }
         values.update(overrides)
-        return create_system(session, SystemInput(**values), actor=OPERATOR, registered_year=registered_year)
+        system = create_system(
+            session, SystemInput(**values), actor=OPERATOR, registered_year=registered_year
+        )
+        session.commit()
+        return system
 
     return make
+
+
+def only_these_warnings(session: Session, *warnings: DuplicateWarning) -> None:
+    """Replace the warnings the saves stored with hand-made ones a test reasons about."""
+    session.execute(delete(DuplicateWarning))
+    session.add_all(warnings)
+    session.commit()
 
 
 def api_tokens(session: Session, users: dict[str, User]) -> dict[str, str]:
@@ -281,6 +294,7 @@ def api_tokens(session: Session, users: dict[str, User]) -> dict[str, str]:
     tokens["read"] = issue_token(
         session, users["admin"], name="read", scope="read", days=30, actor=OPERATOR
     ).secret
+    session.commit()
     return tokens
 
 

@@ -14,7 +14,7 @@ import pytest
 from registry.models import DuplicateWarning
 from registry.services.dependencies import add_dependency
 from registry.services.tokens import issue_token
-from tests.conftest import OPERATOR, sign_in
+from tests.conftest import OPERATOR, only_these_warnings, sign_in
 
 ROLES = ("submitter", "reviewer", "auditor", "admin")
 EVERYONE = frozenset(ROLES)
@@ -117,12 +117,12 @@ def world(app, session, make_agency, make_user, make_system) -> dict[str, Any]:
         reasons=[],
         detector_version="test",
     )
-    session.add(warning)
-    session.commit()
+    only_these_warnings(session, warning)
     tokens = {
         role: issue_token(session, user, name="sync", scope="read", days=30, actor=OPERATOR).token.id
         for role, user in users.items()
     }
+    session.commit()
     return {"users": users, "draft": draft, "dependency": dependency, "tokens": tokens, "warning": warning}
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from registry.models import AuditEvent, Dependency, DuplicateWarning, InformationSystem
 from registry.services.workflow import transition
-from tests.conftest import OPERATOR, api_tokens, proposal_fields, sign_in
+from tests.conftest import OPERATOR, api_tokens, only_these_warnings, proposal_fields, sign_in
 
 
 @pytest.fixture
@@ -422,6 +422,7 @@ def test_a_reviewer_decides_with_a_reason(api, world, session, make_agency):
         actor=OPERATOR,
     )
     transition(session, proposal, "submit", actor=OPERATOR)
+    session.commit()
     url = f"/api/v1/systems/{proposal.code}/transitions"
     moved = api("reviewer").post(url, json={"action": "start_review"})
     assert moved.status_code == 200, moved.text
@@ -485,8 +486,7 @@ def warning(session, world) -> DuplicateWarning:
         reasons=[{"code": "same_level"}],
         detector_version="test",
     )
-    session.add(found)
-    session.commit()
+    only_these_warnings(session, found)
     return found
 
 

@@ -25,7 +25,7 @@ from registry.models import Decision, DuplicateWarning
 from registry.services.dependencies import add_dependency
 from registry.services.tokens import issue_token
 from registry.web.api.openapi import PLACEHOLDER, build_document
-from tests.conftest import OPERATOR
+from tests.conftest import OPERATOR, only_these_warnings
 
 
 def _api_rules(app) -> dict[str, set[str]]:
@@ -121,11 +121,12 @@ def fuzz_world(
         reasons=[],
         detector_version="t",
     )
-    session.add(warning)
+    only_these_warnings(session, warning)
     session.add(Decision(system_id=draft.id, reviewer_label="t", outcome="reject", reason="Trùng lặp"))
     session.commit()
     admin = make_user("admin")
     secret = issue_token(session, admin, name="fuzz", scope="write", days=30, actor=OPERATOR).secret
+    session.commit()
     return {
         "headers": {"Authorization": f"Bearer {secret}"},
         "real": {

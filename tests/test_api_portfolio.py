@@ -47,7 +47,11 @@ def portfolio(make_agency, make_capability, make_system, make_user, session) -> 
         owner_agency_id=central.id,
         capability_ids=[capability.id],
     )
-    local = {**fields, "scope_level": "province"}
+    local = {
+        **fields,
+        "scope_level": "province",
+        "overlap_justification": "Phục vụ riêng cấp tỉnh, đã giải trình.",
+    }
     ours = make_system(name="Sổ tay đảng viên Thanh Hóa", owner_agency_id=province.id, **local)
     communal = make_system(name="Sổ tay đảng viên xã", owner_agency_id=commune.id, **local)
     theirs = make_system(name="Sổ tay đảng viên Huế", owner_agency_id=other.id, **local)

@@ -70,14 +70,17 @@ def history(session, make_agency, make_capability, make_system, make_user):
     data.instance_of_id = platform.id
     data.estimated_cost_vnd = 2_500_000_000
     update_system(session, proposal, data, actor=OPERATOR, expected_version=proposal.version)
+    session.commit()
     moment()
     submitter = make_user("submitter", agency_id=province.id)
     workflow.transition(session, proposal, "submit", actor=Actor.of(submitter))
+    session.commit()
     moment()
     data = SystemInput.from_system(platform)
     data.scope_level = "province"
     data.owner_agency_id = hue.id
     update_system(session, platform, data, actor=OPERATOR, expected_version=platform.version)
+    session.commit()
     make_system(name="Cổng thông tin Huế", owner_agency_id=hue.id, scope_level="province")
     moment()
     return {"snapshots": snapshots, "province": province, "hue": hue, "proposal": proposal}

@@ -26,10 +26,13 @@ def _history(session, make_system, make_user):
     data = SystemInput.from_system(system)
     data.name, data.security_level = "Cổng dịch vụ công tỉnh Thanh Hóa", 3
     update_system(session, system, data, actor=editor, expected_version=1)
+    session.commit()
     dependency = add_dependency(
         session, system, actor=editor, target_code=platform.code, kind="authentication"
     )
+    session.commit()
     remove_dependency(session, system, dependency.id, actor=editor)
+    session.commit()
     return system
 
 
@@ -62,6 +65,7 @@ def test_every_write_appends_an_event_with_actor_request_and_values(session, mak
 def test_a_save_that_changes_nothing_records_nothing(session, make_system):
     system = make_system()
     update_system(session, system, SystemInput.from_system(system), actor=OPERATOR, expected_version=1)
+    session.commit()
     assert [e.action for e in _events(session)] == ["system.create"]
 
 
@@ -171,6 +175,7 @@ def test_a_systems_history_page_shows_a_readable_diff(client, session, make_syst
 def test_a_portfolio_scan_is_one_event(session, make_system):
     make_system(name="Phần mềm quản lý văn bản tỉnh A")
     scan_portfolio(session)
+    session.commit()
     event = _events(session)[-1]
     assert event.action == "overlap.scan" and event.actor_label == "scan" and event.after["systems"] == 1
 
@@ -203,6 +208,7 @@ def test_the_documented_outside_verifier_agrees(tmp_path, capsys):
                 SystemInput(name=name, description="Mô tả", scope_level="central", owner_agency_id=agency.id),
                 actor=OPERATOR,
             )
+            db_session.commit()
     engine.dispose()
     doc = (Path(__file__).resolve().parent.parent / "docs" / "audit-trail.md").read_text(encoding="utf-8")
     code = (

@@ -44,6 +44,7 @@ def trail(make_system, session):
     values = SystemInput.from_system(first)
     values.description = "@Văn bản đến, văn bản đi"
     update_system(session, first, values, actor=OPERATOR, expected_version=first.version)
+    session.commit()
     return first
 
 

@@ -156,6 +156,7 @@ def test_deactivating_an_account_ends_its_sessions_at_once(app, client_for, sess
     update_user(
         session, user, data, actor=OPERATOR, hasher=password_hasher(app), expected_version=user.version
     )
+    session.commit()
     assert reviewer.get("/systems/").status_code == 302
 
 

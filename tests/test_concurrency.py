@@ -42,6 +42,7 @@ def test_concurrent_writers_each_win_exactly_one_version(app, session, make_syst
                             update_system(
                                 own, mine, data, actor=Actor.operator(f"writer-{n}"), expected_version=seen
                             )
+                            own.commit()
                         except StaleEditError:
                             with lock:
                                 stale_errors.append(n)

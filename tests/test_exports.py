@@ -44,6 +44,7 @@ def inventory(make_agency, make_capability, make_system, session):
     )
     add_dependency(session, first, actor=OPERATOR, target_code=platform.code, kind="authentication")
     scan_portfolio(session, min_score=0.3)
+    session.commit()
     return {"platform": platform, "first": first, "second": second, "nghe_an": nghe_an}
 
 

@@ -89,9 +89,13 @@ def portfolio(session, make_agency, make_capability, make_data_domain, make_syst
     )
     retired = make_system(name="Hệ thống cũ", description="Đã thay thế.", status="retired")
     add_dependency(session, deployment, actor=OPERATOR, target_code=platform.code, kind="hosted_on")
+    session.commit()
     add_dependency(session, deployment, actor=OPERATOR, target_code=vneid.code, kind="authentication")
+    session.commit()
     add_dependency(session, platform, actor=OPERATOR, target_code=vneid.code, kind="authentication")
+    session.commit()
     add_dependency(session, draft, actor=OPERATOR, target_code=deployment.code, kind="data_exchange")
+    session.commit()
     return {
         "platform": platform,
         "vneid": vneid,

@@ -15,7 +15,7 @@ from registry.auth.actor import Actor
 from registry.exports import records
 from registry.models import AuditEvent, Decision, DuplicateWarning
 from registry.services import review, workflow
-from tests.conftest import proposal_fields
+from tests.conftest import only_these_warnings, proposal_fields
 
 
 @pytest.fixture
@@ -29,28 +29,6 @@ def decided(make_agency, make_user, make_capability, make_system, session):
     ours = make_system(name="=Sổ tay đảng viên Thanh Hóa", owner_agency_id=province.id, **fields)
     theirs = make_system(name="Sổ tay đảng viên Huế", owner_agency_id=other.id, **fields)
     reviewer = Actor.of(make_user("reviewer", username="thuongtruc"))
-    warnings = []
-    for system in (ours, theirs):
-        low, high = sorted([platform.id, system.id])
-        warning = DuplicateWarning(
-            system_a_id=low,
-            system_b_id=high,
-            score=0.87654,
-            components={"name": 0.8, "word": 0.7},
-            reasons=[],
-            detector_version="test-1",
-        )
-        session.add(warning)
-        warnings.append(warning)
-    session.commit()
-    review.dispose_warning(
-        session,
-        warnings[0].id,
-        disposition="justified",
-        reason="Phạm vi khác: chỉ dùng trong tỉnh.",
-        actor=reviewer,
-        expected_version=1,
-    )
     for system, outcome, reuse in ((ours, "approve", platform.code), (theirs, "reject", None)):
         workflow.transition(
             session,
@@ -67,6 +45,28 @@ def decided(make_agency, make_user, make_capability, make_system, session):
             reason="Đủ căn cứ pháp lý và không trùng lặp.",
             reuse_code=reuse,
         )
+    warnings = []
+    for system in (ours, theirs):
+        low, high = sorted([platform.id, system.id])
+        warning = DuplicateWarning(
+            system_a_id=low,
+            system_b_id=high,
+            score=0.87654,
+            components={"name": 0.8, "word": 0.7},
+            reasons=[],
+            detector_version="test-1",
+        )
+        warnings.append(warning)
+    only_these_warnings(session, *warnings)
+    review.dispose_warning(
+        session,
+        warnings[0].id,
+        disposition="justified",
+        reason="Phạm vi khác: chỉ dùng trong tỉnh.",
+        actor=reviewer,
+        expected_version=1,
+    )
+    session.commit()
     return {"province": province, "ours": ours, "theirs": theirs, "platform": platform, "warnings": warnings}
 
 

@@ -40,6 +40,13 @@ from tests.conftest import OPERATOR
 BOOKKEEPING = ("version", "created_at", "updated_at")
 
 
+def _committed(session, *args, **kwargs):
+    """Commit an import as the command line does: the operation flushes, the command commits."""
+    result = commit_import(session, *args, **kwargs)
+    session.commit()
+    return result
+
+
 @pytest.fixture(autouse=True)
 def english(session):
     """Problems name their place as "line 12"; in English here so the assertions read plainly."""
@@ -144,7 +151,7 @@ def test_export_import_into_an_empty_registry_and_export_again_gives_the_same_co
     plan = plan_import(session, OPERATOR, f"inventory.{fmt}", data)
     assert plan.ok, plan.problems()
     assert plan.counts[Action.CREATE] == 3
-    result = commit_import(session, OPERATOR, f"inventory.{fmt}", data)
+    result = _committed(session, OPERATOR, f"inventory.{fmt}", data)
     assert result.created == 3
 
     assert_same_content(_rows(session), before)
@@ -159,7 +166,7 @@ def test_importing_the_same_file_again_changes_nothing(session, portfolio, fmt):
     assert plan.ok, plan.problems()
     assert plan.counts == {Action.UNCHANGED: 3}
     assert not plan.writes
-    commit_import(session, OPERATOR, f"inventory.{fmt}", data)
+    _committed(session, OPERATOR, f"inventory.{fmt}", data)
     assert session.scalar(select(func.count()).select_from(InformationSystem)) == 3
     # Only the import's own summary event is added.
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == events + 1
@@ -171,7 +178,7 @@ def test_a_hand_made_template_without_codes_is_idempotent_too(session, portfolio
         "Cổng thông tin Thành ủy Huế,Tin tức và văn bản của Thành ủy.,TU-HUE,province,document_management\r\n"
     )
     data = text.encode()
-    first = commit_import(session, OPERATOR, "list.csv", data)
+    first = _committed(session, OPERATOR, "list.csv", data)
     assert first.created == 1
     second = plan_import(session, OPERATOR, "list.csv", data)
     assert second.counts == {Action.UNCHANGED: 1}
@@ -188,7 +195,7 @@ def test_changed_rows_are_updated_through_the_edit_service(session, portfolio):
     ).encode()
     plan = plan_import(session, OPERATOR, "changes.csv", data)
     assert [(r.action, r.changed) for r in plan.rows] == [(Action.UPDATE, ["name", "target_users"])]
-    commit_import(session, OPERATOR, "changes.csv", data)
+    _committed(session, OPERATOR, "changes.csv", data)
     session.expire_all()
     system = session.get(InformationSystem, portfolio["draft"].id)
     assert system.name.endswith("(mới)") and system.target_users == 1500 and system.version == 2
@@ -213,7 +220,7 @@ def test_one_bad_row_of_ten_thousand_writes_nothing_and_is_reported_with_line_an
     count = session.scalar(select(func.count()).select_from(InformationSystem))
     events = session.scalar(select(func.count()).select_from(AuditEvent))
     with pytest.raises(ImportRefusedError) as refused:
-        commit_import(session, OPERATOR, "big.csv", data)
+        _committed(session, OPERATOR, "big.csv", data)
     problems = refused.value.plan.problems()
     assert [(where, column) for where, column, _message in problems] == [("line 10000", "estimated_cost_vnd")]
     assert "many" in str(problems[0][2])
@@ -222,7 +229,7 @@ def test_one_bad_row_of_ten_thousand_writes_nothing_and_is_reported_with_line_an
 
 
 def test_ten_thousand_good_rows_are_created_in_one_go(session, portfolio):
-    result = commit_import(session, OPERATOR, "big.csv", _big_csv(10_000))
+    result = _committed(session, OPERATOR, "big.csv", _big_csv(10_000))
     assert result.created == 10_000
     assert session.scalar(select(func.count()).select_from(InformationSystem)) == 10_003
     assert len(set(result.codes)) == 10_000
@@ -261,7 +268,7 @@ def test_formula_cells_in_a_workbook_are_refused_not_evaluated(session, portfoli
 
 def test_formula_like_text_is_kept_as_text(session, portfolio):
     text = "name,description,owner_agency,scope_level\r\n'=Hệ thống,@SUM(A1) mô tả,TU-HUE,province\r\n"
-    result = commit_import(session, OPERATOR, "text.csv", text.encode())
+    result = _committed(session, OPERATOR, "text.csv", text.encode())
     system = session.scalar(select(InformationSystem).where(InformationSystem.code == result.codes[0]))
     assert system.name == "=Hệ thống" and system.description == "@SUM(A1) mô tả"
 
@@ -307,7 +314,7 @@ def test_a_deployment_may_name_a_platform_created_by_the_same_file(session, port
         "HTTT-2026-900001,Triển khai,Triển khai,TU-HUE,province,false,HTTT-2026-900002,in_operation\r\n"
         "HTTT-2026-900002,Nền tảng mới,Nền tảng,TU-HUE,central,true,,in_operation\r\n"
     )
-    result = commit_import(session, OPERATOR, "platforms.csv", text.encode())
+    result = _committed(session, OPERATOR, "platforms.csv", text.encode())
     assert sorted(result.codes) == ["HTTT-2026-900001", "HTTT-2026-900002"]
     deployment = session.scalar(select(InformationSystem).where(InformationSystem.code == "HTTT-2026-900001"))
     assert deployment.instance_of.code == "HTTT-2026-900002"
@@ -350,7 +357,7 @@ def test_each_imported_system_is_audited_like_a_registration(session, portfolio)
 
     data = export_as(session, "csv")
     empty_portfolio(session)
-    commit_import(session, OPERATOR, "inventory.csv", data)
+    _committed(session, OPERATOR, "inventory.csv", data)
     deployment = session.scalar(
         select(InformationSystem).where(InformationSystem.code == portfolio["deployment"].code)
     )
@@ -368,7 +375,7 @@ def test_each_imported_system_is_audited_like_a_registration(session, portfolio)
 def test_imported_systems_are_found_by_the_search_box(session, portfolio):
     from registry.filters import SystemFilter, filter_conditions
 
-    result = commit_import(session, OPERATOR, "big.csv", _big_csv(50))
+    result = _committed(session, OPERATOR, "big.csv", _big_csv(50))
     found = session.scalars(
         select(InformationSystem.code).where(*filter_conditions(session, SystemFilter(q="hệ thống số")))
     ).all()
@@ -415,13 +422,14 @@ def test_ecosystem_exports_import_into_an_empty_registry_with_their_dependencies
         target_code=portfolio["platform"].code,
         kind="consumes_api",
     )
+    session.commit()
     before, edges = _rows(session), _edges(session)
     data = _export_ecosystem(session, fmt)
     empty_portfolio(session)
 
     plan = plan_import(session, OPERATOR, f"catalog.{fmt}.yaml", data, fmt=fmt)
     assert plan.ok, plan.problems()
-    commit_import(session, OPERATOR, "catalog.yaml", data, fmt=fmt)
+    _committed(session, OPERATOR, "catalog.yaml", data, fmt=fmt)
     assert_same_content(_rows(session), before)
     assert _edges(session) == edges
     assert _export_ecosystem(session, fmt).split(b"\n", 3)[3] == data.split(b"\n", 3)[3]
@@ -461,7 +469,7 @@ def test_a_riha_export_imports_with_its_owners_and_its_standard_solution(session
     plan = plan_import(session, admin, "riha.json", data)
     assert plan.format == "riha" and plan.ok, plan.problems()
     assert {a.code for a in plan.new_agencies} >= {"EE-70000001", "EE-70000004"}
-    result = commit_import(session, admin, "riha.json", data)
+    result = _committed(session, admin, "riha.json", data)
     assert result.created == 5  # four systems and the product they share
     deployments = session.scalars(
         select(InformationSystem).where(
@@ -508,7 +516,7 @@ def test_a_foreign_publiccode_yml_takes_the_default_owner_and_its_level(session,
     assert plan.ok, plan.problems()
     assert plan.counts == {Action.CREATE: 1} and plan.defaulted == 1
     assert plan.default_owner_name == "Thành ủy Huế" and plan.rows[0].owner_agency == "TU-HUE"
-    result = commit_import(session, OPERATOR, "publiccode.yml", data, default_owner="TU-HUE")
+    result = _committed(session, OPERATOR, "publiccode.yml", data, default_owner="TU-HUE")
     system = session.scalar(select(InformationSystem).where(InformationSystem.code == result.codes[0]))
     assert system.name == "Medusa" and system.owner_agency_id == portfolio["hue"].id
     assert system.scope_level == "province" and system.status == "in_operation"

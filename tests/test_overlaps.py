@@ -1,5 +1,5 @@
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from registry.models import DuplicateWarning, InformationSystem
 from registry.services.overlaps import (
@@ -60,8 +60,14 @@ def test_records_carry_what_the_engine_needs(session, documents, make_system):
     assert records[first.id]["depends_on"] == []
 
 
+def test_saving_a_near_copy_stores_its_warning_at_once(session, documents):
+    first, second, _portal = documents
+    assert [_pair(w) for w in warnings_for(session, second)] == [{first.id, second.id}]
+
+
 def test_scan_stores_warnings_with_their_evidence(session, documents):
     first, second, portal = documents
+    session.execute(delete(DuplicateWarning))  # stored by the saves already; the scan stores them anew
     report = scan_portfolio(session)
     assert report.systems == 3 and report.created == 1
     warning = session.scalar(select(DuplicateWarning))
@@ -169,4 +175,4 @@ def test_registering_a_duplicate_through_the_form_warns_at_once(client, session,
 def test_scan_command(app, documents):
     result = app.test_cli_runner().invoke(args=["scan"])
     assert result.exit_code == 0, result.output
-    assert "3 systems compared; 1 overlapping pairs: 1 new warnings" in result.output
+    assert "3 systems compared; 1 overlapping pairs: 0 new warnings, 1 updated" in result.output

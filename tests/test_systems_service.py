@@ -164,6 +164,7 @@ def test_concurrent_saves_of_the_same_version_let_exactly_one_win(app, make_syst
             barrier.wait()
             try:
                 update_system(own, mine, data, actor=OPERATOR, expected_version=1)
+                own.commit()
                 outcomes.append("saved")
             except StaleEditError:
                 outcomes.append("stale")

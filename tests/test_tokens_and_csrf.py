@@ -29,7 +29,9 @@ def _bearer(secret: str) -> dict[str, str]:
 
 
 def _issue(session, user, scope="write", days=30) -> str:
-    return tokens.issue_token(session, user, name="sync", scope=scope, days=days, actor=OPERATOR).secret
+    secret = tokens.issue_token(session, user, name="sync", scope=scope, days=days, actor=OPERATOR).secret
+    session.commit()
+    return secret
 
 
 @pytest.mark.parametrize("token", [None, "forged-token-value"])
@@ -83,6 +85,7 @@ def test_the_json_api_with_a_cookie_session_needs_the_csrf_header(csrf_app, make
 def test_tokens_are_stored_as_digests_only(session, make_user):
     user = make_user("auditor")
     issued = tokens.issue_token(session, user, name="export", scope="read", days=30, actor=Actor.of(user))
+    session.commit()
     stored = session.get(ApiToken, issued.token.id)
     assert issued.secret.startswith("htr_") and len(issued.secret) > 40
     assert stored.token_hash == tokens.digest(issued.secret) and issued.secret not in stored.token_hash
@@ -152,8 +155,10 @@ def test_revoked_expired_and_orphaned_tokens_stop_working(app, make_user, sessio
     owner = make_user("reviewer")
     api = app.test_client()
     revoked = tokens.issue_token(session, owner, name="a", scope="read", days=30, actor=OPERATOR)
+    session.commit()
     assert api.get("/api/v1/me", headers=_bearer(revoked.secret)).status_code == 200
     tokens.revoke_token(session, revoked.token.id, actor=Actor.of(owner))
+    session.commit()
     assert api.get("/api/v1/me", headers=_bearer(revoked.secret)).status_code == 401
 
     expired = tokens.issue_token(
@@ -165,6 +170,7 @@ def test_revoked_expired_and_orphaned_tokens_stop_working(app, make_user, sessio
         actor=OPERATOR,
         now=datetime.now(UTC) - timedelta(days=2),
     )
+    session.commit()
     response = api.get("/api/v1/me", headers=_bearer(expired.secret))
     assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
 
@@ -173,6 +179,7 @@ def test_revoked_expired_and_orphaned_tokens_stop_working(app, make_user, sessio
     update_user(
         session, owner, data, actor=OPERATOR, hasher=password_hasher(app), expected_version=owner.version
     )
+    session.commit()
     assert api.get("/api/v1/me", headers=_bearer(live)).status_code == 401
 
 
@@ -197,6 +204,7 @@ def test_people_issue_and_revoke_their_own_tokens_from_their_account_page(client
 def test_nobody_revokes_someone_elses_token(client_for, make_user, session):
     owner = make_user("reviewer")
     issued = tokens.issue_token(session, owner, name="a", scope="read", days=30, actor=OPERATOR)
+    session.commit()
     intruder = client_for("auditor")
     assert intruder.post(f"/account/tokens/{issued.token.id}/revoke").status_code == 403
     session.refresh(issued.token)

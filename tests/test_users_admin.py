@@ -73,6 +73,7 @@ def test_a_stale_account_edit_is_refused(client, app, make_user, session):
     person = make_user("reviewer", username="reviewer1")
     data = UserInput(username=person.username, full_name="Sửa trước", role="reviewer")
     update_user(session, person, data, actor=OPERATOR, hasher=password_hasher(app), expected_version=1)
+    session.commit()
     response = client.post(
         f"/admin/users/{person.id}/edit",
         data={"full_name": "Sửa sau", "role": "auditor", "is_active": "y", "version": "1"},
@@ -133,8 +134,10 @@ def test_demo_accounts_are_seeded_outside_production_only(app, session):
     from registry.services.seed import load_seed
 
     load_seed(session, demo_users=False)
+    session.commit()
     assert session.scalar(select(User.id)) is None
     report = load_seed(session, demo_users=True, hasher=password_hasher(app))
+    session.commit()
     assert report.created["users"] == 5
     roles = sorted(session.scalars(select(User.role)))
     assert roles == ["admin", "auditor", "reviewer", "submitter", "submitter"]

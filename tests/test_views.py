@@ -137,6 +137,7 @@ def test_stale_edit_is_refused_with_a_clear_message(client, make_system, session
     other = SystemInput.from_system(system)
     other.purpose = "Sửa bởi người khác"
     update_system(session, system, other, actor=OPERATOR, expected_version=1)
+    session.commit()
 
     response = client.post(
         f"/systems/{system.code}/edit",

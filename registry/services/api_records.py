@@ -103,7 +103,6 @@ def create_from_record(session: Session, payload: Mapping[str, Any], *, actor: A
     try:
         return create_system(session, data, actor=actor)
     except ValidationError as exc:
-        session.rollback()
         raise _by_column(exc) from exc
 
 
@@ -134,7 +133,6 @@ def update_from_record(
             return system  # a client re-sending what it read changes nothing, not even the version
         return update_system(session, system, data, actor=actor, expected_version=expected_version)
     except ValidationError as exc:
-        session.rollback()
         raise _by_column(exc) from exc
 
 

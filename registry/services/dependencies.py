@@ -107,7 +107,6 @@ def add_dependency(
     target_code: str,
     kind: str,
     note: str | None = None,
-    commit: bool = True,
 ) -> Dependency:
     """Record that ``source`` depends on the system with public code ``target_code``."""
     _ensure_may_edit(actor, source)
@@ -152,10 +151,7 @@ def add_dependency(
         after=_described(dependency, source.code, target.code),
     )
     refresh_findings(session, [source])  # R7: connected or isolated
-    if commit:
-        session.commit()
-    else:
-        session.flush()
+    session.flush()
     return dependency
 
 
@@ -182,4 +178,4 @@ def remove_dependency(
         before=before,
     )
     refresh_findings(session, [source])
-    session.commit()
+    session.flush()

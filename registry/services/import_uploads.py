@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
@@ -48,7 +47,7 @@ def stage(
         content=data,
     )
     session.add(upload)
-    session.commit()
+    session.flush()
     return upload
 
 
@@ -61,7 +60,7 @@ def staged(session: Session, actor: Actor, token: str) -> ImportUpload:
 
 
 def commit_staged(
-    session: Session, actor: Actor, upload: ImportUpload, expected_fingerprint: str, index: Any = None
+    session: Session, actor: Actor, upload: ImportUpload, expected_fingerprint: str
 ) -> ImportResult:
     """Commit the staged file as previewed; remember the outcome on the upload."""
     result = commit_import(
@@ -72,7 +71,6 @@ def commit_staged(
         fmt=upload.format,
         default_owner=upload.default_owner,
         expected_fingerprint=expected_fingerprint,
-        index=index,
     )
     upload.committed_at = datetime.now(UTC)
     upload.result = {
@@ -82,5 +80,5 @@ def commit_staged(
         "agencies": result.agencies,
         "codes": result.codes[:1000],
     }
-    session.commit()
+    session.flush()
     return result

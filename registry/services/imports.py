@@ -59,9 +59,9 @@ from registry.models import (
     SystemDataDomainLink,
     SystemUserAgencyLink,
 )
-from registry.services import audit
+from registry.services import audit, consequences
 from registry.services.errors import ValidationError
-from registry.services.findings import build_context, refresh_findings
+from registry.services.overlaps import EXCLUDED_STATUSES, WARNING_THRESHOLD, portfolio_index
 from registry.services.systems import (
     CODE_PREFIX,
     SystemInput,
@@ -94,8 +94,6 @@ RELATION_COLUMNS = (
 FINDINGS_BATCH = 2000
 """Systems per statement that lists their ids (PostgreSQL takes at most 65,535 parameters)."""
 
-LIVE_CHECK_LIMIT = 200
-"""Imports of up to this many new or changed systems get their overlap warnings at once."""
 
 CODE_PATTERN = re.compile(rf"^{CODE_PREFIX}-(\d{{4}})-(\d{{6}})$")
 AUTO_ID_PREFIX = "name:"
@@ -290,14 +288,14 @@ def plan_import(
     data: bytes,
     *,
     fmt: str | None = None,
-    index: Any = None,
+    preview_overlaps: bool = False,
     max_records: int = MAX_RECORDS,
     default_owner: str | None = None,
 ) -> ImportPlan:
     """Read ``data`` and decide, row by row, what committing it would do. Writes nothing.
 
-    ``index`` (the app's :class:`~registry.services.overlaps.PortfolioIndex`) adds the overlap
-    warnings the new systems would raise; without it the preview skips them. ``default_owner``
+    ``preview_overlaps`` adds the overlap warnings the first new systems would raise (the
+    import page shows them; the command line skips them). ``default_owner``
     (an agency code) is taken by the rows that name no managing agency, see :func:`_default_owner`.
     """
     policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
@@ -335,8 +333,8 @@ def plan_import(
                 book.learn_system(key, -len(plan.rows) - 1, True)  # type: ignore[arg-type]
         plan.rows.append(row)
     plan.rows.sort(key=lambda row: row.order)
-    if index is not None:
-        _preview_overlaps(session, plan, index)
+    if preview_overlaps:
+        _preview_overlaps(session, plan)
     return plan
 
 
@@ -638,15 +636,14 @@ def _changed(before: SystemInput, after: SystemInput) -> list[str]:
     return changed
 
 
-def _preview_overlaps(session: Session, plan: ImportPlan, index: Any) -> None:
+def _preview_overlaps(session: Session, plan: ImportPlan) -> None:
     """The warnings the first new systems would raise against the registered portfolio."""
-    from registry.services.overlaps import EXCLUDED_STATUSES, WARNING_THRESHOLD
 
     created = [row for row in plan.rows if row.action == Action.CREATE and row.data is not None]
     live = select(InformationSystem.id).where(InformationSystem.status.not_in(EXCLUDED_STATUSES)).limit(1)
     if not created or session.scalar(live) is None:
         return  # an empty registry: nothing to overlap with, and no index to build
-    finder = index.current(session)
+    finder = portfolio_index().current(session)
     matches: dict[int, tuple[RowPlan, float]] = {}
     found: list[tuple[RowPlan, int, float]] = []
     for position, row in enumerate(created[:OVERLAP_PREVIEW_LIMIT]):
@@ -699,17 +696,17 @@ def commit_import(
     expected_fingerprint: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     plan: ImportPlan | None = None,
-    index: Any = None,
     default_owner: str | None = None,
 ) -> ImportResult:
-    """Plan again on the registry as it is now and write everything, or nothing.
+    """Plan again on the registry as it is now and write everything (flushed), or nothing.
 
     ``expected_fingerprint`` is the preview's: if the registry changed in between so that the
     same file would now do something else, nothing is written and the caller shows the new plan.
     ``plan`` skips planning again, for a caller that planned this file in this session a moment
-    ago (the command line); ``default_owner`` is the preview's. With ``index``, the overlap
-    warnings of a small import's new and changed systems are stored at once, as a save does; a
-    large one's come from the next scan.
+    ago (the command line); ``default_owner`` is the preview's. Every row is saved as a form
+    saves it (:mod:`registry.services.consequences`, batched): rules, and for an import of up to
+    ``consequences.LIVE_CHECK_LIMIT`` systems their overlap warnings; a larger one's come from the next scan.
+    The caller commits.
     """
     plan = plan or plan_import(session, actor, filename, data, fmt=fmt, default_owner=default_owner)
     if not plan.ok:
@@ -718,20 +715,9 @@ def commit_import(
         raise ImportRefusedError(
             plan, _l("The registry changed since the preview; check the new preview and import again.")
         )
-    try:
+    with consequences.batched(session):
         result = _write(session, actor, plan, progress)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    touched = [row.system_id for row in plan.rows if row.action in (Action.CREATE, Action.UPDATE)]
-    if index is not None and len(touched) <= LIVE_CHECK_LIMIT:
-        from registry.services.overlaps import check_system
-
-        for system_id in touched:
-            system = session.get(InformationSystem, system_id)
-            if system is not None:
-                check_system(session, system, index)
+    session.flush()
     return result
 
 
@@ -755,13 +741,12 @@ def _write(
         total,
     )
     _insert_dependencies(session, actor, creates + updates, ids)
-    context = build_context(session, None)
-    for start in range(0, len(creates), FINDINGS_BATCH):  # PostgreSQL takes at most 65,535 parameters
-        chunk = creates[start : start + FINDINGS_BATCH]
-        refresh_findings(session, [_rule_subject(row) for row in chunk], context=context)
+    consequences.follow_save(session, [_rule_subject(row) for row in creates], actor=actor)
     if any(row.depends_on for row in updates):  # R7 (isolated) may no longer hold
-        refresh_findings(
-            session, [session.get(InformationSystem, row.system_id) for row in updates if row.depends_on]
+        consequences.follow_save(
+            session,
+            [session.get(InformationSystem, row.system_id) for row in updates if row.depends_on],
+            actor=actor,
         )
     codes = [row.code for row in creates if row.code]
     counts = plan.counts
@@ -1075,7 +1060,7 @@ def _apply_updates(
     for row in rows:
         system = session.get(InformationSystem, row.system_id)
         assert system is not None and row.data is not None
-        update_system(session, system, row.data, actor=actor, expected_version=system.version, commit=False)
+        update_system(session, system, row.data, actor=actor, expected_version=system.version)
         done += 1
         if progress and done % 100 == 0:
             progress(done, total)

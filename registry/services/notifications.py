@@ -68,4 +68,4 @@ def mark_all_read(session: Session, user_id: int) -> None:
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         .values(read_at=datetime.now(UTC))
     )
-    session.commit()
+    session.flush()

@@ -15,11 +15,12 @@ import hashlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session
@@ -135,27 +136,54 @@ class PortfolioIndex:
         self._lock = threading.Lock()
         self._finder: DuplicateFinder | None = None
         self._watermark: datetime | None = None
+        self._fitted = 0
+        self._caught_up = 0
 
     def reset(self) -> None:
         with self._lock:
             self._finder, self._watermark = None, None
+            self._fitted = self._caught_up = 0
 
     def current(self, session: Session) -> DuplicateFinder:
+        """The finder, caught up with every save since the last look.
+
+        Catching up keeps the fitted vocabulary and weights, which describe the portfolio as
+        it was at the fit. Once as many systems have been caught up as were fitted (a new
+        registry growing from its first few systems), the index is fitted again: the cost
+        doubles the portfolio each time, so it stays linear overall.
+        """
         with self._lock:
             latest = session.scalar(select(func.max(InformationSystem.updated_at)))
-            if self._finder is None:
-                self._finder = DuplicateFinder().fit(portfolio_records(session))
-                self._watermark = latest
-            elif latest is not None and (self._watermark is None or _aware(latest) > _aware(self._watermark)):
+            changed: Sequence[int] = ()
+            if self._finder is not None and (
+                latest is not None and (self._watermark is None or _aware(latest) > _aware(self._watermark))
+            ):
                 changed = session.scalars(
                     select(InformationSystem.id).where(InformationSystem.updated_at > self._watermark)
                 ).all()
+                if self._caught_up + len(changed) >= max(self._fitted, 1):
+                    self._finder = None
+            if self._finder is None:
+                records = portfolio_records(session)
+                self._finder = DuplicateFinder().fit(records)
+                self._watermark, self._fitted, self._caught_up = latest, len(records), 0
+            elif changed:
                 fresh = portfolio_records(session, changed)
                 live = {record["id"] for record in fresh}
                 self._finder.update(fresh)
                 self._finder.remove([system_id for system_id in changed if system_id not in live])
                 self._watermark = latest
+                self._caught_up += len(changed)
             return self._finder
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[OVERLAP_INDEX] = PortfolioIndex()
+
+
+def portfolio_index() -> PortfolioIndex:
+    """The application's overlap index, reached like :func:`registry.db.get_session` is."""
+    return current_app.extensions[OVERLAP_INDEX]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -191,6 +219,11 @@ def _store(session: Session, found: list[dict[str, Any]], scope: set[int] | None
     reason are the record of what the standing office concluded.
     """
     now = datetime.now(UTC)
+    if scope is not None and found:
+        # A per-process index may still hold a system whose save was rolled back afterwards.
+        partners = {p["b"] for p in found}
+        known = set(session.scalars(select(InformationSystem.id).where(InformationSystem.id.in_(partners))))
+        found = [p for p in found if p["b"] in known]
     keys = {(min(p["a"], p["b"]), max(p["a"], p["b"])): p for p in found}
     existing_query = select(DuplicateWarning)
     if scope is not None:
@@ -251,7 +284,7 @@ def scan_portfolio(
     progress: Callable[[int, int], None] | None = None,
     actor: Actor | None = None,
 ) -> ScanReport:
-    """Compare every live system with every other and store the warnings (one transaction).
+    """Compare every live system with every other and store the warnings (the caller commits).
 
     The scan is audited as one event with its counts; the warnings themselves are derived
     data, recomputed by every scan, and are audited when people decide on them.
@@ -277,32 +310,52 @@ def scan_portfolio(
             "detector_version": DETECTOR_VERSION,
         },
     )
-    session.commit()
+    session.flush()
     return report
+
+
+def check_systems(
+    session: Session,
+    system_ids: Iterable[int],
+    *,
+    index: PortfolioIndex | None = None,
+    min_score: float = WARNING_THRESHOLD,
+) -> None:
+    """Refresh the warnings of systems just saved (flushed), without refitting the portfolio.
+
+    The index catches up once with every save of the batch, then each system is queried:
+    a pair of two systems saved together is found from both sides and stored once.
+    """
+    wanted = sorted(set(system_ids))
+    if not wanted:
+        return
+    index = index or portfolio_index()
+    records = {record["id"]: record for record in portfolio_records(session, wanted)}
+    finder = index.current(session) if records else None
+    for system_id in wanted:
+        record = records.get(system_id)
+        if record is None or finder is None:  # retired or rejected: nothing can duplicate it
+            _store(session, [], scope={system_id})
+            continue
+        matches = finder.query(record, k=PARTNERS_PER_SYSTEM)
+        found = [
+            {"a": system_id, "b": m["id"], **m}
+            for m in matches
+            if m["score"] >= min_score and m["relation"] == "overlap"
+        ]
+        _store(session, found, scope={system_id})
+    session.flush()
 
 
 def check_system(
     session: Session,
     system: InformationSystem,
-    index: PortfolioIndex,
+    index: PortfolioIndex | None = None,
     *,
     min_score: float = WARNING_THRESHOLD,
 ) -> list[DuplicateWarning]:
-    """Refresh the warnings of one system just saved, without refitting the portfolio."""
-    if system.status in EXCLUDED_STATUSES:
-        _store(session, [], scope={system.id})  # type: ignore[arg-type]
-        session.commit()
-        return []
-    finder = index.current(session)
-    record = portfolio_records(session, [system.id])  # type: ignore[list-item]
-    matches = finder.query(record[0], k=PARTNERS_PER_SYSTEM) if record else []
-    found = [
-        {"a": system.id, "b": m["id"], **m}
-        for m in matches
-        if m["score"] >= min_score and m["relation"] == "overlap"
-    ]
-    _store(session, found, scope={system.id})  # type: ignore[arg-type]
-    session.commit()
+    """Refresh one saved system's warnings and return them, best first."""
+    check_systems(session, [system.id], index=index, min_score=min_score)  # type: ignore[list-item]
     return warnings_for(session, system)
 
 

@@ -142,7 +142,7 @@ def dispose_warning(
         before=before,
         after={"disposition": disposition, "reason": reason, "score": round(warning.score, 3)},
     )
-    session.commit()
+    session.flush()
     return warning
 
 

@@ -25,9 +25,8 @@ from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
 from registry.db import ids_by_code
 from registry.fields import field_label
 from registry.models import Agency, Capability, DataDomain, Dependency, InformationSystem, UsageReport, User
-from registry.services import audit
+from registry.services import audit, consequences
 from registry.services.errors import ValidationError
-from registry.services.findings import refresh_findings
 from registry.services.systems import SystemInput, create_system
 from registry.services.users import UserInput, validate_user_input
 from registry.text import clean_line
@@ -100,7 +99,8 @@ def load_seed(
     demo_users: bool = False,
     hasher: PasswordHasher | None = None,
 ) -> SeedReport:
-    """Load every seed file in one transaction; raise :class:`SeedError` and write nothing if any is bad.
+    """Load every seed file (flushed; the caller commits); raise :class:`SeedError` and write
+    nothing if any is bad.
 
     ``demo_users`` also creates the demo accounts of ``users.yaml``; callers pass it only
     outside production, and those accounts cannot sign in in production anyway.
@@ -115,7 +115,8 @@ def load_seed(
         system_files = sorted((seed_dir / "systems").glob("*.yaml"))
         systems = [(path.name, record) for path in system_files for record in read_yaml(path, "systems")]
         if not problems:
-            _load_systems(session, systems, report, problems)
+            with consequences.batched(session):  # rules and warnings once, after every dependency
+                _load_systems(session, systems, report, problems)
         if demo_users and not problems and (seed_dir / "users.yaml").exists():
             _load_users(session, seed_dir / "users.yaml", hasher or PasswordHasher(), report, problems)
         if report.created and not problems:
@@ -133,7 +134,7 @@ def load_seed(
     if problems:
         session.rollback()
         raise SeedError(problems)
-    session.commit()
+    session.flush()
     return report
 
 
@@ -358,13 +359,7 @@ def _load_systems(
         )
         try:
             system = create_system(
-                session,
-                data,
-                actor=SEED_ACTOR,
-                registered_year=year,
-                external_id=EXTERNAL_PREFIX + key,
-                commit=False,
-                findings_now=False,
+                session, data, actor=SEED_ACTOR, registered_year=year, external_id=EXTERNAL_PREFIX + key
             )
         except ValidationError as exc:
             for name, messages in exc.errors.items():
@@ -380,11 +375,6 @@ def _load_systems(
         _load_edges(session, ctx, key, record, system_id, ids, report)
         _load_usage(session, ctx, key, record, system_id, report)
     session.flush()
-    if created:
-        new_ids = [system_id for _ctx, _key, _record, system_id in created]
-        refresh_findings(
-            session, session.scalars(select(InformationSystem).where(InformationSystem.id.in_(new_ids)))
-        )
 
 
 def _records(ctx: _Context, where: str, value: Any, what: str) -> Iterable[dict[str, Any]]:

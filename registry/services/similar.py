@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from registry.choices import AgencyLevel
 from registry.models import Capability, InformationSystem
-from registry.services.overlaps import PortfolioIndex, describe_reason
+from registry.services.overlaps import describe_reason, portfolio_index
 from registry.services.systems import TEXT_LIMITS
 from registry.services.taxonomy import localized_name
 from registry.text import clean_line, clean_text
@@ -79,7 +79,7 @@ class SimilarMatch:
 
 
 def find_similar(
-    session: Session, index: PortfolioIndex, query: SimilarQuery, *, k: int = 8, locale: str = "vi"
+    session: Session, query: SimilarQuery, *, k: int = 8, locale: str = "vi"
 ) -> list[SimilarMatch]:
     if query.too_short:
         return []
@@ -95,7 +95,7 @@ def find_similar(
         "level": query.scope_level,
         "agency": query.owner_agency_id,
     }
-    finder = index.current(session)
+    finder = portfolio_index().current(session)
     matches = [m for m in finder.query(record, k=k + 1) if m["id"] != query.system_id][:k]
     wanted = {m["id"] for m in matches} | _platforms(matches)
     systems = {

@@ -24,8 +24,8 @@ from registry.choices import (
 )
 from registry.models import Agency, Capability, DataDomain, InformationSystem
 from registry.services import audit
+from registry.services.consequences import follow_save
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError, too_long
-from registry.services.findings import refresh_findings
 from registry.services.locking import refused_if_stale
 from registry.text import clean_line, clean_text, fold
 
@@ -343,13 +343,11 @@ def create_system(
     actor: Actor,
     registered_year: int | None = None,
     external_id: str | None = None,
-    commit: bool = True,
-    findings_now: bool = True,
+    reuse_of: str | None = None,
 ) -> InformationSystem:
-    """Validate and register a system under a fresh public code, audit it, judge it by the rules.
-
-    ``findings_now=False`` leaves the rules to a later batch (the seed loader runs them once for
-    the whole portfolio, when every dependency is known).
+    """Register a system: permission, validation, a fresh public code, the write, the audit
+    event, then what every save entails (:func:`registry.services.consequences.follow_save`:
+    the declared reuse, rules R1–R10, duplication warnings). Flushes; the caller commits.
 
     Two registrations racing for the same code both pass the ``max()`` read; the unique index
     refuses the second, which then retries with the next number inside a savepoint.
@@ -389,10 +387,7 @@ def create_system(
         system_id=system.id,
         after={"code": system.code, "external_id": external_id, **system_snapshot(session, system)},
     )
-    if findings_now:
-        refresh_findings(session, [system])
-    if commit:
-        session.commit()
+    follow_save(session, [system], actor=actor, reuse_of=reuse_of)
     return system
 
 
@@ -403,12 +398,14 @@ def update_system(
     *,
     actor: Actor,
     expected_version: int | None,
-    commit: bool = True,
+    reuse_of: str | None = None,
 ) -> InformationSystem:
-    """Save an edit made on version ``expected_version`` of ``system``, and audit it.
+    """Save an edit made on version ``expected_version`` of ``system``: the same steps as
+    :func:`create_system`, with the optimistic-lock check and an audited diff. Flushes only.
 
     A stale version is refused before anything changes; a concurrent save that slips between
     this check and the UPDATE is caught by the version counter in the UPDATE's WHERE clause.
+    An edit that changes nothing a person can see records nothing (only a declared reuse).
     """
     policy.ensure(policy.can_edit_system(actor, system.owner_agency_id, system.status))
     if expected_version != system.version:
@@ -423,6 +420,8 @@ def update_system(
         # Nothing a person can see changed: forget the re-assigned values (and the new
         # timestamp), so the save neither bumps the version nor touches the row.
         session.expire(system)
+        if reuse_of:
+            follow_save(session, [system], actor=actor, reuse_of=reuse_of)
     else:
         with refused_if_stale(session, system, expected_version):
             session.flush()
@@ -437,10 +436,7 @@ def update_system(
             before={"version": expected_version, **old},
             after={"version": system.version, **new},
         )
-        refresh_findings(session, [system])
-    if commit:
-        with refused_if_stale(session, system, expected_version):
-            session.commit()
+        follow_save(session, [system], actor=actor, reuse_of=reuse_of)
     return system
 
 

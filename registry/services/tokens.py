@@ -94,7 +94,7 @@ def issue_token(
             "expires_at": token.expires_at,
         },
     )
-    session.commit()
+    session.flush()
     return IssuedToken(token, secret)
 
 
@@ -119,7 +119,7 @@ def revoke_token(session: Session, token_id: int, *, actor: Actor, now: datetime
             object_label=f"{token.user.username}: {token.name}",
             after={"prefix": token.prefix},
         )
-        session.commit()
+        session.flush()
     return token
 
 

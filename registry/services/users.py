@@ -109,7 +109,7 @@ def create_user(
         object_label=user.username,
         after=_snapshot(session, user),
     )
-    session.commit()
+    session.flush()
     return user
 
 
@@ -176,7 +176,7 @@ def update_user(
         before=old,
         after=new,
     )
-    session.commit()
+    session.flush()
     return user
 
 
@@ -207,7 +207,7 @@ def change_own_password(
         object_label=user.username,
         after={"password": "changed"},
     )
-    session.commit()
+    session.flush()
 
 
 def get_user(session: Session, user_id: int) -> User | None:

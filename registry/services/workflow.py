@@ -21,10 +21,9 @@ from registry.auth.actor import Actor
 from registry.choices import Role, SystemStatus
 from registry.models import Decision, DuplicateWarning, InformationSystem, User
 from registry.services import audit, notifications
+from registry.services.consequences import follow_save, refresh_overlaps
 from registry.services.errors import ServiceError, StaleEditError, ValidationError
-from registry.services.findings import refresh_findings
 from registry.services.locking import refused_if_stale
-from registry.services.overlaps import PortfolioIndex, check_system
 from registry.services.systems import SystemInput, validate_system_input
 from registry.text import clean_text
 
@@ -133,12 +132,11 @@ def transition(
     reason: str | None = None,
     reuse_code: str | None = None,
     expected_version: int | None = None,
-    index: PortfolioIndex | None = None,
 ) -> InformationSystem:
     """Move ``system`` by ``action``; refuse an illegal move with a message saying why.
 
-    With ``index``, a submission first refreshes the proposal's duplication warnings, so it is
-    judged against the portfolio as it is now, not as at its last save.
+    A submission first refreshes the proposal's duplication warnings, so it is judged against
+    the portfolio as it is now, not as at its last save. Flushes; the caller commits.
     """
     step = find_transition(system, action)
     if step is None:
@@ -169,8 +167,7 @@ def transition(
         if errors:
             raise ValidationError(errors)
     if step.action == "submit":
-        if index is not None:
-            check_system(session, system, index)
+        refresh_overlaps(session, [system.id])  # type: ignore[list-item]
         _check_submission(session, system)
     if expected_version is not None and expected_version != system.version:
         raise StaleEditError(system.version, expected_version)
@@ -204,9 +201,9 @@ def transition(
         before=before,
         after=after,
     )
-    refresh_findings(session, [system])
+    follow_save(session, [system], actor=actor, overlaps_too=False)  # submit checked them above
     _notify(session, system, step, actor, reason)
-    session.commit()
+    session.flush()
     return system
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -18,7 +18,6 @@ from registry.models import ImportUpload
 from registry.services import agencies as agency_service
 from registry.services import import_uploads, imports
 from registry.services.errors import NotFoundError
-from registry.services.overlaps import OVERLAP_INDEX
 from registry.web import access
 from registry.web.access import current_actor
 from registry.web.forms import BaseForm
@@ -97,7 +96,7 @@ def preview(token: str) -> str | BaseResponse:
             upload.filename,
             upload.content,
             fmt=upload.format,
-            index=current_app.extensions[OVERLAP_INDEX],
+            preview_overlaps=True,
             default_owner=upload.default_owner,
         )
     except UnreadableFileError as exc:
@@ -124,7 +123,6 @@ def commit(token: str) -> str | BaseResponse:
             current_actor(),
             upload,
             form.fingerprint.data or "",
-            index=current_app.extensions[OVERLAP_INDEX],
         )
     except imports.ImportRefusedError as exc:
         flash(str(exc.message), "warning")

@@ -87,7 +87,6 @@ def decide(code: str) -> Any:
             expected_version=_int(request.form.get("version")),
         )
     except ValidationError as exc:
-        get_session().rollback()
         return _page(system, exc.errors, 422)
     except StaleEditError:
         flash(
@@ -122,7 +121,6 @@ def dispose(warning_id: int) -> Any:
             expected_version=_int(request.form.get("version")),
         )
     except ValidationError as exc:
-        session.rollback()
         target = load_or_404(code)
         return _page(target, {f"warning-{warning_id}-{k}": v for k, v in exc.errors.items()}, 422)
     except StaleEditError:

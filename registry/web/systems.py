@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response
 
@@ -17,7 +17,7 @@ from registry.fields import field_label
 from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filter
 from registry.models import InformationSystem
 from registry.services import agencies as agency_service
-from registry.services import audit, overlaps, similar, taxonomy, workflow
+from registry.services import audit, consequences, overlaps, similar, taxonomy, workflow
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.findings import findings_of
@@ -154,9 +154,7 @@ def _similar_to(form: SystemForm, system: InformationSystem | None) -> list[simi
     query = similar.SimilarQuery.from_mapping(
         {**data, "capability_ids": form.capability_ids.data or [], "system_id": system.id if system else None}
     )
-    return similar.find_similar(
-        get_session(), current_app.extensions[overlaps.OVERLAP_INDEX], query, locale=_locale()
-    )
+    return similar.find_similar(get_session(), query, locale=_locale())
 
 
 def _checked(form: SystemForm, system: InformationSystem | None) -> Any:
@@ -196,23 +194,6 @@ def _checked(form: SystemForm, system: InformationSystem | None) -> Any:
     )
 
 
-def _record_reuse(system: InformationSystem, form: SystemForm) -> None:
-    code = (form.reuse_of.data or "").strip().upper()
-    if not code or code == system.code:
-        return
-    try:
-        add_dependency(
-            get_session(),
-            system,
-            actor=current_actor(),
-            target_code=code,
-            kind="consumes_api",
-            note=gettext("Reuses this system instead of building a new one"),
-        )
-    except ValidationError:
-        get_session().rollback()  # already recorded, or the target has gone: the save stands
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @access.allow(Permission.CREATE_SYSTEM)
 def create() -> Any:
@@ -226,13 +207,14 @@ def create() -> Any:
         return _checked(form, None)
     if _parsed(form):
         try:
-            system = create_system(get_session(), form.to_input(), actor=current_actor())
+            system = create_system(
+                get_session(), form.to_input(), actor=current_actor(), reuse_of=form.reuse_of.data
+            )
         except ValidationError as exc:
             form.attach_errors(exc.errors)
         else:
-            _record_reuse(system, form)
-            _check_overlaps(system)
             flash(gettext("System %(code)s registered.", code=system.code), "success")
+            _say_if_unchecked(system)
             return redirect(url_for(".detail", code=system.code))
     return render_template("systems/form.html", form=form, system=None, has_errors=True), 422
 
@@ -258,7 +240,12 @@ def edit(code: str) -> Any:
         submitted = form.to_input()
         try:
             update_system(
-                session, system, submitted, actor=current_actor(), expected_version=form.submitted_version()
+                session,
+                system,
+                submitted,
+                actor=current_actor(),
+                expected_version=form.submitted_version(),
+                reuse_of=form.reuse_of.data,
             )
         except StaleEditError:
             conflict = _differences(submitted, SystemInput.from_system(system))
@@ -266,27 +253,16 @@ def edit(code: str) -> Any:
             form.version.data = str(system.version)
             return render_template("systems/form.html", form=form, system=system, conflict=conflict), 409
         except ValidationError as exc:
-            session.rollback()
             form.attach_errors(exc.errors)
         else:
-            _record_reuse(system, form)
-            _check_overlaps(system)
             flash(gettext("Changes to %(code)s saved.", code=system.code), "success")
+            _say_if_unchecked(system)
             return redirect(url_for(".detail", code=system.code))
     return render_template("systems/form.html", form=form, system=system, has_errors=True), 422
 
 
-def _check_overlaps(system: InformationSystem) -> None:
-    """Refresh the system's duplication warnings; the save itself is already committed.
-
-    A failure here must not turn a successful save into an error page: it is logged, and the
-    next portfolio scan catches up.
-    """
-    try:
-        overlaps.check_system(get_session(), system, current_app.extensions[overlaps.OVERLAP_INDEX])
-    except Exception:  # noqa: BLE001 - see docstring
-        get_session().rollback()
-        current_app.logger.exception("overlap check failed for %s", system.code)
+def _say_if_unchecked(system: InformationSystem) -> None:
+    if consequences.overlaps_unchecked(get_session(), system.id):
         flash(
             gettext("Saved, but the overlap check could not run; it will be repeated at the next scan."),
             "warning",
@@ -327,10 +303,8 @@ def move(code: str, action: str) -> Any:
             system,
             action,
             actor=current_actor(),
-            index=current_app.extensions[overlaps.OVERLAP_INDEX],
         )
     except ValidationError as exc:
-        session.rollback()
         # What blocks the submission is shown on the form, next to each field to complete.
         form = _system_form(None, SystemInput.from_system(system), system.status, version=system.version)
         form.attach_errors(exc.errors)

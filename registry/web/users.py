@@ -100,7 +100,6 @@ def edit(user_id: int) -> Any:
             )
             status = 409
         except ValidationError as exc:
-            get_session().rollback()
             form.attach_errors(exc.errors)
         else:
             flash(gettext("Account %(username)s saved.", username=user.username), "success")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -12,7 +12,6 @@ from registry.db import get_session
 from registry.models import Agency, DuplicateWarning
 from registry.services import api_records, review
 from registry.services.errors import StaleEditError, ValidationError
-from registry.services.overlaps import OVERLAP_INDEX
 from registry.services.similar import SimilarQuery, as_json, find_similar
 from registry.web import access
 from registry.web.access import current_actor
@@ -125,7 +124,6 @@ def warning_dispose(warning_id: int) -> Response:
             expected_version=version if isinstance(version, int) and not isinstance(version, bool) else None,
         )
     except ValidationError as exc:
-        session.rollback()
         return invalid(exc)
     except StaleEditError as exc:
         return stale(exc)
@@ -145,9 +143,7 @@ def similar() -> Response:
         return api_error(400, "bad_request", "Send a JSON object with at least a name or a description.")
     query = SimilarQuery.from_mapping(payload)
     k = payload.get("k") if isinstance(payload.get("k"), int) else 8
-    matches = find_similar(
-        get_session(), current_app.extensions[OVERLAP_INDEX], query, k=k, locale=current_locale()
-    )
+    matches = find_similar(get_session(), query, k=k, locale=current_locale())
     return jsonify(
         matches=[as_json(m, url_for("systems.detail", code=m.system.code)) for m in matches],
         too_short=query.too_short,

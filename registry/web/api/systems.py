@@ -3,7 +3,7 @@ surrounds one system (dependencies, warnings, findings, decisions)."""
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from registry.auth import policy
@@ -176,15 +176,12 @@ def system_transition(code: str) -> Response:
             reason=text("reason"),
             reuse_code=text("reuse_code"),
             expected_version=version if isinstance(version, int) and not isinstance(version, bool) else None,
-            index=current_app.extensions[overlaps.OVERLAP_INDEX],
         )
     except ValidationError as exc:
-        session.rollback()
         return invalid(exc)
     except StaleEditError as exc:
         return stale(exc)
     except workflow.WorkflowError as exc:
-        session.rollback()
         return api_error(409, "conflict", str(exc.message))
     return _record(system)
 

@@ -160,7 +160,7 @@ def synthesize(database_url: str) -> str:
     from registry.exports import inventory
     from registry.filters import SystemFilter
     from registry.models import AuditEvent, AuditHead, Decision, DuplicateWarning, InformationSystem
-    from registry.services.audit import GENESIS, chain_hash
+    from registry.models.audit_chain import GENESIS, chain_hash
 
     app = make_app(database_url)
     with app.app_context(), Session(get_engine(app)) as session:

@@ -77,7 +77,7 @@ def make_drafts(session: Session, user: User, n: int, rng: random.Random) -> lis
     sources = list(session.scalars(select(InformationSystem).order_by(func.random()).limit(n)).unique())
     codes = []
     for i, source in enumerate(sources):
-        data = SystemInput(
+        data = SystemInput.of(
             name=f"{source.name} (đề xuất {i + 1})"[:200],
             description=source.description,
             purpose=source.purpose,

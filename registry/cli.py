@@ -14,8 +14,8 @@ from registry import db, migrate
 from registry.auth.actor import Actor
 from registry.auth.passwords import PasswordHasher
 from registry.choices import Role
+from registry.errors import ValidationError
 from registry.models import Agency, User
-from registry.services.errors import ValidationError
 
 db_group = AppGroup("db", help="Create or upgrade the database schema.")
 

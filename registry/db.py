@@ -28,6 +28,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -40,6 +41,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     if dbapi_connection.execute("PRAGMA database_list").fetchone()[2]:
         cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin_before_savepoint(connection: Any, _name: str) -> None:
+    """Open the transaction before a savepoint, so that releasing it does not commit.
+
+    Python's sqlite3 module sends ``BEGIN`` only before the first INSERT, UPDATE or DELETE; a
+    SAVEPOINT issued before any of them starts a transaction of its own, which its RELEASE
+    then commits, half a change made permanent before the request decided to keep it.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
 
 
 def get_engine(app: Flask | None = None) -> Engine:

@@ -23,7 +23,7 @@ from registry.models import (
     SystemCapabilityLink,
     SystemUserAgencyLink,
 )
-from registry.services.agencies import subtree_ids
+from registry.models.agency import subtree_ids
 from registry.text import search_terms
 
 AGENCY_ROLES = ("any", "owner", "operator", "user")

@@ -269,7 +269,7 @@ def make_system(session: Session, make_agency: Callable[..., Agency]) -> Callabl
         }
         values.update(overrides)
         system = create_system(
-            session, SystemInput(**values), actor=OPERATOR, registered_year=registered_year
+            session, SystemInput.of(**values), actor=OPERATOR, registered_year=registered_year
         )
         session.commit()
         return system

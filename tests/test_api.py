@@ -412,7 +412,7 @@ def test_a_reviewer_decides_with_a_reason(api, world, session, make_agency):
     fields = proposal_fields(make_agency, world["capability"])
     proposal = create_system(
         session,
-        SystemInput(
+        SystemInput.of(
             name="Đề xuất",
             description="Mô tả đầy đủ",
             scope_level="central",

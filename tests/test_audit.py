@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, text, update
 
 from registry.auth.actor import Actor
-from registry.models import AuditEvent, AuditHead
+from registry.models import AuditEvent, AuditHead, audit_chain
 from registry.services import audit
 from registry.services.dependencies import add_dependency, remove_dependency
 from registry.services.overlaps import scan_portfolio
@@ -58,7 +58,7 @@ def test_every_write_appends_an_event_with_actor_request_and_values(session, mak
     )
     assert events[4].after["kind"] == "authentication" and events[5].before["target"]
     assert events[0].before is None and "password" not in str(events[0].after)
-    assert events[1].prev_hash == events[0].hash and events[0].prev_hash == audit.GENESIS
+    assert events[1].prev_hash == events[0].hash and events[0].prev_hash == audit_chain.GENESIS
     assert audit.verify(session).ok
 
 
@@ -205,7 +205,9 @@ def test_the_documented_outside_verifier_agrees(tmp_path, capsys):
         for name in ("Hệ thống điều hành", "Cổng thông tin — “điện tử”"):
             create_system(
                 db_session,
-                SystemInput(name=name, description="Mô tả", scope_level="central", owner_agency_id=agency.id),
+                SystemInput.of(
+                    name=name, description="Mô tả", scope_level="central", owner_agency_id=agency.id
+                ),
                 actor=OPERATOR,
             )
             db_session.commit()
@@ -245,4 +247,4 @@ def test_events_appended_in_bulk_chain_and_read_back_like_single_ones(session, m
     assert all(e.prev_hash == p.hash for p, e in zip(stored, stored[1:], strict=False))
     assert audit.verify(session).ok
     for event in stored[:5]:  # each hash is the one canonical() gives for what was stored
-        assert event.hash == audit.chain_hash(event.prev_hash, event.__dict__)
+        assert event.hash == audit_chain.chain_hash(event.prev_hash, event.__dict__)

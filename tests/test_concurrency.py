@@ -11,9 +11,9 @@ from sqlmodel import Session
 
 from registry.auth.actor import Actor
 from registry.db import get_engine
+from registry.errors import StaleEditError
 from registry.models import AuditEvent, InformationSystem
 from registry.services import audit
-from registry.services.errors import StaleEditError
 from registry.services.systems import SystemInput, get_system, update_system
 
 WRITERS = 20

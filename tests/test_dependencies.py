@@ -1,7 +1,7 @@
 import pytest
 
+from registry.errors import NotFoundError, ValidationError
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
-from registry.services.errors import NotFoundError, ValidationError
 from tests.conftest import OPERATOR
 
 

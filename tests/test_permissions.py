@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.auth.actor import Actor
+from registry.errors import PermissionDeniedError, ValidationError
 from registry.models import AuditEvent, Dependency, InformationSystem
 from registry.services.dependencies import add_dependency
-from registry.services.errors import PermissionDeniedError, ValidationError
 from registry.services.systems import SystemInput, create_system, update_system
 from tests.conftest import OPERATOR
 
@@ -128,13 +128,13 @@ def test_services_refuse_too_whatever_the_entry_point(session, make_user, make_s
     with pytest.raises(PermissionDeniedError):
         update_system(session, theirs, SystemInput.from_system(theirs), actor=submitter, expected_version=1)
     with pytest.raises(PermissionDeniedError):
-        create_system(session, SystemInput(**_form(owner_agency_id=own.id)), actor=reviewer)
+        create_system(session, SystemInput.of(**_form(owner_agency_id=own.id)), actor=reviewer)
     with pytest.raises(ValidationError) as refused:
-        create_system(session, SystemInput(**_form(owner_agency_id=other.id)), actor=submitter)
+        create_system(session, SystemInput.of(**_form(owner_agency_id=other.id)), actor=submitter)
     assert "owner_agency_id" in refused.value.errors
     read_only = Actor.of(make_user("admin"), scope="read")
     with pytest.raises(PermissionDeniedError):
-        create_system(session, SystemInput(**_form(owner_agency_id=own.id)), actor=read_only)
+        create_system(session, SystemInput.of(**_form(owner_agency_id=own.id)), actor=read_only)
     assert (
         session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.like("system.%")))
         == 1

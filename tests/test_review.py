@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from registry.auth.actor import Actor
+from registry.errors import PermissionDeniedError, ValidationError
 from registry.models import AuditEvent, DuplicateWarning
 from registry.services import review, workflow
-from registry.services.errors import PermissionDeniedError, ValidationError
 from registry.services.overlaps import _store
 from registry.services.systems import SystemInput, update_system
 from tests.conftest import OPERATOR, only_these_warnings, proposal_fields, sign_in

@@ -8,10 +8,11 @@ from flask_babel import refresh
 from sqlmodel import Session, select
 
 from registry.db import get_engine
+from registry.errors import NotFoundError, StaleEditError, ValidationError
 from registry.models import InformationSystem
-from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.systems import (
     SystemInput,
+    create_system,
     get_system,
     next_code,
     update_system,
@@ -80,7 +81,7 @@ def test_bad_input_names_the_field_and_writes_nothing(make_system, session, over
 
 def test_messages_are_vietnamese_by_default_and_english_on_request(app, session, make_agency):
     owner = make_agency()
-    data = SystemInput(name="", description="x", scope_level="central", owner_agency_id=owner.id)
+    data = SystemInput.of(name="", description="x", scope_level="central", owner_agency_id=owner.id)
     with app.test_request_context("/"), pytest.raises(ValidationError) as exc:
         validate_system_input(session, data)
     assert _errors(exc)["name"] == ["Hãy nhập tên hệ thống."]
@@ -209,3 +210,18 @@ def test_saving_without_a_change_keeps_the_version(make_system, session):
     update_system(session, system, SystemInput.from_system(system), actor=OPERATOR, expected_version=1)
     session.expire_all()
     assert session.get(InformationSystem, system.id).version == 1
+
+
+def test_a_registration_rolled_back_leaves_nothing_on_every_database(app, session, make_agency):
+    """The code is allocated in a savepoint; releasing it must not commit the new row (SQLite's
+    driver would, if the savepoint opened the transaction)."""
+    owner = make_agency()
+    system = create_system(
+        session,
+        SystemInput.of(name="Tạm", description="Chưa lưu", scope_level="central", owner_agency_id=owner.id),
+        actor=OPERATOR,
+    )
+    code = system.code
+    session.rollback()
+    with Session(get_engine(app)) as fresh:
+        assert fresh.scalar(select(InformationSystem).where(InformationSystem.code == code)) is None

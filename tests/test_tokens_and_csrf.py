@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.auth.actor import Actor
+from registry.errors import ValidationError
 from registry.models import ApiToken, Dependency, InformationSystem
 from registry.services import tokens
-from registry.services.errors import ValidationError
 from registry.services.users import UserInput, update_user
 from registry.web.access import password_hasher
 from tests.conftest import OPERATOR, csrf_token_of, sign_in

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from registry.auth.actor import Actor
 from registry.choices import Role, SystemStatus, TokenScope
-from registry.services.errors import PermissionDeniedError
+from registry.errors import PermissionDeniedError
 
 
 class Permission(StrEnum):

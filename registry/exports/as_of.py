@@ -30,8 +30,8 @@ from sqlmodel import Session
 from registry.exports.inventory import BATCH, COLUMNS, LINKED, LIST_SEPARATOR
 from registry.filters import SystemFilter
 from registry.models import Agency, AuditEvent, InformationSystem
-from registry.services.agencies import subtree_ids
-from registry.services.audit import timestamp
+from registry.models.agency import subtree_ids
+from registry.models.audit_chain import timestamp
 from registry.text import fold, search_terms
 
 CREATE = "system.create"

@@ -26,6 +26,7 @@ from registry.models import (
     SystemDataDomainLink,
     SystemUserAgencyLink,
 )
+from registry.models.system import DATE_FIELDS, EDITABLE_FIELDS, RECORD_COLUMNS
 
 BATCH = 5000
 LIST_SEPARATOR = "; "
@@ -33,36 +34,18 @@ LIST_SEPARATOR = "; "
 
 COLUMNS: tuple[str, ...] = (
     "code",
-    "name",
-    "description",
-    "purpose",
-    "status",
-    "scope_level",
-    "is_shared_platform",
-    "instance_of",
-    "owner_agency",
-    "owner_agency_name",
-    "operator_agency",
-    "user_agencies",
-    "legal_basis",
-    "mandate",
-    "operating_rules_ref",
-    "operating_rules_date",
-    "usage_orientation",
-    "capabilities",
-    "data_domains",
-    "hosting",
-    "security_level",
-    "estimated_cost_vnd",
-    "funding_source",
-    "target_users",
-    "active_users",
-    "overlap_justification",
+    *(
+        c
+        for column in RECORD_COLUMNS
+        for c in ((column, "owner_agency_name") if column == "owner_agency" else (column,))
+    ),
     "external_id",
     "version",
     "created_at",
     "updated_at",
 )
+"""The record's columns (:data:`registry.models.system.RECORD_COLUMNS`), the managing agency's
+name beside its code, then what describes the registry's copy."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +79,7 @@ def _iso(value: Any) -> Any:
     return value
 
 
-DATE_COLUMNS = frozenset({"operating_rules_date", "created_at", "updated_at"})
+DATE_COLUMNS = frozenset({*DATE_FIELDS, "created_at", "updated_at"})
 LINKED = ("user_agencies", "capabilities", "data_domains")
 KEYS = (*(name for name in COLUMNS if name not in LINKED), *LINKED)
 """A row's keys in their order (the JSON export's): the columns, the linked codes last."""
@@ -201,36 +184,23 @@ def _query(session: Session, scope: ExportScope) -> Any:
     """The id, then ``KEYS`` but the linked codes, of the systems in ``scope``, ordered by id."""
     owner, operator, platform = aliased(Agency), aliased(Agency), aliased(InformationSystem)
     s = InformationSystem
-    selected = {
-        "code": s.code,
-        "name": s.name,
-        "description": s.description,
-        "purpose": s.purpose,
-        "status": s.status,
-        "scope_level": s.scope_level,
-        "is_shared_platform": s.is_shared_platform,
+    relations = {
         "instance_of": platform.code,
         "owner_agency": owner.code,
         "owner_agency_name": owner.name,
         "operator_agency": operator.code,
-        "legal_basis": s.legal_basis,
-        "mandate": s.mandate,
-        "operating_rules_ref": s.operating_rules_ref,
+    }
+    plain = {*EDITABLE_FIELDS, "code", "external_id", "version"}
+    selected = {
         # Dates as stored: SQLite's text becomes ISO 8601 by string operations (see _iso),
         # several times cheaper than building datetime objects only to format them again.
-        "operating_rules_date": type_coerce(s.operating_rules_date, String),
-        "usage_orientation": s.usage_orientation,
-        "hosting": s.hosting,
-        "security_level": s.security_level,
-        "estimated_cost_vnd": s.estimated_cost_vnd,
-        "funding_source": s.funding_source,
-        "target_users": s.target_users,
-        "active_users": s.active_users,
-        "overlap_justification": s.overlap_justification,
-        "external_id": s.external_id,
-        "version": s.version,
-        "created_at": type_coerce(s.created_at, String),
-        "updated_at": type_coerce(s.updated_at, String),
+        name: type_coerce(getattr(s, name), String)
+        if name in DATE_COLUMNS
+        else relations[name]
+        if name in relations
+        else getattr(s, name)
+        for name in COLUMNS
+        if name in plain or name in relations or name in DATE_COLUMNS
     }
     assert (*selected, *LINKED) == KEYS
     return (

@@ -26,7 +26,7 @@ from sqlmodel import Session
 from registry.exports.formats import FORMULA_STARTS, ExportMeta
 from registry.exports.records import batched
 from registry.models import AuditEvent
-from registry.services.audit import GENESIS, HASHED_FIELDS, timestamp
+from registry.models.audit_chain import GENESIS, HASHED_FIELDS, timestamp
 
 COLUMNS: tuple[str, ...] = (*HASHED_FIELDS, "prev_hash", "hash")
 NULLABLE = frozenset({"actor_id", "system_id", "request_id", "before", "after"})

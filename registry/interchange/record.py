@@ -21,7 +21,14 @@ from sqlmodel import Session
 from registry.db import ids_by_code
 from registry.exports.inventory import COLUMNS
 from registry.models import Agency, Capability, DataDomain, InformationSystem
-from registry.services.systems import SystemInput
+from registry.models.system import (
+    BOOLEAN_FIELDS,
+    COLUMN_OF_FIELD,
+    DATE_FIELDS,
+    INTEGER_FIELDS,
+    RELATION_LISTS,
+    SystemInput,
+)
 
 LIST_SEPARATOR = "; "
 """Several codes in one text cell (user agencies, capabilities, data domains)."""
@@ -36,20 +43,13 @@ describe the registry's copy and are ignored when read back."""
 
 IDENTITY_COLUMNS = ("code", "external_id")
 
-INTEGER_COLUMNS = frozenset({"security_level", "estimated_cost_vnd", "target_users", "active_users"})
-BOOLEAN_COLUMNS = frozenset({"is_shared_platform"})
-DATE_COLUMNS = frozenset({"operating_rules_date"})
-LIST_COLUMNS = frozenset({"user_agencies", "capabilities", "data_domains"})
+INTEGER_COLUMNS = INTEGER_FIELDS
+BOOLEAN_COLUMNS = BOOLEAN_FIELDS
+DATE_COLUMNS = DATE_FIELDS
+LIST_COLUMNS = frozenset(COLUMN_OF_FIELD[name] for name in RELATION_LISTS)
 
-INPUT_FIELD_OF_COLUMN: dict[str, str] = {
-    "instance_of": "instance_of_id",
-    "owner_agency": "owner_agency_id",
-    "operator_agency": "operator_agency_id",
-    "user_agencies": "user_agency_ids",
-    "capabilities": "capability_ids",
-    "data_domains": "data_domain_ids",
-}
-COLUMN_OF_INPUT_FIELD = {v: k for k, v in INPUT_FIELD_OF_COLUMN.items()}
+COLUMN_OF_INPUT_FIELD = COLUMN_OF_FIELD
+INPUT_FIELD_OF_COLUMN: dict[str, str] = {v: k for k, v in COLUMN_OF_FIELD.items()}
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "x", "có", "co", "đúng"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "không", "khong", "sai", ""})
@@ -240,7 +240,7 @@ class CodeBook:
             instance_of_id = None
         data["status"] = data.get("status") or "draft"
         data["is_shared_platform"] = bool(data.get("is_shared_platform"))
-        return SystemInput(
+        return SystemInput.of(
             **data,
             instance_of_id=instance_of_id,
             owner_agency_id=self._one(values, "owner_agency", self.agencies, problems),

@@ -30,7 +30,7 @@ from flask_babel import lazy_gettext as _l
 
 from registry.interchange.record import LIST_SEPARATOR
 from registry.interchange.source import Source, SourceAgency, SourceRecord, UnreadableFileError
-from registry.services.systems import TEXT_LIMITS
+from registry.models.system import TEXT_LIMITS
 from similarity.riha import PRODUCT_MIN_DEPLOYMENTS, _standard_solution
 from similarity.riha import _text as clean
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import Field, SQLModel
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlmodel import Field, Session, SQLModel
 
 
 class Agency(SQLModel, table=True):
@@ -22,3 +25,22 @@ class Agency(SQLModel, table=True):
     level: str = Field(max_length=16, index=True)
     block: str = Field(max_length=16)
     parent_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+
+
+def subtree_ids(session: Session, agency_id: int) -> set[int]:
+    """``agency_id`` and every agency below it.
+
+    Reads only (id, parent_id) pairs: a few thousand agencies cost about a millisecond, far
+    less than keeping a materialised path consistent through every re-parenting.
+    """
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for child_id, parent_id in session.execute(select(Agency.id, Agency.parent_id)):
+        children[parent_id].append(child_id)
+    found = {agency_id}
+    stack = [agency_id]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found

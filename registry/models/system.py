@@ -1,14 +1,17 @@
 """The information system: the registry's central record and its many-to-many links."""
 
 from datetime import UTC, date, datetime
-from typing import ClassVar, Optional
+from typing import Any, ClassVar, Optional
 
+import annotated_types
 from sqlalchemy import BigInteger, Column, DateTime, Index, Text
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Relationship, SQLModel
 
+from registry.choices import SystemStatus
 from registry.models.agency import Agency
 from registry.models.taxonomy import Capability, DataDomain
+from registry.text import clean_line, clean_text
 
 
 def utcnow() -> datetime:
@@ -36,7 +39,173 @@ class SystemDataDomainLink(SQLModel, table=True):
     data_domain_id: int = Field(foreign_key="data_domain.id", primary_key=True, index=True)
 
 
-class InformationSystem(SQLModel, table=True):
+MULTILINE = {"json_schema_extra": {"multiline": True}}
+"""Marks text typed as paragraphs: line breaks are kept, and forms show a text area."""
+
+
+class SystemBase(SQLModel):
+    """What a person sets on a system, with its limits: the one declaration of these fields.
+
+    The table (:class:`InformationSystem`), the services' input (:class:`SystemInput`), the
+    validation limits, the forms' lengths, the API's schema and the export and import columns
+    are all derived from it, so a new field is added here (and in a migration, a label and the
+    form's layout) and nowhere else.
+    """
+
+    name: str = Field(max_length=200)
+    description: str = Field(max_length=4000, sa_type=Text, schema_extra=MULTILINE)
+    purpose: str | None = Field(default=None, max_length=2000, sa_type=Text, schema_extra=MULTILINE)
+    status: str = Field(default=SystemStatus.DRAFT.value, max_length=32, index=True)
+    scope_level: str | None = Field(default=None, max_length=16, index=True)
+    is_shared_platform: bool = Field(default=False, index=True)
+    instance_of_id: int | None = Field(default=None, foreign_key="information_system.id", index=True)
+    owner_agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    operator_agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    legal_basis: str | None = Field(default=None, max_length=1000, sa_type=Text)
+    mandate: str | None = Field(default=None, max_length=1000, sa_type=Text)
+    operating_rules_ref: str | None = Field(default=None, max_length=300)
+    operating_rules_date: date | None = None
+    usage_orientation: str | None = Field(default=None, max_length=2000, sa_type=Text, schema_extra=MULTILINE)
+    hosting: str | None = Field(default=None, max_length=32)
+    security_level: int | None = Field(default=None, ge=1, le=5)
+    estimated_cost_vnd: int | None = Field(default=None, ge=0, le=10**15, sa_type=BigInteger)
+    funding_source: str | None = Field(default=None, max_length=300)
+    target_users: int | None = Field(default=None, ge=0, le=10**9, sa_type=BigInteger)
+    active_users: int | None = Field(default=None, ge=0, le=10**9, sa_type=BigInteger)
+    overlap_justification: str | None = Field(
+        default=None, max_length=4000, sa_type=Text, schema_extra=MULTILINE
+    )
+
+
+def _relation(after: str) -> Any:
+    return Field(default_factory=list, schema_extra={"json_schema_extra": {"column_after": after}})
+
+
+class SystemInput(SystemBase):
+    """Everything a person can set on a system, relations by id: what every door builds.
+
+    Forms, the seed loader, imports and the API all build one of these, so they share the
+    same normalisation and the same rules. It is built without validation (:meth:`of`): the
+    service validates it and names every bad field at once, in the person's language.
+    """
+
+    user_agency_ids: list[int] = _relation(after="operator_agency_id")
+    capability_ids: list[int] = _relation(after="usage_orientation")
+    data_domain_ids: list[int] = _relation(after="capability_ids")
+
+    @classmethod
+    def of(cls, **values: Any) -> "SystemInput":
+        """The input as given, unvalidated (``SystemInput(...)`` would refuse bad values early);
+        a required field left out is ``None``, for the service to name."""
+        missing = {
+            name: None for name, f in cls.model_fields.items() if f.is_required() and name not in values
+        }
+        return cls.model_construct(**missing, **values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a shallow dict."""
+        return {name: getattr(self, name) for name in INPUT_FIELDS}
+
+    def replace(self, **changes: Any) -> "SystemInput":
+        return SystemInput.of(**{**self.as_dict(), **changes})
+
+    def normalised(self) -> "SystemInput":
+        """A copy with text NFC-normalised and trimmed, empty text as ``None``, ids de-duplicated."""
+        values = self.as_dict()
+        for name, cleaner in _CLEANERS:
+            values[name] = cleaner(values[name])
+        for name in RELATION_LISTS:
+            ids = values[name]
+            values[name] = list(dict.fromkeys(ids if all(v.__class__ is int for v in ids) else map(int, ids)))
+        values["status"] = (clean_line(values["status"]) or "").lower()
+        values["scope_level"] = (clean_line(values["scope_level"]) or "").lower() or None
+        values["hosting"] = (clean_line(values["hosting"]) or "").lower() or None
+        return SystemInput.of(**values)
+
+    @classmethod
+    def from_system(cls, system: "InformationSystem") -> "SystemInput":
+        return cls.of(
+            **{name: getattr(system, name) for name in BASE_FIELDS},
+            user_agency_ids=[a.id for a in system.user_agencies if a.id is not None],
+            capability_ids=[c.id for c in system.capabilities if c.id is not None],
+            data_domain_ids=[d.id for d in system.data_domains if d.id is not None],
+        )
+
+
+BASE_FIELDS: tuple[str, ...] = tuple(SystemBase.model_fields)
+RELATION_LISTS: tuple[str, ...] = tuple(
+    n for n in SystemInput.model_fields if n not in SystemBase.model_fields
+)
+RELATION_IDS: tuple[str, ...] = ("instance_of_id", "owner_agency_id", "operator_agency_id")
+EDITABLE_FIELDS: tuple[str, ...] = tuple(n for n in BASE_FIELDS if n not in RELATION_IDS)
+"""The plain columns a person edits (relations are set by id)."""
+
+
+def _ordered_input_fields() -> tuple[str, ...]:
+    order = list(BASE_FIELDS)
+    for name in RELATION_LISTS:
+        extra = SystemInput.model_fields[name].json_schema_extra
+        after = extra.get("column_after") if isinstance(extra, dict) else None
+        order.insert(order.index(str(after)) + 1 if after in order else len(order), name)
+    return tuple(order)
+
+
+INPUT_FIELDS: tuple[str, ...] = _ordered_input_fields()
+"""Every input field, relation lists placed beside their kin: the order of forms and exports."""
+
+
+def _plain_type(name: str) -> Any:
+    """A field's type without its ``| None``."""
+    annotation = SystemBase.model_fields[name].annotation
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    return args[0] if len(args) == 1 else annotation
+
+
+INTEGER_FIELDS = frozenset(n for n in EDITABLE_FIELDS if _plain_type(n) is int)
+BOOLEAN_FIELDS = frozenset(n for n in EDITABLE_FIELDS if _plain_type(n) is bool)
+DATE_FIELDS = frozenset(n for n in EDITABLE_FIELDS if _plain_type(n) is date)
+
+COLUMN_OF_FIELD: dict[str, str] = {
+    "instance_of_id": "instance_of",
+    "owner_agency_id": "owner_agency",
+    "operator_agency_id": "operator_agency",
+    "user_agency_ids": "user_agencies",
+    "capability_ids": "capabilities",
+    "data_domain_ids": "data_domains",
+}
+"""Relations are exchanged by code, in a column named after the relation."""
+RECORD_COLUMNS: tuple[str, ...] = tuple(COLUMN_OF_FIELD.get(n, n) for n in INPUT_FIELDS)
+"""The columns of a system's record that a person writes, in the order of the inventory."""
+
+
+def _metadata(name: str, kind: type) -> Any:
+    return next((m for m in SystemBase.model_fields[name].metadata if isinstance(m, kind)), None)
+
+
+TEXT_LIMITS: dict[str, int] = {
+    name: limit.max_length
+    for name in BASE_FIELDS
+    if (limit := _metadata(name, annotated_types.MaxLen)) is not None
+    and SystemBase.model_fields[name].annotation in (str, str | None)
+    and name not in ("status", "scope_level", "hosting")
+}
+"""Free text and its length limit, in characters (codes like status are checked as choices)."""
+MULTILINE_FIELDS = frozenset(
+    name
+    for name, f in SystemBase.model_fields.items()
+    if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("multiline")
+)
+NUMBER_LIMITS: dict[str, int] = {
+    name: limit.le
+    for name in BASE_FIELDS
+    if (limit := _metadata(name, annotated_types.Le)) is not None and name != "security_level"
+}
+"""Whole numbers and their upper bound (the security level is a choice of 1 to 5)."""
+_CLEANERS = tuple((name, clean_text if name in MULTILINE_FIELDS else clean_line) for name in TEXT_LIMITS)
+"""Each text field with its cleaning, decided once rather than per field of every row."""
+
+
+class InformationSystem(SystemBase, table=True):
     """A deployed or proposed information system with everything needed to judge it.
 
     ``version`` is SQLAlchemy's version counter: every UPDATE carries ``WHERE version = n``, so
@@ -57,29 +226,8 @@ class InformationSystem(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=16, unique=True, index=True)
     external_id: str | None = Field(default=None, max_length=200, unique=True)
-    name: str = Field(max_length=200)
-    description: str = Field(sa_column=Column(Text, nullable=False))
-    purpose: str | None = Field(default=None, sa_column=Column(Text))
-    status: str = Field(max_length=32, index=True)
-    scope_level: str = Field(max_length=16, index=True)
-    is_shared_platform: bool = Field(default=False, index=True)
-    instance_of_id: int | None = Field(default=None, foreign_key="information_system.id", index=True)
-
-    owner_agency_id: int = Field(foreign_key="agency.id", index=True)
-    operator_agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
-    legal_basis: str | None = Field(default=None, sa_column=Column(Text))
-    mandate: str | None = Field(default=None, sa_column=Column(Text))
-    operating_rules_ref: str | None = Field(default=None, max_length=300)
-    operating_rules_date: date | None = None
-    usage_orientation: str | None = Field(default=None, sa_column=Column(Text))
-
-    hosting: str | None = Field(default=None, max_length=32)
-    security_level: int | None = None
-    estimated_cost_vnd: int | None = Field(default=None, sa_column=Column(BigInteger))
-    funding_source: str | None = Field(default=None, max_length=300)
-    target_users: int | None = Field(default=None, sa_column=Column(BigInteger))
-    active_users: int | None = Field(default=None, sa_column=Column(BigInteger))
-    overlap_justification: str | None = Field(default=None, sa_column=Column(Text))
+    scope_level: str = Field(max_length=16, index=True)  # type: ignore[assignment]
+    owner_agency_id: int = Field(foreign_key="agency.id", index=True)  # type: ignore[assignment]
 
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     name_key: str = Field(default="", max_length=200, index=True)
@@ -113,26 +261,7 @@ class InformationSystem(SQLModel, table=True):
         sa_relationship_kwargs={"remote_side": "InformationSystem.id", "lazy": "joined"}
     )
 
-    EDITABLE_FIELDS: ClassVar[tuple[str, ...]] = (
-        "name",
-        "description",
-        "purpose",
-        "status",
-        "scope_level",
-        "is_shared_platform",
-        "legal_basis",
-        "mandate",
-        "operating_rules_ref",
-        "operating_rules_date",
-        "usage_orientation",
-        "hosting",
-        "security_level",
-        "estimated_cost_vnd",
-        "funding_source",
-        "target_users",
-        "active_users",
-        "overlap_justification",
-    )
+    EDITABLE_FIELDS: ClassVar[tuple[str, ...]] = EDITABLE_FIELDS
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, object]:  # noqa: N805 - SQLAlchemy's declared_attr protocol

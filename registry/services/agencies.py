@@ -14,25 +14,6 @@ from registry.models import Agency, InformationSystem
 from registry.text import fold
 
 
-def subtree_ids(session: Session, agency_id: int) -> set[int]:
-    """``agency_id`` and every agency below it.
-
-    Reads only (id, parent_id) pairs: a few thousand agencies cost about a millisecond, far
-    less than keeping a materialised path consistent through every re-parenting.
-    """
-    children: dict[int | None, list[int]] = defaultdict(list)
-    for child_id, parent_id in session.execute(select(Agency.id, Agency.parent_id)):
-        children[parent_id].append(child_id)
-    found = {agency_id}
-    stack = [agency_id]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
 @dataclass
 class AgencyNode:
     agency: Any

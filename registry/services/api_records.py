@@ -8,7 +8,6 @@ the same validation, permission checks, audit events and findings.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,9 +18,9 @@ from sqlmodel import Session
 
 from registry.auth import policy
 from registry.auth.actor import Actor
+from registry.errors import StaleEditError, ValidationError
 from registry.interchange.record import WRITABLE_COLUMNS, CodeBook, RecordProblems, typed
 from registry.models import Agency, DuplicateWarning, InformationSystem
-from registry.services.errors import StaleEditError, ValidationError
 from registry.services.systems import (
     SystemInput,
     create_system,
@@ -138,7 +137,7 @@ def update_from_record(
 
 def _unchanged(data: SystemInput, system: InformationSystem) -> bool:
     def comparable(values: SystemInput) -> dict[str, Any]:
-        return {k: sorted(v) if isinstance(v, list) else v for k, v in dataclasses.asdict(values).items()}
+        return {k: sorted(v) if isinstance(v, list) else v for k, v in values.as_dict().items()}
 
     return comparable(data) == comparable(SystemInput.from_system(system).normalised())
 

@@ -23,23 +23,12 @@ from sqlmodel import Session
 from registry.auth.actor import Actor
 from registry.bulk import driver_value, insert_tuples
 from registry.models import AuditEvent, AuditHead
-
-GENESIS = "0" * 64
-"""The ``prev_hash`` of the first event."""
-
-HASHED_FIELDS = (
-    "seq",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "object_label",
-    "system_id",
-    "before",
-    "after",
-    "request_id",
+from registry.models.audit_chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    chain_hash,
+    json_native,
+    timestamp,
 )
 
 EVENT_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
@@ -47,39 +36,6 @@ PLAIN_FIELDS = tuple(name for name in HASHED_FIELDS if name not in ("occurred_at
 """The hashed fields stored as they are hashed; the time and the two JSON values are not."""
 EVENT_COLUMNS = (*PLAIN_FIELDS, "occurred_at", "before", "after", "prev_hash", "hash")
 """The columns :func:`record_many` writes, in the order of its tuples."""
-
-
-def _json_native(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The value exactly as it will read back from a JSON column (dates become ISO strings)."""
-    if value is None:
-        return None
-    return json.loads(json.dumps(value, default=_default, ensure_ascii=False))
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    return str(value)
-
-
-def timestamp(moment: datetime) -> str:
-    """UTC with microseconds; SQLite returns naive datetimes, which are UTC by construction."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical(values: Mapping[str, Any]) -> bytes:
-    """The bytes that are hashed: the hashed fields as sorted, compact JSON."""
-    payload = {name: values[name] for name in HASHED_FIELDS}
-    payload["occurred_at"] = timestamp(payload["occurred_at"])
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def chain_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(values)).hexdigest()
 
 
 def _advance_head(session: Session) -> tuple[int, str]:
@@ -139,8 +95,8 @@ def record(
         "object_id": str(object_id),
         "object_label": (object_label or "")[:200],
         "system_id": system_id,
-        "before": _json_native(before),
-        "after": _json_native(after),
+        "before": json_native(before),
+        "after": json_native(after),
         "request_id": actor.request_id,
     }
     digest = chain_hash(prev_hash, values)
@@ -178,8 +134,8 @@ def record_many(
         nonlocal seq, prev_hash
         for event in events:
             seq += 1
-            before = event.get("before") if native else _json_native(event.get("before"))
-            after = event.get("after") if native else _json_native(event.get("after"))
+            before = event.get("before") if native else json_native(event.get("before"))
+            after = event.get("after") if native else json_native(event.get("after"))
             before_text, after_text = _sorted_json(before), _sorted_json(after)
             values = {
                 "seq": seq,

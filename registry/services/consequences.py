@@ -25,10 +25,10 @@ from sqlmodel import Session
 
 from registry.auth.actor import Actor
 from registry.choices import DependencyKind
+from registry.errors import ValidationError
 from registry.models import InformationSystem
 from registry.services import overlaps
 from registry.services.dependencies import add_dependency
-from registry.services.errors import ValidationError
 from registry.services.findings import build_context, refresh_findings
 
 log = logging.getLogger(__name__)

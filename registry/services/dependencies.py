@@ -11,9 +11,9 @@ from sqlmodel import Session
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.choices import DependencyKind
+from registry.errors import NotFoundError, ValidationError
 from registry.models import Dependency, InformationSystem, UsageReport
 from registry.services import audit
-from registry.services.errors import NotFoundError, ValidationError
 from registry.services.findings import refresh_findings
 from registry.text import clean_line
 

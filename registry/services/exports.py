@@ -18,6 +18,7 @@ from registry.exports import inventory, records, trail
 from registry.exports.formats import ExportMeta
 from registry.filters import SystemFilter
 from registry.models import Decision, Dependency, DuplicateWarning, Finding, InformationSystem
+from registry.models.audit_chain import timestamp
 from registry.services import audit
 
 FORMATS = ("csv", "xlsx", "json", "publiccode", "backstage")
@@ -79,7 +80,7 @@ def begin(
         total = inventory.count(session, scope)
     else:
         past = as_of_scope(scope, as_of)
-        filters["as_of"] = audit.timestamp(as_of)
+        filters["as_of"] = timestamp(as_of)
         total, notes = as_of_export.count(session, past), as_of_export.notes(session, past)
     meta = _meta(actor, filters, total, notes=notes)
     _audited(session, actor, "export.inventory", fmt, meta)
@@ -117,7 +118,7 @@ def begin_trail(
 ) -> tuple[ExportMeta, trail.TrailRange]:
     """Audit first, then fix the range, so the export's own event closes the file it is in."""
     policy.ensure(policy.allows(actor, policy.Permission.READ_AUDIT))
-    filters = {k: audit.timestamp(v) for k, v in (("since", since), ("until", until)) if v}
+    filters = {k: timestamp(v) for k, v in (("since", since), ("until", until)) if v}
     audit.record(
         session,
         actor,

@@ -11,8 +11,8 @@ from sqlmodel import Session
 
 from registry.auth import policy
 from registry.auth.actor import Actor
+from registry.errors import NotFoundError
 from registry.models import ImportUpload
-from registry.services.errors import NotFoundError
 from registry.services.imports import ImportResult, commit_import, detect_format
 
 KEPT_FOR = timedelta(days=1)

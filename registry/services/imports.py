@@ -16,7 +16,6 @@ key): the importer may name a default one, which such rows take, with its level 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from collections import Counter
@@ -37,6 +36,7 @@ from registry.auth.actor import Actor
 from registry.bulk import converter, driver_value, insert_tuples
 from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
 from registry.db import ids_by_code
+from registry.errors import ValidationError
 from registry.exports import inventory
 from registry.filters import SystemFilter
 from registry.interchange import tabular
@@ -59,8 +59,8 @@ from registry.models import (
     SystemDataDomainLink,
     SystemUserAgencyLink,
 )
+from registry.models.system import DATE_FIELDS
 from registry.services import audit, consequences
-from registry.services.errors import ValidationError
 from registry.services.overlaps import EXCLUDED_STATUSES, WARNING_THRESHOLD, portfolio_index
 from registry.services.systems import (
     CODE_PREFIX,
@@ -821,8 +821,7 @@ def _remap(data: SystemInput, agency_ids: dict[int, int]) -> SystemInput:
     def real(value: int | None) -> int | None:
         return agency_ids.get(value, value) if value is not None else None
 
-    return dataclasses.replace(
-        data,
+    return data.replace(
         owner_agency_id=real(data.owner_agency_id),
         operator_agency_id=real(data.operator_agency_id),
         user_agency_ids=[agency_ids.get(a, a) for a in data.user_agency_ids],
@@ -859,7 +858,7 @@ SYSTEM_COLUMNS = (
     "updated_at",
 )
 """The columns a new system's row fills, in the order of :func:`_system_row`'s tuples."""
-RULES_DATE_POSITION = InformationSystem.EDITABLE_FIELDS.index("operating_rules_date")
+DATE_POSITIONS = [i for i, name in enumerate(InformationSystem.EDITABLE_FIELDS) if name in DATE_FIELDS]
 
 
 def _system_row(row: RowPlan, stamp: Any, day: Callable[[Any], Any]) -> tuple[Any, ...]:
@@ -867,7 +866,8 @@ def _system_row(row: RowPlan, stamp: Any, day: Callable[[Any], Any]) -> tuple[An
     data = row.data
     assert data is not None and row.code is not None
     values = [getattr(data, name) for name in InformationSystem.EDITABLE_FIELDS]
-    values[RULES_DATE_POSITION] = day(values[RULES_DATE_POSITION])
+    for position in DATE_POSITIONS:
+        values[position] = day(values[position])
     return (
         *values,
         row.code,
@@ -898,8 +898,9 @@ def _snapshot(row: RowPlan) -> dict[str, Any]:
         data_domains=sorted(codes.get("data_domains") or []),
         instance_of=codes.get("instance_of") if data.instance_of_id else None,
     )
-    if values["operating_rules_date"] is not None:
-        values["operating_rules_date"] = values["operating_rules_date"].isoformat()
+    for name in DATE_FIELDS:
+        if values[name] is not None:
+            values[name] = values[name].isoformat()
     return {"code": row.code, "external_id": row.external_id, **values}
 
 
@@ -977,7 +978,7 @@ def _insert_groups(
                 assert row.data is not None
                 if row.data.instance_of_id is not None and row.data.instance_of_id < 0:
                     platform = row.values.get("instance_of")
-                    row.data = dataclasses.replace(row.data, instance_of_id=ids[platform])
+                    row.data = row.data.replace(instance_of_id=ids[platform])
                     row.values["instance_of"] = codes[platform]
             insert_tuples(
                 session, SYSTEM_TABLE, SYSTEM_COLUMNS, [_system_row(row, stamp, day) for row in chunk]

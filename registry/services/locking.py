@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from registry.services.errors import StaleEditError
+from registry.errors import StaleEditError
 
 
 @contextmanager

@@ -15,9 +15,9 @@ from sqlmodel import Session
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.choices import Disposition, Severity, SystemStatus
+from registry.errors import NotFoundError, StaleEditError, ValidationError
 from registry.models import DuplicateWarning, Finding, InformationSystem
 from registry.services import audit
-from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.locking import refused_if_stale
 from registry.services.overlaps import material_fingerprint
 from registry.text import clean_text, fold

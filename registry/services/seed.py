@@ -23,11 +23,12 @@ from registry.auth.actor import Actor
 from registry.auth.passwords import PasswordHasher
 from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
 from registry.db import ids_by_code
+from registry.errors import ValidationError
 from registry.fields import field_label
 from registry.models import Agency, Capability, DataDomain, Dependency, InformationSystem, UsageReport, User
+from registry.models.system import BOOLEAN_FIELDS, DATE_FIELDS, EDITABLE_FIELDS, INTEGER_FIELDS, SystemInput
 from registry.services import audit, consequences
-from registry.services.errors import ValidationError
-from registry.services.systems import SystemInput, create_system
+from registry.services.systems import create_system
 from registry.services.users import UserInput, validate_user_input
 from registry.text import clean_line
 
@@ -331,31 +332,14 @@ def _load_systems(
         if year is None or not 2000 <= year <= date.today().year:
             read.fail("registered_year", "a year between 2000 and this year is required")
             continue
-        data = SystemInput(
-            name=record.get("name"),
-            description=record.get("description"),
-            purpose=record.get("purpose"),
-            status=str(record.get("status") or ""),
-            scope_level=record.get("scope_level"),
-            is_shared_platform=bool(record.get("is_shared_platform")),
+        data = SystemInput.of(
+            **{name: _plain_value(read, record, name) for name in EDITABLE_FIELDS},
             instance_of_id=read.code("instance_of_id", ids, "instance_of"),
             owner_agency_id=read.code("owner_agency_id", agencies, "owner"),
             operator_agency_id=read.code("operator_agency_id", agencies, "operator"),
             user_agency_ids=read.codes("user_agency_ids", agencies, "users"),
-            legal_basis=record.get("legal_basis"),
-            mandate=record.get("mandate"),
-            operating_rules_ref=record.get("operating_rules_ref"),
-            operating_rules_date=read.day("operating_rules_date"),
-            usage_orientation=record.get("usage_orientation"),
             capability_ids=read.codes("capability_ids", capabilities, "capabilities"),
             data_domain_ids=read.codes("data_domain_ids", domains, "data_domains"),
-            hosting=record.get("hosting"),
-            security_level=read.integer("security_level"),
-            estimated_cost_vnd=read.integer("estimated_cost_vnd"),
-            funding_source=record.get("funding_source"),
-            target_users=read.integer("target_users"),
-            active_users=read.integer("active_users"),
-            overlap_justification=record.get("overlap_justification"),
         )
         try:
             system = create_system(
@@ -375,6 +359,19 @@ def _load_systems(
         _load_edges(session, ctx, key, record, system_id, ids, report)
         _load_usage(session, ctx, key, record, system_id, report)
     session.flush()
+
+
+def _plain_value(read: _Converter, record: dict[str, Any], name: str) -> Any:
+    """A plain field of a seed record, read by its declared type (relations are read by code)."""
+    if name in INTEGER_FIELDS:
+        return read.integer(name)
+    if name in DATE_FIELDS:
+        return read.day(name)
+    if name in BOOLEAN_FIELDS:
+        return bool(record.get(name))
+    if name == "status":
+        return str(record.get(name) or "")
+    return record.get(name)
 
 
 def _records(ctx: _Context, where: str, value: Any, what: str) -> Iterable[dict[str, Any]]:

@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 from registry.choices import AgencyLevel
 from registry.models import Capability, InformationSystem
+from registry.models.system import TEXT_LIMITS
 from registry.services.overlaps import describe_reason, portfolio_index
-from registry.services.systems import TEXT_LIMITS
 from registry.services.taxonomy import localized_name
 from registry.text import clean_line, clean_text
 

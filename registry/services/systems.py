@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -22,33 +19,15 @@ from registry.choices import (
     Hosting,
     SystemStatus,
 )
+from registry.errors import NotFoundError, StaleEditError, ValidationError, too_long
 from registry.models import Agency, Capability, DataDomain, InformationSystem
+from registry.models.system import BASE_FIELDS, NUMBER_LIMITS, TEXT_LIMITS, SystemInput
 from registry.services import audit
 from registry.services.consequences import follow_save
-from registry.services.errors import NotFoundError, StaleEditError, ValidationError, too_long
 from registry.services.locking import refused_if_stale
-from registry.text import clean_line, clean_text, fold
+from registry.text import fold
 
 CODE_PREFIX = "HTTT"
-
-TEXT_LIMITS: dict[str, int] = {
-    "name": 200,
-    "description": 4000,
-    "purpose": 2000,
-    "legal_basis": 1000,
-    "mandate": 1000,
-    "operating_rules_ref": 300,
-    "usage_orientation": 2000,
-    "funding_source": 300,
-    "overlap_justification": 4000,
-}
-MULTILINE_FIELDS = frozenset({"description", "purpose", "usage_orientation", "overlap_justification"})
-
-NUMBER_LIMITS: dict[str, int] = {
-    "estimated_cost_vnd": 10**15,
-    "target_users": 10**9,
-    "active_users": 10**9,
-}
 
 PROPOSAL_REQUIRED = (
     "operator_agency_id",
@@ -61,75 +40,6 @@ PROPOSAL_REQUIRED = (
 )
 """Fields a proposal must fill before review: the directives stop systems that lack a basis,
 a stated task, named agencies, an orientation for use or practical grounding (target users)."""
-
-
-@dataclass
-class SystemInput:
-    """Everything a person can set on a system, with relations given by id.
-
-    Forms, the seed loader, imports and the API all build one of these, so they share the
-    same normalisation and the same rules.
-    """
-
-    name: str | None = None
-    description: str | None = None
-    purpose: str | None = None
-    status: str = SystemStatus.DRAFT.value
-    scope_level: str | None = None
-    is_shared_platform: bool = False
-    instance_of_id: int | None = None
-    owner_agency_id: int | None = None
-    operator_agency_id: int | None = None
-    user_agency_ids: list[int] = field(default_factory=list)
-    legal_basis: str | None = None
-    mandate: str | None = None
-    operating_rules_ref: str | None = None
-    operating_rules_date: date | None = None
-    usage_orientation: str | None = None
-    capability_ids: list[int] = field(default_factory=list)
-    data_domain_ids: list[int] = field(default_factory=list)
-    hosting: str | None = None
-    security_level: int | None = None
-    estimated_cost_vnd: int | None = None
-    funding_source: str | None = None
-    target_users: int | None = None
-    active_users: int | None = None
-    overlap_justification: str | None = None
-
-    def normalised(self) -> SystemInput:
-        """A copy with text NFC-normalised and trimmed, empty text as ``None``, ids de-duplicated."""
-        values = self.as_dict()
-        for name, cleaner in _CLEANERS:
-            values[name] = cleaner(values[name])
-        for name in ("user_agency_ids", "capability_ids", "data_domain_ids"):
-            ids = values[name]
-            values[name] = list(dict.fromkeys(ids if all(v.__class__ is int for v in ids) else map(int, ids)))
-        values["status"] = (clean_line(values["status"]) or "").lower()
-        values["scope_level"] = (clean_line(values["scope_level"]) or "").lower() or None
-        values["hosting"] = (clean_line(values["hosting"]) or "").lower() or None
-        return SystemInput(**values)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The fields as a shallow dict (``dataclasses.asdict`` deep-copies, several times slower)."""
-        return {f.name: getattr(self, f.name) for f in INPUT_FIELDS}
-
-    @classmethod
-    def from_system(cls, system: InformationSystem) -> SystemInput:
-        values = {name: getattr(system, name) for name in InformationSystem.EDITABLE_FIELDS}
-        return cls(
-            **values,
-            instance_of_id=system.instance_of_id,
-            owner_agency_id=system.owner_agency_id,
-            operator_agency_id=system.operator_agency_id,
-            user_agency_ids=[a.id for a in system.user_agencies if a.id is not None],
-            capability_ids=[c.id for c in system.capabilities if c.id is not None],
-            data_domain_ids=[d.id for d in system.data_domains if d.id is not None],
-        )
-
-
-INPUT_FIELDS = dataclasses.fields(SystemInput)
-_CLEANERS = tuple((name, clean_text if name in MULTILINE_FIELDS else clean_line) for name in TEXT_LIMITS)
-"""Each text field with its cleaning, decided once rather than per field of every row."""
 
 
 class _Errors(dict[str, list[object]]):
@@ -266,11 +176,8 @@ def _apply(session: Session, system: InformationSystem, data: SystemInput) -> No
 
 
 def _assign(session: Session, system: InformationSystem, data: SystemInput) -> None:
-    for name in InformationSystem.EDITABLE_FIELDS:
+    for name in BASE_FIELDS:
         setattr(system, name, getattr(data, name))
-    system.instance_of_id = data.instance_of_id
-    system.owner_agency_id = data.owner_agency_id  # type: ignore[assignment]
-    system.operator_agency_id = data.operator_agency_id
     system.user_agencies = _load(session, Agency, data.user_agency_ids)
     system.capabilities = _load(session, Capability, data.capability_ids)
     system.data_domains = _load(session, DataDomain, data.data_domain_ids)

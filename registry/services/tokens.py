@@ -14,9 +14,9 @@ from sqlmodel import Session
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.choices import Role, TokenScope
+from registry.errors import NotFoundError, ValidationError
 from registry.models import ApiToken, User
 from registry.services import audit
-from registry.services.errors import NotFoundError, ValidationError
 from registry.text import clean_line
 
 TOKEN_PREFIX = "htr_"

@@ -14,9 +14,9 @@ from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.auth.passwords import PasswordHasher, password_problems
 from registry.choices import Role
+from registry.errors import StaleEditError, ValidationError
 from registry.models import Agency, User
 from registry.services import audit
-from registry.services.errors import StaleEditError, ValidationError
 from registry.services.locking import refused_if_stale
 from registry.text import clean_line
 

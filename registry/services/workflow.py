@@ -19,10 +19,10 @@ from sqlmodel import Session
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.choices import Role, SystemStatus
+from registry.errors import ServiceError, StaleEditError, ValidationError
 from registry.models import Decision, DuplicateWarning, InformationSystem, User
 from registry.services import audit, notifications
 from registry.services.consequences import follow_save, refresh_overlaps
-from registry.services.errors import ServiceError, StaleEditError, ValidationError
 from registry.services.locking import refused_if_stale
 from registry.services.systems import SystemInput, validate_system_input
 from registry.text import clean_text

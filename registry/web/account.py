@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 
 from registry.auth.policy import Permission
 from registry.db import get_session
+from registry.errors import NotFoundError, ValidationError
 from registry.services import tokens as token_service
-from registry.services.errors import NotFoundError, ValidationError
 from registry.services.users import change_own_password
 from registry.web import access
 from registry.web.access import current_actor

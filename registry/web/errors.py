@@ -9,7 +9,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from registry.services.errors import PermissionDeniedError
+from registry.errors import PermissionDeniedError
 from registry.web.access import is_api_request
 
 API_CODES = {

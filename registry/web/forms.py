@@ -29,7 +29,17 @@ from wtforms.widgets import TextInput
 
 from registry.choices import SECURITY_LEVELS, AgencyLevel, DependencyKind, Hosting, SystemStatus
 from registry.fields import SYSTEM_FIELD_LABELS as L
-from registry.services.systems import SystemInput
+from registry.models.system import (
+    BOOLEAN_FIELDS,
+    DATE_FIELDS,
+    EDITABLE_FIELDS,
+    INPUT_FIELDS,
+    MULTILINE_FIELDS,
+    NUMBER_LIMITS,
+    RELATION_LISTS,
+    TEXT_LIMITS,
+    SystemInput,
+)
 
 
 class _BabelTranslations:
@@ -98,25 +108,18 @@ def _blank(label: object) -> tuple[str, object]:
 
 
 class SystemForm(BaseForm):
-    name = StringField(L["name"], render_kw={"maxlength": 200, "autocomplete": "off"})
-    description = TextAreaField(L["description"], render_kw={"rows": 4, "maxlength": 4000})
-    purpose = TextAreaField(L["purpose"], render_kw={"rows": 3, "maxlength": 2000})
+    """The registration and edit form. Fields offering choices are declared here; every other
+    field (text, numbers, dates) is made from its declaration in
+    :class:`registry.models.system.SystemBase`, with its label and length limit."""
+
     status = SelectField(L["status"], validate_choice=False)
     scope_level = SelectField(L["scope_level"], validate_choice=False)
-    is_shared_platform = BooleanField(L["is_shared_platform"])
     instance_of_id = SelectField(L["instance_of_id"], coerce=optional_int, validate_choice=False)
     owner_agency_id = SelectField(L["owner_agency_id"], coerce=optional_int, validate_choice=False)
     operator_agency_id = SelectField(L["operator_agency_id"], coerce=optional_int, validate_choice=False)
     user_agency_ids = SelectMultipleField(
         L["user_agency_ids"], coerce=int, validate_choice=False, render_kw={"size": 8}
     )
-    legal_basis = TextAreaField(L["legal_basis"], render_kw={"rows": 2, "maxlength": 1000})
-    mandate = TextAreaField(L["mandate"], render_kw={"rows": 2, "maxlength": 1000})
-    operating_rules_ref = StringField(L["operating_rules_ref"], render_kw={"maxlength": 300})
-    operating_rules_date = DateField(
-        L["operating_rules_date"], validators=[Optional()], default=None, render_kw={"type": "date"}
-    )
-    usage_orientation = TextAreaField(L["usage_orientation"], render_kw={"rows": 3, "maxlength": 2000})
     capability_ids = SelectMultipleField(
         L["capability_ids"], coerce=int, validate_choice=False, render_kw={"size": 8}
     )
@@ -125,13 +128,6 @@ class SystemForm(BaseForm):
     )
     hosting = SelectField(L["hosting"], validate_choice=False)
     security_level = SelectField(L["security_level"], coerce=optional_int, validate_choice=False)
-    estimated_cost_vnd = WholeNumberField(L["estimated_cost_vnd"], render_kw={"inputmode": "numeric"})
-    funding_source = StringField(L["funding_source"], render_kw={"maxlength": 300})
-    target_users = WholeNumberField(L["target_users"], render_kw={"inputmode": "numeric"})
-    active_users = WholeNumberField(L["active_users"], render_kw={"inputmode": "numeric"})
-    overlap_justification = TextAreaField(
-        L["overlap_justification"], render_kw={"rows": 3, "maxlength": 4000}
-    )
     version = HiddenField()
     reuse_of = HiddenField()
     """Public code of an existing system this record proposes to reuse (set by the similar panel)."""
@@ -165,38 +161,43 @@ class SystemForm(BaseForm):
         self.instance_of_id.choices = [_blank(_l("— not a deployment —")), *platforms]
 
     def to_input(self) -> SystemInput:
-        return SystemInput(
-            name=self.name.data,
-            description=self.description.data,
-            purpose=self.purpose.data,
-            status=self.status.data or "",
-            scope_level=self.scope_level.data or None,
-            is_shared_platform=bool(self.is_shared_platform.data),
-            instance_of_id=self.instance_of_id.data,
-            owner_agency_id=self.owner_agency_id.data,
-            operator_agency_id=self.operator_agency_id.data,
-            user_agency_ids=list(self.user_agency_ids.data or []),
-            legal_basis=self.legal_basis.data,
-            mandate=self.mandate.data,
-            operating_rules_ref=self.operating_rules_ref.data,
-            operating_rules_date=self.operating_rules_date.data,
-            usage_orientation=self.usage_orientation.data,
-            capability_ids=list(self.capability_ids.data or []),
-            data_domain_ids=list(self.data_domain_ids.data or []),
-            hosting=self.hosting.data or None,
-            security_level=self.security_level.data,
-            estimated_cost_vnd=self.estimated_cost_vnd.data,
-            funding_source=self.funding_source.data,
-            target_users=self.target_users.data,
-            active_users=self.active_users.data,
-            overlap_justification=self.overlap_justification.data,
-        )
+        values = {name: self[name].data for name in INPUT_FIELDS}
+        values["status"] = values["status"] or ""
+        values["scope_level"] = values["scope_level"] or None
+        values["hosting"] = values["hosting"] or None
+        values["is_shared_platform"] = bool(values["is_shared_platform"])
+        for name in RELATION_LISTS:
+            values[name] = list(values[name] or [])
+        return SystemInput.of(**values)
 
     def submitted_version(self) -> int | None:
         try:
             return int(self.version.data)
         except (TypeError, ValueError):
             return None
+
+
+def _declared_field(name: str) -> Field:
+    """The form field for a plain field of the system, from its type and limit."""
+    label = L[name]
+    if name in BOOLEAN_FIELDS:
+        return BooleanField(label)
+    if name in DATE_FIELDS:
+        return DateField(label, validators=[Optional()], default=None, render_kw={"type": "date"})
+    if name in NUMBER_LIMITS:
+        return WholeNumberField(label, render_kw={"inputmode": "numeric"})
+    limit = TEXT_LIMITS[name]
+    if name in MULTILINE_FIELDS or limit >= 1000:
+        return TextAreaField(
+            label, render_kw={"rows": 3 if name in MULTILINE_FIELDS else 2, "maxlength": limit}
+        )
+    kind = {"type": "url", "inputmode": "url"} if name.endswith("_url") else {}
+    return StringField(label, render_kw={"maxlength": limit, "autocomplete": "off", **kind})
+
+
+for _name in EDITABLE_FIELDS:
+    if not hasattr(SystemForm, _name):
+        setattr(SystemForm, _name, _declared_field(_name))
 
 
 class DependencyForm(BaseForm):

@@ -12,12 +12,12 @@ from wtforms import HiddenField, SelectField
 from registry.auth import policy
 from registry.auth.policy import Permission
 from registry.db import get_session
+from registry.errors import NotFoundError
 from registry.interchange.source import UnreadableFileError
 from registry.interchange.template import template_csv, template_xlsx
 from registry.models import ImportUpload
 from registry.services import agencies as agency_service
 from registry.services import import_uploads, imports
-from registry.services.errors import NotFoundError
 from registry.web import access
 from registry.web.access import current_actor
 from registry.web.forms import BaseForm

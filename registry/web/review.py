@@ -11,12 +11,12 @@ from sqlalchemy import select
 from registry.auth.policy import Permission
 from registry.choices import Disposition, SystemStatus
 from registry.db import get_session
+from registry.errors import StaleEditError, ValidationError
 from registry.fields import field_label
 from registry.models import DuplicateWarning, InformationSystem
 from registry.services import overlaps, review, workflow
 from registry.services.clusters import duplicate_clusters
 from registry.services.dependencies import neighbourhood
-from registry.services.errors import StaleEditError, ValidationError
 from registry.services.findings import findings_of
 from registry.web import access
 from registry.web.access import current_actor

@@ -13,13 +13,14 @@ from registry.auth.policy import Permission
 from registry.choices import AgencyLevel, DependencyKind, Hosting, SystemStatus
 from registry.config import PAGE_SIZES
 from registry.db import get_session
+from registry.errors import NotFoundError, StaleEditError, ValidationError
 from registry.fields import field_label
 from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filter
 from registry.models import InformationSystem
+from registry.models.system import INPUT_FIELDS
 from registry.services import agencies as agency_service
 from registry.services import audit, consequences, overlaps, similar, taxonomy, workflow
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
-from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.findings import findings_of
 from registry.services.systems import (
     SystemInput,
@@ -199,7 +200,7 @@ def _checked(form: SystemForm, system: InformationSystem | None) -> Any:
 def create() -> Any:
     if request.method == "GET":
         owner_ids = policy.owner_agencies(current_actor())
-        initial = SystemInput(owner_agency_id=next(iter(owner_ids)) if owner_ids else None)
+        initial = SystemInput.of(owner_agency_id=next(iter(owner_ids)) if owner_ids else None)
         form = _system_form(None, initial)
         return render_template("systems/form.html", form=form, system=None)
     form = _system_form(request.form)
@@ -285,7 +286,7 @@ def _parsed(form: SystemForm, system_id: int | None = None) -> bool:
 
 def _differences(mine: SystemInput, current: SystemInput) -> list[str]:
     mine, current = mine.normalised(), current.normalised()
-    names = [n for n in SystemInput.__dataclass_fields__ if getattr(mine, n) != getattr(current, n)]
+    names = [n for n in INPUT_FIELDS if getattr(mine, n) != getattr(current, n)]
     return [field_label(n) for n in names]
 
 

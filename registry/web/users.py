@@ -9,9 +9,9 @@ from flask_babel import gettext
 
 from registry.auth.policy import Permission
 from registry.db import get_session
+from registry.errors import StaleEditError, ValidationError
 from registry.models import User
 from registry.services import agencies as agency_service
-from registry.services.errors import StaleEditError, ValidationError
 from registry.services.users import UserInput, create_user, get_user, list_users, update_user
 from registry.web import access
 from registry.web.access import current_actor

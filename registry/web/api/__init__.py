@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from registry.db import get_session
+from registry.errors import NotFoundError, StaleEditError, ValidationError
 from registry.models import InformationSystem
-from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.systems import get_system
 from registry.web.api.schemas import PageQuery
 

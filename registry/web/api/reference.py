@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response
 
 from registry.auth.policy import Permission
 from registry.db import get_session
+from registry.errors import StaleEditError, ValidationError
 from registry.models import Agency, DuplicateWarning
 from registry.services import api_records, review
-from registry.services.errors import StaleEditError, ValidationError
 from registry.services.similar import SimilarQuery, as_json, find_similar
 from registry.web import access
 from registry.web.access import current_actor

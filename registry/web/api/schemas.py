@@ -11,14 +11,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+import annotated_types
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 
 from registry.choices import AgencyLevel, DependencyKind, Disposition, Hosting, Severity, SystemStatus
 from registry.config import PAGE_SIZES
 from registry.exports.records import OUTCOMES
 from registry.filters import AGENCY_ROLES, SORTS
+from registry.models.system import RECORD_COLUMNS, SystemBase
 from registry.rules import RULES
-from registry.services.systems import NUMBER_LIMITS, TEXT_LIMITS
 
 SortOrder = Literal[tuple(SORTS)]  # type: ignore[valid-type]
 AgencyRole = Literal[AGENCY_ROLES]  # type: ignore[valid-type]
@@ -60,38 +61,52 @@ class Me(BaseModel):
     scope: Literal["read", "write", "session"]
 
 
-class SystemFields(BaseModel):
-    """The writable columns of the interchange record; relations are given by code."""
-
-    name: str | None = Field(None, max_length=TEXT_LIMITS["name"])
-    description: str | None = Field(None, max_length=TEXT_LIMITS["description"])
-    purpose: str | None = Field(None, max_length=TEXT_LIMITS["purpose"])
-    status: SystemStatus | None = Field(
-        None, description="Kept as is by an edit; change it with POST …/transitions."
-    )
-    scope_level: AgencyLevel | None = None
-    is_shared_platform: bool | None = None
-    instance_of: str | None = Field(None, description="Code of the shared platform this deploys.")
-    owner_agency: str | None = Field(None, description="Agency code of the managing agency.")
-    operator_agency: str | None = Field(None, description="Agency code of the operating agency.")
-    user_agencies: list[str] | None = Field(None, description="Agency codes.")
-    legal_basis: str | None = Field(None, max_length=TEXT_LIMITS["legal_basis"])
-    mandate: str | None = Field(None, max_length=TEXT_LIMITS["mandate"])
-    operating_rules_ref: str | None = Field(None, max_length=TEXT_LIMITS["operating_rules_ref"])
-    operating_rules_date: date | None = None
-    usage_orientation: str | None = Field(None, max_length=TEXT_LIMITS["usage_orientation"])
-    capabilities: list[str] | None = Field(None, description="Capability codes.")
-    data_domains: list[str] | None = Field(None, description="Data domain codes.")
-    hosting: Hosting | None = None
-    security_level: int | None = Field(None, ge=1, le=5)
-    estimated_cost_vnd: int | None = Field(None, ge=0, le=NUMBER_LIMITS["estimated_cost_vnd"])
-    funding_source: str | None = Field(None, max_length=TEXT_LIMITS["funding_source"])
-    target_users: int | None = Field(None, ge=0, le=NUMBER_LIMITS["target_users"])
-    active_users: int | None = Field(None, ge=0, le=NUMBER_LIMITS["active_users"])
-    overlap_justification: str | None = Field(None, max_length=TEXT_LIMITS["overlap_justification"])
+_BY_CODE: dict[str, tuple[Any, Any]] = {
+    "instance_of": (str | None, Field(None, description="Code of the shared platform this deploys.")),
+    "owner_agency": (str | None, Field(None, description="Agency code of the managing agency.")),
+    "operator_agency": (str | None, Field(None, description="Agency code of the operating agency.")),
+    "user_agencies": (list[str] | None, Field(None, description="Agency codes.")),
+    "capabilities": (list[str] | None, Field(None, description="Capability codes.")),
+    "data_domains": (list[str] | None, Field(None, description="Data domain codes.")),
+}
+_CHOICES: dict[str, tuple[Any, Any]] = {
+    "status": (
+        SystemStatus | None,
+        Field(None, description="Kept as is by an edit; change it with POST …/transitions."),
+    ),
+    "scope_level": (AgencyLevel | None, None),
+    "hosting": (Hosting | None, None),
+}
+_CONSTRAINTS = {
+    annotated_types.MaxLen: "max_length",
+    annotated_types.Ge: "ge",
+    annotated_types.Le: "le",
+}
 
 
-class SystemWrite(SystemFields):
+def _record_field(column: str) -> tuple[Any, Any]:
+    """A writable column as the API describes it, with the limits of its declaration."""
+    if column in _BY_CODE:
+        return _BY_CODE[column]
+    if column in _CHOICES:
+        return _CHOICES[column]
+    declared = SystemBase.model_fields[column]
+    limits = {
+        _CONSTRAINTS[type(m)]: getattr(m, _CONSTRAINTS[type(m)])
+        for m in declared.metadata
+        if type(m) in _CONSTRAINTS
+    }
+    return (declared.annotation | None, Field(None, **limits))
+
+
+SystemFields = create_model(
+    "SystemFields",
+    __doc__="The writable columns of the interchange record; relations are given by code.",
+    **{column: _record_field(column) for column in RECORD_COLUMNS},  # type: ignore[call-overload]
+)
+
+
+class SystemWrite(SystemFields):  # type: ignore[valid-type,misc]
     """A system to register (POST) or to save (PUT replaces, PATCH changes only what is sent).
 
     Read-only columns of :class:`System` (code, timestamps, editable…) may be sent back and
@@ -101,7 +116,7 @@ class SystemWrite(SystemFields):
     version: int | None = Field(None, description="Required by PUT and PATCH: the version you read.")
 
 
-class System(SystemFields):
+class System(SystemFields):  # type: ignore[valid-type,misc]
     """A system as the registry holds it: the interchange record."""
 
     model_config = ConfigDict(json_schema_extra={"required": ["code", "version", "editable"]})

@@ -9,11 +9,11 @@ from werkzeug.wrappers import Response
 from registry.auth import policy
 from registry.auth.policy import Permission
 from registry.db import get_session
+from registry.errors import NotFoundError, StaleEditError, ValidationError
 from registry.filters import list_systems, parse_filter
 from registry.models import InformationSystem
 from registry.services import api_lists, api_records, overlaps, workflow
 from registry.services.dependencies import Edge, add_dependency, neighbourhood, remove_dependency
-from registry.services.errors import NotFoundError, StaleEditError, ValidationError
 from registry.services.findings import findings_of
 from registry.web import access
 from registry.web.access import current_actor

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 _WHITESPACE = re.compile(r"\s+")
 _INLINE_SPACE = re.compile(r"[^\S\n]+")
@@ -113,3 +114,17 @@ def search_terms(query: str | None, limit: int = 8) -> list[str]:
         if word and word not in seen:
             seen.append(word)
     return seen[:limit]
+
+
+def is_web_address(value: str) -> bool:
+    """An absolute http or https address with a host and no spaces: what a page may link to.
+
+    >>> is_web_address("https://dichvucong.gov.vn/p/home/dvc-trang-chu.html")
+    True
+    >>> [is_web_address(v) for v in ("javascript:alert(1)", "dichvucong.gov.vn", "http://a b")]
+    [False, False, False]
+    """
+    if any(c.isspace() for c in value):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry import text
-from registry.text import clean_line, clean_text, fold, search_terms
+from registry.text import clean_line, clean_text, fold, is_web_address, search_terms
 
 
 def test_clean_line_normalises_to_nfc_and_trims():
@@ -80,3 +80,20 @@ def test_fold_takes_every_vietnamese_letter_in_both_unicode_spellings():
         for spelling in (unicodedata.normalize("NFC", word), unicodedata.normalize("NFD", word)):
             assert fold(spelling) == text._fold_fully(spelling)
             assert fold(spelling).isascii()
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("https://dichvucong.gov.vn/p/home/dvc-trang-chu.html", True),
+        ("http://192.168.1.10:8080/eoffice", True),
+        ("HTTPS://VNEID.GOV.VN", True),
+        ("javascript:alert(1)", False),
+        ("ftp://files.example.vn/", False),
+        ("dichvucong.gov.vn", False),
+        ("https://", False),
+        ("https://a b.vn", False),
+    ],
+)
+def test_only_http_and_https_addresses_with_a_host_are_web_addresses(value, accepted):
+    assert is_web_address(value) is accepted

@@ -41,6 +41,8 @@ class SystemDataDomainLink(SQLModel, table=True):
 
 MULTILINE = {"json_schema_extra": {"multiline": True}}
 """Marks text typed as paragraphs: line breaks are kept, and forms show a text area."""
+WEB_ADDRESS = {"json_schema_extra": {"format": "uri"}}
+"""Marks text that is a web address: only http(s) addresses are accepted, and pages link to it."""
 
 
 class SystemBase(SQLModel):
@@ -194,6 +196,11 @@ MULTILINE_FIELDS = frozenset(
     name
     for name, f in SystemBase.model_fields.items()
     if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("multiline")
+)
+WEB_ADDRESS_FIELDS = frozenset(
+    name
+    for name, f in SystemBase.model_fields.items()
+    if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("format") == "uri"
 )
 NUMBER_LIMITS: dict[str, int] = {
     name: limit.le

@@ -21,11 +21,11 @@ from registry.choices import (
 )
 from registry.errors import NotFoundError, StaleEditError, ValidationError, too_long
 from registry.models import Agency, Capability, DataDomain, InformationSystem
-from registry.models.system import BASE_FIELDS, NUMBER_LIMITS, TEXT_LIMITS, SystemInput
+from registry.models.system import BASE_FIELDS, NUMBER_LIMITS, TEXT_LIMITS, WEB_ADDRESS_FIELDS, SystemInput
 from registry.services import audit
 from registry.services.consequences import follow_save
 from registry.services.locking import refused_if_stale
-from registry.text import fold
+from registry.text import fold, is_web_address
 
 CODE_PREFIX = "HTTT"
 
@@ -75,6 +75,10 @@ def validate_system_input(
         value = getattr(data, name)
         if value is not None and len(value) > limit:
             errors.add(name, too_long(limit, len(value)))
+    for name in WEB_ADDRESS_FIELDS:
+        value = getattr(data, name)
+        if value is not None and not is_web_address(value):
+            errors.add(name, _l("Enter a web address starting with http:// or https://."))
     if not data.name:
         errors.add("name", _l("Enter the name of the system."))
     if not data.description:

@@ -30,6 +30,7 @@ SYSTEM_FIELD_LABELS: dict[str, object] = {
     "target_users": _l("Target users"),
     "active_users": _l("Active users"),
     "overlap_justification": _l("Justification of overlap"),
+    "website_url": _l("Website"),
     "version": _l("Version"),
     "registered_year": _l("Year registered"),
 }

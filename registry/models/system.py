@@ -77,6 +77,7 @@ class SystemBase(SQLModel):
     overlap_justification: str | None = Field(
         default=None, max_length=4000, sa_type=Text, schema_extra=MULTILINE
     )
+    website_url: str | None = Field(default=None, max_length=500, schema_extra=WEB_ADDRESS)
 
 
 def _relation(after: str) -> Any:

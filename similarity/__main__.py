@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,11 +32,11 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         raise InputError(
             f"{path}: line {line} is not UTF-8 (byte {exc.start}); save the file as UTF-8"
         ) from exc
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    for number, content in enumerate(text.splitlines(), start=1):
+        if not content.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(content)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: line {number} is not valid JSON ({exc.msg})") from exc
         if not isinstance(value, dict):
@@ -44,7 +44,7 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         yield value
 
 
-def _write(lines: Sequence[dict[str, Any]], out: TextIO, details: bool) -> None:
+def _write(lines: Sequence[Mapping[str, Any]], out: TextIO, details: bool) -> None:
     for item in lines:
         if not details:
             item = {key: value for key, value in item.items() if key != "components"}

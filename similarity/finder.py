@@ -280,7 +280,7 @@ class DuplicateFinder:
         terms = self.text_.shared_terms(left_blocks, left_texts, rows_left, rows_right)
         names = list(values)
         # One row of rounded values per pair, unknown (nan) as None, built column-wise in numpy.
-        columns = [np.where(np.isnan(values[n]), None, np.round(values[n], 4)).tolist() for n in names]
+        columns = [np.where(np.isnan(values[n]), None, np.round(values[n], 4)).tolist() for n in names]  # type: ignore[call-overload]  # numpy's stubs refuse None as a choice; an object array is meant
         rows = list(zip(*columns, strict=True)) if columns else []
         score_list = np.round(scores, 4).tolist()
         described = []

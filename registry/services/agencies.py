@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.choices import AgencyLevel
 from registry.models import Agency, InformationSystem
@@ -35,9 +35,16 @@ def agency_tree(session: Session, *, communes: bool = True, keep: str = "") -> l
     Without ``communes`` the commune level is left out, except the agency coded ``keep``
     (an agency whose parent is left out becomes a root).
     """
-    query = select(Agency.id, Agency.code, Agency.name, Agency.parent_id, Agency.level, Agency.block)
+    query = select(
+        col(Agency.id),
+        col(Agency.code),
+        col(Agency.name),
+        col(Agency.parent_id),
+        col(Agency.level),
+        col(Agency.block),
+    )
     if not communes:
-        query = query.where((Agency.level != AgencyLevel.COMMUNE.value) | (Agency.code == keep))
+        query = query.where((col(Agency.level) != AgencyLevel.COMMUNE.value) | (col(Agency.code) == keep))
     rows = session.execute(query).all()
     present = {row.id for row in rows}
     by_parent: dict[int | None, list[Any]] = defaultdict(list)
@@ -96,8 +103,8 @@ def agency_tree_with_counts(session: Session) -> list[AgencyNode]:
     """The tree with how many systems each agency manages, itself and with those below it."""
     owned = dict(
         session.execute(
-            select(InformationSystem.owner_agency_id, func.count()).group_by(
-                InformationSystem.owner_agency_id
+            select(col(InformationSystem.owner_agency_id), func.count()).group_by(
+                col(InformationSystem.owner_agency_id)
             )
         ).all()
     )

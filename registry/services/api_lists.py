@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth.actor import Actor
 from registry.exports import records
@@ -82,30 +82,30 @@ def list_findings(
     it); ``statuses`` are the systems' statuses. Title and message are in ``locale``.
     """
     # A code no longer in the catalogue cannot be described: it is neither listed nor counted.
-    conditions: list[Any] = [Finding.rule_code.in_(list(CATALOGUE))]
+    conditions: list[Any] = [col(Finding.rule_code).in_(list(CATALOGUE))]
     if rule:
-        conditions.append(Finding.rule_code == rule)
+        conditions.append(col(Finding.rule_code) == rule)
     if severity:
-        conditions.append(Finding.severity == severity)
+        conditions.append(col(Finding.severity) == severity)
     if statuses:
-        conditions.append(InformationSystem.status.in_(list(statuses)))
+        conditions.append(col(InformationSystem.status).in_(list(statuses)))
     if agency:
-        conditions.append(InformationSystem.owner_agency_id.in_(agency_subtree(session, agency)))
-    system = InformationSystem.id == Finding.system_id
+        conditions.append(col(InformationSystem.owner_agency_id).in_(agency_subtree(session, agency)))
+    system = col(InformationSystem.id) == col(Finding.system_id)
     total = session.scalar(
         select(func.count()).select_from(Finding).join(InformationSystem, system).where(*conditions)
     )
     severities = {str(level): n for level, n in SEVERITY_ORDER.items()}
     rows = session.execute(
-        select(Finding, InformationSystem.code, InformationSystem.name, Agency.code)
+        select(Finding, col(InformationSystem.code), col(InformationSystem.name), col(Agency.code))
         .join(InformationSystem, system)
-        .outerjoin(Agency, Agency.id == InformationSystem.owner_agency_id)
+        .outerjoin(Agency, col(Agency.id) == col(InformationSystem.owner_agency_id))
         .where(*conditions)
         .order_by(
-            case(severities, value=Finding.severity, else_=len(severities)),
-            InformationSystem.code,
-            case(RULE_ORDER, value=Finding.rule_code),
-            Finding.id,
+            case(severities, value=col(Finding.severity), else_=len(severities)),
+            col(InformationSystem.code),
+            case(RULE_ORDER, value=col(Finding.rule_code)),
+            col(Finding.id),
         )
         .offset((page - 1) * per_page)
         .limit(per_page)

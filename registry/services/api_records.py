@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -164,19 +164,21 @@ def list_warnings(
     """Duplication warnings, highest score first, with the codes of the systems they pair."""
     conditions: list[Any] = []
     if disposition:
-        conditions.append(DuplicateWarning.disposition == disposition)
+        conditions.append(col(DuplicateWarning.disposition) == disposition)
     if min_score is not None:
-        conditions.append(DuplicateWarning.score >= min_score)
+        conditions.append(col(DuplicateWarning.score) >= min_score)
     if system_id is not None:
         conditions.append(
-            or_(DuplicateWarning.system_a_id == system_id, DuplicateWarning.system_b_id == system_id)
+            or_(
+                col(DuplicateWarning.system_a_id) == system_id, col(DuplicateWarning.system_b_id) == system_id
+            )
         )
     total = session.scalar(select(func.count()).select_from(DuplicateWarning).where(*conditions)) or 0
     items = list(
         session.scalars(
             select(DuplicateWarning)
             .where(*conditions)
-            .order_by(DuplicateWarning.score.desc(), DuplicateWarning.id.asc())
+            .order_by(col(DuplicateWarning.score).desc(), col(DuplicateWarning.id).asc())
             .offset((page - 1) * per_page)
             .limit(per_page)
         )
@@ -189,7 +191,9 @@ def system_codes(session: Session, warnings: list[DuplicateWarning]) -> dict[int
     if not ids:
         return {}
     rows = session.execute(
-        select(InformationSystem.id, InformationSystem.code).where(InformationSystem.id.in_(ids))
+        select(col(InformationSystem.id), col(InformationSystem.code)).where(
+            col(InformationSystem.id).in_(ids)
+        )
     )
     return {row.id: row.code for row in rows}
 
@@ -221,16 +225,18 @@ def list_agencies(
     """Agencies ordered by code, with the codes of their parents."""
     conditions: list[Any] = []
     if level:
-        conditions.append(Agency.level == level)
+        conditions.append(col(Agency.level) == level)
     if parent:
-        parent_id = session.scalar(select(Agency.id).where(Agency.code == parent))
-        conditions.append(Agency.parent_id == parent_id if parent_id is not None else Agency.id.is_(None))
+        parent_id = session.scalar(select(col(Agency.id)).where(col(Agency.code) == parent))
+        conditions.append(
+            col(Agency.parent_id) == parent_id if parent_id is not None else col(Agency.id).is_(None)
+        )
     total = session.scalar(select(func.count()).select_from(Agency).where(*conditions)) or 0
     items = list(
         session.scalars(
             select(Agency)
             .where(*conditions)
-            .order_by(Agency.code)
+            .order_by(col(Agency.code))
             .offset((page - 1) * per_page)
             .limit(per_page)
         )
@@ -242,7 +248,9 @@ def parent_codes(session: Session, agencies: list[Agency]) -> dict[int, str]:
     ids = {a.parent_id for a in agencies if a.parent_id is not None}
     if not ids:
         return {}
-    return dict(session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(ids))).all())  # type: ignore[arg-type]
+    return dict(
+        session.execute(select(col(Agency.id), col(Agency.code)).where(col(Agency.id).in_(ids))).all()
+    )
 
 
 def agency_record(agency: Agency, parents: Mapping[int, str]) -> dict[str, Any]:

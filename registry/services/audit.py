@@ -18,7 +18,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth.actor import Actor
 from registry.bulk import driver_value, insert_tuples
@@ -31,7 +31,7 @@ from registry.models.audit_chain import (
     timestamp,
 )
 
-EVENT_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
+EVENT_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]  # SQLModel adds __table__ at run time
 PLAIN_FIELDS = tuple(name for name in HASHED_FIELDS if name not in ("occurred_at", "before", "after"))
 """The hashed fields stored as they are hashed; the time and the two JSON values are not."""
 EVENT_COLUMNS = (*PLAIN_FIELDS, "occurred_at", "before", "after", "prev_hash", "hash")
@@ -47,15 +47,19 @@ def _advance_head(session: Session) -> tuple[int, str]:
     """
     for _attempt in range(3):
         advanced = session.execute(
-            update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
-        ).rowcount
+            update(AuditHead).where(col(AuditHead.id) == 1).values(seq=col(AuditHead.seq) + 1)
+        ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
         if advanced:
-            row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+            row = session.execute(
+                select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1)
+            ).one()
             return int(row.seq), str(row.hash)
         try:
             with session.begin_nested():
                 last = session.execute(
-                    select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+                    select(col(AuditEvent.seq), col(AuditEvent.hash))
+                    .order_by(col(AuditEvent.seq).desc())
+                    .limit(1)
                 ).first()
                 session.execute(
                     insert(AuditHead).values(
@@ -103,7 +107,7 @@ def record(
     event = AuditEvent(**values, prev_hash=prev_hash, hash=digest)
     session.add(event)
     session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(hash=digest, updated_at=values["occurred_at"])
+        update(AuditHead).where(col(AuditHead.id) == 1).values(hash=digest, updated_at=values["occurred_at"])
     )
     return event
 
@@ -162,7 +166,7 @@ def record_many(
 
     count = insert_tuples(session, EVENT_TABLE, EVENT_COLUMNS, rows())
     session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev_hash, updated_at=now)
+        update(AuditHead).where(col(AuditHead.id) == 1).values(seq=seq, hash=prev_hash, updated_at=now)
     )
     return count
 
@@ -227,7 +231,10 @@ def _events(session: Session, batch: int) -> Iterator[AuditEvent]:
     while True:
         rows = list(
             session.scalars(
-                select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+                select(AuditEvent)
+                .where(col(AuditEvent.seq) > after)
+                .order_by(col(AuditEvent.seq))
+                .limit(batch)
             )
         )
         if not rows:
@@ -271,7 +278,9 @@ def verify(session: Session, batch: int = 2000, stop_at_first: bool = True) -> V
             return report
         expected_seq, expected_prev = event.seq + 1, event.hash
         report.last_seq, report.last_hash = event.seq, event.hash
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    head = session.execute(
+        select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1)
+    ).first()
     if head is not None and (head.seq, head.hash) != (report.last_seq, report.last_hash):
         report.problems.append(
             ChainProblem(
@@ -308,7 +317,9 @@ def action_label(action: str) -> str:
 def history_of_system(session: Session, system_id: int) -> list[AuditEvent]:
     return list(
         session.scalars(
-            select(AuditEvent).where(AuditEvent.system_id == system_id).order_by(AuditEvent.seq.desc())
+            select(AuditEvent)
+            .where(col(AuditEvent.system_id) == system_id)
+            .order_by(col(AuditEvent.seq).desc())
         )
     )
 
@@ -335,16 +346,16 @@ def list_events(
 ) -> EventPage:
     conditions = []
     if action:
-        conditions.append(AuditEvent.action.startswith(action))
+        conditions.append(col(AuditEvent.action).startswith(action))
     if actor:
-        conditions.append(AuditEvent.actor_label == actor)
+        conditions.append(col(AuditEvent.actor_label) == actor)
     total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
     page = max(1, page)
     events = list(
         session.scalars(
             select(AuditEvent)
             .where(*conditions)
-            .order_by(AuditEvent.seq.desc())
+            .order_by(col(AuditEvent.seq).desc())
             .offset((page - 1) * per_page)
             .limit(per_page)
         )
@@ -353,4 +364,4 @@ def list_events(
 
 
 def actions(session: Session) -> list[str]:
-    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+    return list(session.scalars(select(col(AuditEvent.action)).distinct().order_by(col(AuditEvent.action))))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.choices import Disposition
 from registry.models import Agency, DuplicateWarning, InformationSystem
@@ -37,11 +37,14 @@ def duplicate_clusters(session: Session, *, min_size: int = 3, limit: int = 50) 
     graph = nx.Graph()
     for a, b, score, disposition in session.execute(
         select(
-            DuplicateWarning.system_a_id,
-            DuplicateWarning.system_b_id,
-            DuplicateWarning.score,
-            DuplicateWarning.disposition,
-        ).where(DuplicateWarning.relation == "overlap", DuplicateWarning.disposition.in_(EDGE_DISPOSITIONS))
+            col(DuplicateWarning.system_a_id),
+            col(DuplicateWarning.system_b_id),
+            col(DuplicateWarning.score),
+            col(DuplicateWarning.disposition),
+        ).where(
+            col(DuplicateWarning.relation) == "overlap",
+            col(DuplicateWarning.disposition).in_(EDGE_DISPOSITIONS),
+        )
     ):
         graph.add_edge(a, b, score=score, confirmed=disposition == Disposition.CONFIRMED)
     components = sorted(
@@ -51,12 +54,18 @@ def duplicate_clusters(session: Session, *, min_size: int = 3, limit: int = 50) 
     ids = {system_id for component in chosen for system_id in component}
     systems = {
         s.id: s
-        for s in session.scalars(select(InformationSystem).where(InformationSystem.id.in_(ids))).unique()
+        for s in session.scalars(select(InformationSystem).where(col(InformationSystem.id).in_(ids))).unique()
     }
     parents = (
-        {row.id: row.parent_id for row in session.execute(select(Agency.id, Agency.parent_id))} if ids else {}
+        {row.id: row.parent_id for row in session.execute(select(col(Agency.id), col(Agency.parent_id)))}
+        if ids
+        else {}
     )
-    levels = {row.id: row.level for row in session.execute(select(Agency.id, Agency.level))} if ids else {}
+    levels = (
+        {row.id: row.level for row in session.execute(select(col(Agency.id), col(Agency.level)))}
+        if ids
+        else {}
+    )
     clusters = []
     for component in chosen:
         members = sorted((systems[i] for i in component if i in systems), key=lambda s: s.name)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -44,38 +44,38 @@ INCOMING_SHOWN = 50
 def neighbourhood(session: Session, system: InformationSystem) -> SystemNeighbourhood:
     outgoing = session.execute(
         select(Dependency, InformationSystem)
-        .join(InformationSystem, InformationSystem.id == Dependency.target_id)
-        .where(Dependency.source_id == system.id)
-        .order_by(InformationSystem.name_key)
+        .join(InformationSystem, col(InformationSystem.id) == col(Dependency.target_id))
+        .where(col(Dependency.source_id) == system.id)
+        .order_by(col(InformationSystem.name_key))
     ).all()
     incoming = session.execute(
         select(Dependency, InformationSystem)
-        .join(InformationSystem, InformationSystem.id == Dependency.source_id)
-        .where(Dependency.target_id == system.id)
-        .order_by(InformationSystem.name_key)
+        .join(InformationSystem, col(InformationSystem.id) == col(Dependency.source_id))
+        .where(col(Dependency.target_id) == system.id)
+        .order_by(col(InformationSystem.name_key))
         .limit(INCOMING_SHOWN)
     ).all()
     incoming_count = session.scalar(
-        select(func.count()).select_from(Dependency).where(Dependency.target_id == system.id)
+        select(func.count()).select_from(Dependency).where(col(Dependency.target_id) == system.id)
     )
     deployment_count = session.scalar(
         select(func.count())
         .select_from(InformationSystem)
-        .where(InformationSystem.instance_of_id == system.id)
+        .where(col(InformationSystem.instance_of_id) == system.id)
     )
     deployments = list(
         session.scalars(
             select(InformationSystem)
-            .where(InformationSystem.instance_of_id == system.id)
-            .order_by(InformationSystem.name_key)
+            .where(col(InformationSystem.instance_of_id) == system.id)
+            .order_by(col(InformationSystem.name_key))
             .limit(DEPLOYMENTS_SHOWN)
         ).unique()
     )
     reports = list(
         session.scalars(
             select(UsageReport)
-            .where(UsageReport.system_id == system.id)
-            .order_by(UsageReport.period_start.desc())
+            .where(col(UsageReport.system_id) == system.id)
+            .order_by(col(UsageReport.period_start).desc())
         )
     )
     return SystemNeighbourhood(
@@ -112,7 +112,9 @@ def add_dependency(
     _ensure_may_edit(actor, source)
     errors: dict[str, list[object]] = {}
     code = (clean_line(target_code) or "").upper()
-    target = session.scalar(select(InformationSystem).where(InformationSystem.code == code)) if code else None
+    target = (
+        session.scalar(select(InformationSystem).where(col(InformationSystem.code) == code)) if code else None
+    )
     if not code:
         errors["target_code"] = [_l("Enter the public code of the system depended on.")]
     elif target is None:
@@ -128,8 +130,10 @@ def add_dependency(
         ]
     if not errors and target is not None:
         duplicate = session.scalar(
-            select(Dependency.id).where(
-                Dependency.source_id == source.id, Dependency.target_id == target.id, Dependency.kind == kind
+            select(col(Dependency.id)).where(
+                col(Dependency.source_id) == source.id,
+                col(Dependency.target_id) == target.id,
+                col(Dependency.kind) == kind,
             )
         )
         if duplicate is not None:
@@ -163,7 +167,7 @@ def remove_dependency(
     if dependency is None or dependency.source_id != source.id:
         raise NotFoundError(str(dependency_id))
     target_code = session.scalar(
-        select(InformationSystem.code).where(InformationSystem.id == dependency.target_id)
+        select(col(InformationSystem.code)).where(col(InformationSystem.id) == dependency.target_id)
     )
     before = _described(dependency, source.code, target_code or "")
     session.delete(dependency)

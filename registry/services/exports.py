@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Float, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -165,7 +165,7 @@ def _audited(session: Session, actor: Actor, action: str, fmt: str, meta: Export
 
 
 def _ids(session: Session, scope: inventory.ExportScope) -> Any:
-    return select(InformationSystem.id).where(*inventory._conditions(session, scope))
+    return select(col(InformationSystem.id)).where(*inventory._conditions(session, scope))
 
 
 def related_sheets(
@@ -186,47 +186,47 @@ def related_sheets(
             yield values
 
     dependencies = (
-        select(source.code, target.code, Dependency.kind, Dependency.note)
-        .join(source, source.id == Dependency.source_id)
-        .join(target, target.id == Dependency.target_id)
-        .where(Dependency.source_id.in_(ids))
-        .order_by(source.code, target.code)
+        select(col(source.code), col(target.code), col(Dependency.kind), col(Dependency.note))
+        .join(source, col(source.id) == col(Dependency.source_id))
+        .join(target, col(target.id) == col(Dependency.target_id))
+        .where(col(Dependency.source_id).in_(ids))
+        .order_by(col(source.code), col(target.code))
     )
     warnings = (
         select(
-            a.code,
-            b.code,
-            DuplicateWarning.score,
-            DuplicateWarning.relation,
-            DuplicateWarning.disposition,
-            DuplicateWarning.disposition_reason,
-            DuplicateWarning.decided_by_label,
-            DuplicateWarning.detector_version,
+            col(a.code),
+            col(b.code),
+            col(DuplicateWarning.score),
+            col(DuplicateWarning.relation),
+            col(DuplicateWarning.disposition),
+            col(DuplicateWarning.disposition_reason),
+            col(DuplicateWarning.decided_by_label),
+            col(DuplicateWarning.detector_version),
         )
-        .join(a, a.id == DuplicateWarning.system_a_id)
-        .join(b, b.id == DuplicateWarning.system_b_id)
-        .where(DuplicateWarning.system_a_id.in_(ids) | DuplicateWarning.system_b_id.in_(ids))
-        .order_by(DuplicateWarning.score.desc())
+        .join(a, col(a.id) == col(DuplicateWarning.system_a_id))
+        .join(b, col(b.id) == col(DuplicateWarning.system_b_id))
+        .where(col(DuplicateWarning.system_a_id).in_(ids) | col(DuplicateWarning.system_b_id).in_(ids))
+        .order_by(col(DuplicateWarning.score).desc())
     )
     findings = (
-        select(source.code, Finding.rule_code, Finding.severity, Finding.detected_at)
-        .join(source, source.id == Finding.system_id)
-        .where(Finding.system_id.in_(ids))
-        .order_by(source.code, Finding.rule_code)
+        select(col(source.code), col(Finding.rule_code), col(Finding.severity), col(Finding.detected_at))
+        .join(source, col(source.id) == col(Finding.system_id))
+        .where(col(Finding.system_id).in_(ids))
+        .order_by(col(source.code), col(Finding.rule_code))
     )
     decisions = (
         select(
-            source.code,
-            Decision.outcome,
-            Decision.reason,
-            Decision.reviewer_label,
-            target.code,
-            Decision.decided_at,
+            col(source.code),
+            col(Decision.outcome),
+            col(Decision.reason),
+            col(Decision.reviewer_label),
+            col(target.code),
+            col(Decision.decided_at),
         )
-        .join(source, source.id == Decision.system_id)
-        .outerjoin(target, target.id == Decision.reuse_system_id)
-        .where(Decision.system_id.in_(ids))
-        .order_by(Decision.decided_at)
+        .join(source, col(source.id) == col(Decision.system_id))
+        .outerjoin(target, col(target.id) == col(Decision.reuse_system_id))
+        .where(col(Decision.system_id).in_(ids))
+        .order_by(col(Decision.decided_at))
     )
     return [
         ("Dependencies", ["system", "depends_on", "kind", "note"], stream(dependencies)),

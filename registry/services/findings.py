@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.bulk import driver_value, insert_tuples, json_text
 from registry.choices import Severity, SystemStatus
@@ -32,7 +32,7 @@ from registry.services.taxonomy import localized_name
 
 SEVERITY_ORDER = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
 SCAN_BATCH = 2000
-FINDING_TABLE = Finding.__table__  # type: ignore[attr-defined]
+FINDING_TABLE = Finding.__table__  # type: ignore[attr-defined]  # SQLModel adds __table__ at run time
 FINDING_COLUMNS = ("system_id", "rule_code", "severity", "details", "detected_at")
 
 
@@ -42,30 +42,32 @@ def build_context(
     """The facts the rules need about these systems (``None``: the whole portfolio)."""
     platforms = list(
         session.execute(
-            select(InformationSystem.id, InformationSystem.code, InformationSystem.name).where(
-                InformationSystem.is_shared_platform.is_(True),
-                InformationSystem.scope_level == "central",
-                InformationSystem.status == SystemStatus.IN_OPERATION,
+            select(col(InformationSystem.id), col(InformationSystem.code), col(InformationSystem.name)).where(
+                col(InformationSystem.is_shared_platform).is_(True),
+                col(InformationSystem.scope_level) == "central",
+                col(InformationSystem.status) == SystemStatus.IN_OPERATION,
             )
         )
     )
     platform_caps: dict[int, set[int]] = defaultdict(set)
     if platforms:
         for system_id, capability_id in session.execute(
-            select(SystemCapabilityLink.system_id, SystemCapabilityLink.capability_id).where(
-                SystemCapabilityLink.system_id.in_([p.id for p in platforms])
+            select(col(SystemCapabilityLink.system_id), col(SystemCapabilityLink.capability_id)).where(
+                col(SystemCapabilityLink.system_id).in_([p.id for p in platforms])
             )
         ):
             platform_caps[system_id].add(capability_id)
     shared = frozenset(
-        session.scalars(select(InformationSystem.id).where(InformationSystem.is_shared_platform.is_(True)))
+        session.scalars(
+            select(col(InformationSystem.id)).where(col(InformationSystem.is_shared_platform).is_(True))
+        )
     )
 
-    edges = select(Dependency.source_id, Dependency.target_id)
-    reports = select(UsageReport.system_id, UsageReport.period_end, UsageReport.active_users)
+    edges = select(col(Dependency.source_id), col(Dependency.target_id))
+    reports = select(col(UsageReport.system_id), col(UsageReport.period_end), col(UsageReport.active_users))
     if system_ids is not None:
-        edges = edges.where(Dependency.source_id.in_(system_ids))
-        reports = reports.where(UsageReport.system_id.in_(system_ids))
+        edges = edges.where(col(Dependency.source_id).in_(system_ids))
+        reports = reports.where(col(UsageReport.system_id).in_(system_ids))
     depends_on: dict[int, set[int]] = defaultdict(set)
     for source, target in session.execute(edges):
         depends_on[source].add(target)
@@ -78,11 +80,11 @@ def build_context(
         central_platforms=[
             PlatformFacts(p.id, p.code, p.name, frozenset(platform_caps[p.id])) for p in platforms
         ],
-        shared_platform_ids=shared,
+        shared_platform_ids=frozenset(i for i in shared if i is not None),
         depends_on={k: frozenset(v) for k, v in depends_on.items()},
         last_usage=last_usage,
         capability_codes={
-            row.id: row.code for row in session.execute(select(Capability.id, Capability.code))
+            row.id: row.code for row in session.execute(select(col(Capability.id), col(Capability.code)))
         },
     )
 
@@ -102,15 +104,15 @@ def refresh_findings(
     systems = [s for s in systems if s.id is not None]
     if not systems:
         return {}
-    ids = [s.id for s in systems]
+    ids: list[int] = [s.id for s in systems if s.id is not None]
     context = context or build_context(session, ids, today)
-    session.execute(delete(Finding).where(Finding.system_id.in_(ids)))
+    session.execute(delete(Finding).where(col(Finding.system_id).in_(ids)))
     results: dict[int, list[Violation]] = {}
     detected_at = driver_value(session, FINDING_TABLE.c.detected_at, datetime.now(UTC))
     rows = []
     for system in systems:
         violations = evaluate(system, context)
-        results[system.id] = violations  # type: ignore[index]
+        results[system.id] = violations  # type: ignore[index]  # ids of saved rows are set; SQLModel types them optional
         rows += [
             (system.id, v.rule.code, v.rule.severity, json_text(v.details), detected_at) for v in violations
         ]
@@ -130,12 +132,13 @@ def refresh_portfolio(
         batch = list(
             session.scalars(
                 select(InformationSystem)
-                .where(InformationSystem.id > last_id)
-                .order_by(InformationSystem.id)
+                .where(col(InformationSystem.id) > last_id)
+                .order_by(col(InformationSystem.id))
                 .limit(SCAN_BATCH)
                 .options(
-                    selectinload(InformationSystem.capabilities),
-                    selectinload(InformationSystem.user_agencies),
+                    # Relationships, which SQLModel types as their lists.
+                    selectinload(InformationSystem.capabilities),  # type: ignore[arg-type]  # a relationship, which SQLModel types as its list
+                    selectinload(InformationSystem.user_agencies),  # type: ignore[arg-type]  # a relationship, which SQLModel types as its list
                 )
             )
         )
@@ -143,7 +146,7 @@ def refresh_portfolio(
             break
         refresh_findings(session, batch, context=context)
         done += len(batch)
-        last_id = batch[-1].id  # type: ignore[assignment]
+        last_id = batch[-1].id  # type: ignore[assignment]  # ids of saved rows are set; SQLModel types them optional
         if progress:
             progress(done, total)
         session.commit()
@@ -178,7 +181,7 @@ def capability_names(session: Session, locale: str) -> dict[str, str]:
 
 
 def findings_of(session: Session, system_id: int, locale: str) -> list[FindingView]:
-    stored = list(session.scalars(select(Finding).where(Finding.system_id == system_id)))
+    stored = list(session.scalars(select(Finding).where(col(Finding.system_id) == system_id)))
     names = capability_names(session, locale) if stored else {}
     views = [describe(rule, f.details, names) for f in stored if (rule := rule_by_code(f.rule_code))]
-    return sorted(views, key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), int(v.rule.code[1:])))
+    return sorted(views, key=lambda v: (SEVERITY_ORDER.get(Severity(v.severity), 9), int(v.rule.code[1:])))

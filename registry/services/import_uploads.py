@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -33,7 +33,8 @@ def stage(
     assert actor.user_id is not None
     session.execute(
         delete(ImportUpload).where(
-            ImportUpload.created_at < datetime.now(UTC) - KEPT_FOR, ImportUpload.committed_at.is_(None)
+            col(ImportUpload.created_at) < datetime.now(UTC) - KEPT_FOR,
+            col(ImportUpload.committed_at).is_(None),
         )
     )
     upload = ImportUpload(
@@ -53,7 +54,7 @@ def stage(
 
 def staged(session: Session, actor: Actor, token: str) -> ImportUpload:
     """The actor's own upload; anyone else's is "not found", so tokens cannot be probed."""
-    upload = session.scalar(select(ImportUpload).where(ImportUpload.token == token))
+    upload = session.scalar(select(ImportUpload).where(col(ImportUpload.token) == token))
     if upload is None or upload.user_id != actor.user_id:
         raise NotFoundError(token)
     return upload

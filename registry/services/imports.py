@@ -28,7 +28,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry import search_index
 from registry.auth import policy
@@ -72,7 +72,7 @@ from registry.services.systems import (
 )
 from registry.text import fold
 
-SYSTEM_TABLE = InformationSystem.__table__  # type: ignore[attr-defined]
+SYSTEM_TABLE = InformationSystem.__table__  # type: ignore[attr-defined]  # SQLModel adds __table__ at run time
 """Core inserts: the ORM's bulk path validates every row through the model, ten times slower."""
 
 MAX_RECORDS = 100_000
@@ -327,10 +327,10 @@ def plan_import(
                 )
                 row.action = Action.REFUSED
             else:
-                seen[key] = row.location  # type: ignore[index]
+                seen[key] = row.location  # type: ignore[index]  # codes are allocated before this point
         if row.action == Action.CREATE and row.data is not None and row.data.is_shared_platform:
             for key in {row.code, row.external_id} - {None}:  # deployments later in the file
-                book.learn_system(key, -len(plan.rows) - 1, True)  # type: ignore[arg-type]
+                book.learn_system(key, -len(plan.rows) - 1, True)  # type: ignore[arg-type]  # codes are allocated before this point
         plan.rows.append(row)
     plan.rows.sort(key=lambda row: row.order)
     if preview_overlaps:
@@ -347,7 +347,9 @@ def _default_owner(session: Session, actor: Actor, plan: ImportPlan) -> DefaultO
     code = plan.default_owner
     if code is None:
         return None
-    found = session.execute(select(Agency.id, Agency.level, Agency.name).where(Agency.code == code)).first()
+    found = session.execute(
+        select(col(Agency.id), col(Agency.level), col(Agency.name)).where(col(Agency.code) == code)
+    ).first()
     if found is None:
         message = _l("The default managing agency “%(code)s” is not in the registry.", code=code[:60])
         plan.file_problems.append(("", "owner_agency", message))
@@ -385,11 +387,11 @@ def _existing_edges(session: Session, current: dict[int, dict[str, Any]]) -> set
     if not current:
         return set()
     target = aliased(InformationSystem)
-    query = select(Dependency.source_id, target.code, Dependency.kind).join(
-        target, target.id == Dependency.target_id
+    query = select(col(Dependency.source_id), col(target.code), col(Dependency.kind)).join(
+        target, col(target.id) == col(Dependency.target_id)
     )
     if len(current) <= FINDINGS_BATCH:
-        query = query.where(Dependency.source_id.in_(list(current)))
+        query = query.where(col(Dependency.source_id).in_(list(current)))
     return {(source, code, kind) for source, code, kind in session.execute(query) if source in current}
 
 
@@ -483,7 +485,7 @@ def _existing_identities(session: Session) -> dict[str, tuple[int, str]]:
     """Every system's external id and code → (id, code), to match rows to systems."""
     found: dict[str, tuple[int, str]] = {}
     for system_id, code, external_id in session.execute(
-        select(InformationSystem.id, InformationSystem.code, InformationSystem.external_id)
+        select(col(InformationSystem.id), col(InformationSystem.code), col(InformationSystem.external_id))
     ):
         found[code] = (system_id, code)
         if external_id:
@@ -640,7 +642,11 @@ def _preview_overlaps(session: Session, plan: ImportPlan) -> None:
     """The warnings the first new systems would raise against the registered portfolio."""
 
     created = [row for row in plan.rows if row.action == Action.CREATE and row.data is not None]
-    live = select(InformationSystem.id).where(InformationSystem.status.not_in(EXCLUDED_STATUSES)).limit(1)
+    live = (
+        select(col(InformationSystem.id))
+        .where(col(InformationSystem.status).not_in(EXCLUDED_STATUSES))
+        .limit(1)
+    )
     if not created or session.scalar(live) is None:
         return  # an empty registry: nothing to overlap with, and no index to build
     finder = portfolio_index().current(session)
@@ -672,8 +678,8 @@ def _preview_overlaps(session: Session, plan: ImportPlan) -> None:
     names = {
         system_id: (code, name)
         for system_id, code, name in session.execute(
-            select(InformationSystem.id, InformationSystem.code, InformationSystem.name).where(
-                InformationSystem.id.in_({system_id for _row, system_id, _score in found})
+            select(col(InformationSystem.id), col(InformationSystem.code), col(InformationSystem.name)).where(
+                col(InformationSystem.id).in_({system_id for _row, system_id, _score in found})
             )
         )
     }
@@ -833,7 +839,7 @@ def _allocate_codes(session: Session, rows: list[RowPlan], year: int) -> None:
     prefix = f"{CODE_PREFIX}-{year:04d}-"
     taken = {row.code for row in rows if row.code}
     last = session.scalar(
-        select(func.max(InformationSystem.code)).where(InformationSystem.code.like(prefix + "%"))
+        select(func.max(col(InformationSystem.code))).where(col(InformationSystem.code).like(prefix + "%"))
     )
     numbers = [int(last[len(prefix) :])] if last else [0]
     numbers += [int(code[len(prefix) :]) for code in taken if code.startswith(prefix)]
@@ -925,7 +931,7 @@ def _insert_systems(
     with search_index.bulk_inserts(session):
         _insert_groups(session, (platforms, others), ids, now, progress, total, batch)
     for row in rows:
-        row.system_id = ids[row.code]  # type: ignore[index]
+        row.system_id = ids[row.code]  # type: ignore[index]  # codes are allocated before this point
     audit.record_many(
         session,
         actor,
@@ -977,7 +983,7 @@ def _insert_groups(
             for row in chunk:
                 assert row.data is not None
                 if row.data.instance_of_id is not None and row.data.instance_of_id < 0:
-                    platform = row.values.get("instance_of")
+                    platform = str(row.values.get("instance_of"))
                     row.data = row.data.replace(instance_of_id=ids[platform])
                     row.values["instance_of"] = codes[platform]
             insert_tuples(
@@ -985,15 +991,16 @@ def _insert_groups(
             )
             ids.update(
                 session.execute(
-                    select(InformationSystem.code, InformationSystem.id).where(
-                        InformationSystem.code.in_([row.code for row in chunk])
+                    select(col(InformationSystem.code), col(InformationSystem.id)).where(
+                        col(InformationSystem.code).in_([row.code for row in chunk])
                     )
-                ).all()  # type: ignore[arg-type]
+                ).all()
             )
             for row in chunk:
-                codes[row.code] = row.code  # type: ignore[index]
+                assert row.code is not None  # allocated above
+                codes[row.code] = row.code
                 if row.external_id:
-                    ids[row.external_id], codes[row.external_id] = ids[row.code], row.code  # type: ignore[index]
+                    ids[row.external_id], codes[row.external_id] = ids[row.code], row.code
             _insert_links(session, chunk, ids)
             done += len(chunk)
             if progress:
@@ -1007,14 +1014,14 @@ def _insert_dependencies(session: Session, actor: Actor, rows: list[RowPlan], id
         return
     known = {}
     for system_id, code, external_id in session.execute(
-        select(InformationSystem.id, InformationSystem.code, InformationSystem.external_id)
+        select(col(InformationSystem.id), col(InformationSystem.code), col(InformationSystem.external_id))
     ):
         known[code] = (system_id, code)
         if external_id:
             known.setdefault(external_id, (system_id, code))
     values, events = [], []
     for row, key, kind, note in wanted:
-        source = row.system_id if row.system_id is not None else ids[row.code]  # type: ignore[index]
+        source = row.system_id if row.system_id is not None else ids[row.code]  # type: ignore[index]  # codes are allocated before this point
         target_id, target_code = known[key]
         values.append({"source_id": source, "target_id": target_id, "kind": kind, "note": note})
         source_code = row.code
@@ -1028,7 +1035,7 @@ def _insert_dependencies(session: Session, actor: Actor, rows: list[RowPlan], id
                 "after": {"source": source_code, "target": target_code, "kind": kind, "note": note},
             }
         )
-    session.execute(insert(Dependency.__table__), values)  # type: ignore[attr-defined]
+    session.execute(insert(Dependency.__table__), values)  # type: ignore[attr-defined]  # SQLModel adds __table__ at run time
     audit.record_many(session, actor, events, native=True)
 
 
@@ -1037,7 +1044,7 @@ def _insert_links(session: Session, rows: list[RowPlan], ids: dict[str, int]) ->
     for row in rows:
         data = row.data
         assert data is not None
-        system_id = ids[row.code]  # type: ignore[index]
+        system_id = ids[row.code]  # type: ignore[index]  # codes are allocated before this point
         users += [(system_id, a) for a in data.user_agency_ids]
         capabilities += [(system_id, c) for c in data.capability_ids]
         domains += [(system_id, d) for d in data.data_domain_ids]
@@ -1046,7 +1053,7 @@ def _insert_links(session: Session, rows: list[RowPlan], ids: dict[str, int]) ->
         (SystemCapabilityLink, "capability_id", capabilities),
         (SystemDataDomainLink, "data_domain_id", domains),
     ):
-        insert_tuples(session, model.__table__, ("system_id", column), values)  # type: ignore[attr-defined]
+        insert_tuples(session, model.__table__, ("system_id", column), values)  # type: ignore[union-attr]  # SQLModel declares __table__ at run time
 
 
 def _apply_updates(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlmodel import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
 
 from registry.auth.passwords import PasswordHasher
 from registry.models import LoginFailure, User
@@ -38,11 +39,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _retry_after(session: Session, condition: object, limit: int, now: datetime) -> timedelta | None:
+def _retry_after(
+    session: Session, condition: ColumnElement[bool], limit: int, now: datetime
+) -> timedelta | None:
     since = now - WINDOW
     rows = session.execute(
-        select(func.count(), func.min(LoginFailure.occurred_at)).where(
-            condition, LoginFailure.occurred_at > since
+        select(func.count(), func.min(col(LoginFailure.occurred_at))).where(
+            condition, col(LoginFailure.occurred_at) > since
         )
     ).one()
     count, oldest = rows
@@ -66,28 +69,28 @@ def authenticate(
     key = username_key(username)
     address = (address or "unknown")[:64]
     waits = [
-        _retry_after(session, LoginFailure.username_key == key, ACCOUNT_LIMIT, now),
-        _retry_after(session, LoginFailure.address == address, ADDRESS_LIMIT, now),
+        _retry_after(session, col(LoginFailure.username_key) == key, ACCOUNT_LIMIT, now),
+        _retry_after(session, col(LoginFailure.address) == address, ADDRESS_LIMIT, now),
     ]
     wait = max((w for w in waits if w is not None), default=None)
     if wait is not None:
         return LoginResult(retry_after=wait)
 
-    user = session.scalar(select(User).where(User.username == key)) if key else None
+    user = session.scalar(select(User).where(col(User.username) == key)) if key else None
     valid = hasher.verify(user.password_hash if user else None, password)
     usable = user is not None and user.is_active and (allow_demo or not user.is_demo)
     if not (valid and usable):
         session.add(LoginFailure(username_key=key, address=address, occurred_at=now))
-        session.execute(delete(LoginFailure).where(LoginFailure.occurred_at < now - 2 * WINDOW))
+        session.execute(delete(LoginFailure).where(col(LoginFailure.occurred_at) < now - 2 * WINDOW))
         session.commit()
         return LoginResult()
     assert user is not None
-    session.execute(delete(LoginFailure).where(LoginFailure.username_key == key))
+    session.execute(delete(LoginFailure).where(col(LoginFailure.username_key) == key))
     values: dict[str, object] = {"last_login_at": now}
     if hasher.needs_rehash(user.password_hash):
         values["password_hash"] = hasher.hash(password)
     # A Core UPDATE: signing in must not bump the version an administrator may be editing.
-    session.execute(update(User).where(User.id == user.id).values(**values))
+    session.execute(update(User).where(col(User.id) == user.id).values(**values))
     session.commit()
     session.refresh(user)
     return LoginResult(user=user)

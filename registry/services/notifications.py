@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.models import InformationSystem, Notification, OutboxMessage, User
 
@@ -30,10 +30,10 @@ def notify(
 ) -> int:
     count = 0
     for user in users:
-        session.add(Notification(user_id=user.id, kind=kind, system_id=system.id, details=details))  # type: ignore[arg-type]
+        session.add(Notification(user_id=user.id, kind=kind, system_id=system.id, details=details))  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
         # Outbox text is in the registry's default language; delivery is a later worker's job.
         body = f"{system.code} — {system.name}\n{details.get('reason') or ''}".strip()
-        session.add(OutboxMessage(user_id=user.id, subject=f"[{system.code}] {kind}", body=body))  # type: ignore[arg-type]
+        session.add(OutboxMessage(user_id=user.id, subject=f"[{system.code}] {kind}", body=body))  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
         count += 1
     return count
 
@@ -43,7 +43,7 @@ def unread_count(session: Session, user_id: int) -> int:
         session.scalar(
             select(func.count())
             .select_from(Notification)
-            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
         )
         or 0
     )
@@ -54,9 +54,9 @@ def recent(
 ) -> list[tuple[Notification, InformationSystem | None]]:
     rows = session.execute(
         select(Notification, InformationSystem)
-        .outerjoin(InformationSystem, InformationSystem.id == Notification.system_id)
-        .where(Notification.user_id == user_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .outerjoin(InformationSystem, col(InformationSystem.id) == col(Notification.system_id))
+        .where(col(Notification.user_id) == user_id)
+        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .limit(limit)
     )
     return [(n, s) for n, s in rows]
@@ -65,7 +65,7 @@ def recent(
 def mark_all_read(session: Session, user_id: int) -> None:
     session.execute(
         update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
         .values(read_at=datetime.now(UTC))
     )
     session.flush()

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth.actor import Actor
 from registry.choices import Disposition, SystemStatus
@@ -60,7 +60,7 @@ EXCLUDED_STATUSES = (SystemStatus.RETIRED.value, SystemStatus.REJECTED.value)
 
 
 def _live(query: Any) -> Any:
-    return query.where(InformationSystem.status.not_in(EXCLUDED_STATUSES))
+    return query.where(col(InformationSystem.status).not_in(EXCLUDED_STATUSES))
 
 
 def portfolio_records(session: Session, system_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
@@ -70,18 +70,18 @@ def portfolio_records(session: Session, system_ids: Iterable[int] | None = None)
     """
     wanted = None if system_ids is None else sorted(set(system_ids))
     columns = select(
-        InformationSystem.id,
-        InformationSystem.name,
-        InformationSystem.description,
-        InformationSystem.purpose,
-        InformationSystem.scope_level,
-        InformationSystem.is_shared_platform,
-        InformationSystem.instance_of_id,
-        InformationSystem.owner_agency_id,
-        InformationSystem.status,
+        col(InformationSystem.id),
+        col(InformationSystem.name),
+        col(InformationSystem.description),
+        col(InformationSystem.purpose),
+        col(InformationSystem.scope_level),
+        col(InformationSystem.is_shared_platform),
+        col(InformationSystem.instance_of_id),
+        col(InformationSystem.owner_agency_id),
+        col(InformationSystem.status),
     )
     if wanted is not None:
-        columns = columns.where(InformationSystem.id.in_(wanted))
+        columns = columns.where(col(InformationSystem.id).in_(wanted))
     rows = session.execute(columns).all()
     ids = [row.id for row in rows]
 
@@ -94,17 +94,17 @@ def portfolio_records(session: Session, system_ids: Iterable[int] | None = None)
         return result
 
     capabilities = grouped(
-        select(SystemCapabilityLink.system_id, Capability.code).join(
-            Capability, Capability.id == SystemCapabilityLink.capability_id
+        select(col(SystemCapabilityLink.system_id), col(Capability.code)).join(
+            Capability, col(Capability.id) == col(SystemCapabilityLink.capability_id)
         )
     )
     domains = grouped(
-        select(SystemDataDomainLink.system_id, DataDomain.code).join(
-            DataDomain, DataDomain.id == SystemDataDomainLink.data_domain_id
+        select(col(SystemDataDomainLink.system_id), col(DataDomain.code)).join(
+            DataDomain, col(DataDomain.id) == col(SystemDataDomainLink.data_domain_id)
         )
     )
-    users = grouped(select(SystemUserAgencyLink.system_id, SystemUserAgencyLink.agency_id))
-    depends = grouped(select(Dependency.source_id, Dependency.target_id))
+    users = grouped(select(col(SystemUserAgencyLink.system_id), col(SystemUserAgencyLink.agency_id)))
+    depends = grouped(select(col(Dependency.source_id), col(Dependency.target_id)))
     return [
         {
             "id": row.id,
@@ -153,13 +153,15 @@ class PortfolioIndex:
         doubles the portfolio each time, so it stays linear overall.
         """
         with self._lock:
-            latest = session.scalar(select(func.max(InformationSystem.updated_at)))
-            changed: Sequence[int] = ()
+            latest = session.scalar(select(func.max(col(InformationSystem.updated_at))))
+            changed: Sequence[int | None] = ()
             if self._finder is not None and (
                 latest is not None and (self._watermark is None or _aware(latest) > _aware(self._watermark))
             ):
                 changed = session.scalars(
-                    select(InformationSystem.id).where(InformationSystem.updated_at > self._watermark)
+                    select(col(InformationSystem.id)).where(
+                        col(InformationSystem.updated_at) > self._watermark
+                    )
                 ).all()
                 if self._caught_up + len(changed) >= max(self._fitted, 1):
                     self._finder = None
@@ -168,7 +170,7 @@ class PortfolioIndex:
                 self._finder = DuplicateFinder().fit(records)
                 self._watermark, self._fitted, self._caught_up = latest, len(records), 0
             elif changed:
-                fresh = portfolio_records(session, changed)
+                fresh = portfolio_records(session, [i for i in changed if i is not None])
                 live = {record["id"] for record in fresh}
                 self._finder.update(fresh)
                 self._finder.remove([system_id for system_id in changed if system_id not in live])
@@ -212,7 +214,9 @@ class ScanReport:
         )
 
 
-def _store(session: Session, found: list[dict[str, Any]], scope: set[int] | None) -> tuple[int, int, int]:
+def _store(
+    session: Session, found: Sequence[Mapping[str, Any]], scope: set[int] | None
+) -> tuple[int, int, int]:
     """Upsert warnings for ``found`` pairs; drop open warnings in ``scope`` that were not found.
 
     Decided warnings (confirmed, justified, dismissed) are never deleted: the decision and its
@@ -222,13 +226,15 @@ def _store(session: Session, found: list[dict[str, Any]], scope: set[int] | None
     if scope is not None and found:
         # A per-process index may still hold a system whose save was rolled back afterwards.
         partners = {p["b"] for p in found}
-        known = set(session.scalars(select(InformationSystem.id).where(InformationSystem.id.in_(partners))))
+        known = set(
+            session.scalars(select(col(InformationSystem.id)).where(col(InformationSystem.id).in_(partners)))
+        )
         found = [p for p in found if p["b"] in known]
     keys = {(min(p["a"], p["b"]), max(p["a"], p["b"])): p for p in found}
     existing_query = select(DuplicateWarning)
     if scope is not None:
         existing_query = existing_query.where(
-            or_(DuplicateWarning.system_a_id.in_(scope), DuplicateWarning.system_b_id.in_(scope))
+            or_(col(DuplicateWarning.system_a_id).in_(scope), col(DuplicateWarning.system_b_id).in_(scope))
         )
     existing = {(w.system_a_id, w.system_b_id): w for w in session.scalars(existing_query)}
     created = updated = 0
@@ -243,7 +249,10 @@ def _store(session: Session, found: list[dict[str, Any]], scope: set[int] | None
             warning.disposition, warning.material_hash = Disposition.OPEN.value, None
         if warning is None:
             warning = DuplicateWarning(
-                system_a_id=key[0], system_b_id=key[1], detector_version=DETECTOR_VERSION
+                system_a_id=key[0],
+                system_b_id=key[1],
+                score=float(pair["score"]),
+                detector_version=DETECTOR_VERSION,
             )
             session.add(warning)
             created += 1
@@ -259,7 +268,7 @@ def _store(session: Session, found: list[dict[str, Any]], scope: set[int] | None
         w.id for key, w in existing.items() if key not in keys and w.disposition == Disposition.OPEN.value
     ]
     if stale:
-        session.execute(delete(DuplicateWarning).where(DuplicateWarning.id.in_(stale)))
+        session.execute(delete(DuplicateWarning).where(col(DuplicateWarning.id).in_(stale)))
     return created, updated, len(stale)
 
 
@@ -355,15 +364,19 @@ def check_system(
     min_score: float = WARNING_THRESHOLD,
 ) -> list[DuplicateWarning]:
     """Refresh one saved system's warnings and return them, best first."""
-    check_systems(session, [system.id], index=index, min_score=min_score)  # type: ignore[list-item]
+    check_systems(session, [system.id], index=index, min_score=min_score)  # type: ignore[list-item]  # ids of saved rows are set; SQLModel types them optional
     return warnings_for(session, system)
 
 
 def warnings_for(session: Session, system: InformationSystem) -> list[DuplicateWarning]:
     query = (
         select(DuplicateWarning)
-        .where(or_(DuplicateWarning.system_a_id == system.id, DuplicateWarning.system_b_id == system.id))
-        .order_by(DuplicateWarning.score.desc())
+        .where(
+            or_(
+                col(DuplicateWarning.system_a_id) == system.id, col(DuplicateWarning.system_b_id) == system.id
+            )
+        )
+        .order_by(col(DuplicateWarning.score).desc())
     )
     return list(session.scalars(query))
 
@@ -386,7 +399,7 @@ def warnings_seen_from(session: Session, system: InformationSystem, locale: str)
     others = {
         s.id: s
         for s in session.scalars(
-            select(InformationSystem).where(InformationSystem.id.in_(other_ids | platform_ids))
+            select(InformationSystem).where(col(InformationSystem.id).in_(other_ids | platform_ids))
         ).unique()
     }
     capability_names = {
@@ -401,13 +414,13 @@ def warnings_seen_from(session: Session, system: InformationSystem, locale: str)
 
 
 def describe_reason(
-    reason: dict[str, Any], systems: dict[int, InformationSystem], capability_names: dict[str, str]
+    reason: dict[str, Any], systems: Mapping[int | None, InformationSystem], capability_names: dict[str, str]
 ) -> str:
     """The engine's reason in the reader's language (the engine itself speaks English)."""
     code = reason.get("code")
     value = reason.get("value")
     percent = f"{round(100 * value)}%" if isinstance(value, int | float) else ""
-    platform = systems.get(reason.get("platform"))  # type: ignore[arg-type]
+    platform = systems.get(reason.get("platform"))
     platform_name = f"{platform.name} ({platform.code})" if platform else str(reason.get("platform", ""))
     texts: dict[str, Callable[[], object]] = {
         "similar_names": lambda: _l("Similar names (%(percent)s)", percent=percent),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -24,7 +24,7 @@ from registry.text import clean_text, fold
 
 QUEUE_STATUSES = (SystemStatus.SUBMITTED, SystemStatus.IN_REVIEW)
 MIN_REASON = 10
-SEVERITY_WEIGHT = {Severity.HIGH: 3.0, Severity.MEDIUM: 1.5, Severity.LOW: 0.5}
+SEVERITY_WEIGHT: dict[str, float] = {Severity.HIGH: 3.0, Severity.MEDIUM: 1.5, Severity.LOW: 0.5}
 
 
 @dataclass
@@ -51,24 +51,24 @@ def risk_of(best_score: float, findings: Counter[str], cost_vnd: int | None) -> 
 def review_queue(session: Session, status: str | None = None) -> tuple[list[QueueItem], dict[str, int]]:
     statuses = [status] if status in QUEUE_STATUSES else list(QUEUE_STATUSES)
     systems = list(
-        session.scalars(select(InformationSystem).where(InformationSystem.status.in_(statuses))).unique()
+        session.scalars(select(InformationSystem).where(col(InformationSystem.status).in_(statuses))).unique()
     )
     ids = [s.id for s in systems]
     counts = dict(
         session.execute(
-            select(InformationSystem.status, func.count())
-            .where(InformationSystem.status.in_(QUEUE_STATUSES))
-            .group_by(InformationSystem.status)
+            select(col(InformationSystem.status), func.count())
+            .where(col(InformationSystem.status).in_(QUEUE_STATUSES))
+            .group_by(col(InformationSystem.status))
         ).all()
     )
     best: dict[int, tuple[float, int]] = {}
-    findings: dict[int, Counter[str]] = {i: Counter() for i in ids}  # type: ignore[misc]
+    findings: dict[int, Counter[str]] = {i: Counter() for i in ids}  # type: ignore[misc]  # ids of saved rows are set; SQLModel types them optional
     if ids:
         for w in session.scalars(
             select(DuplicateWarning).where(
-                or_(DuplicateWarning.system_a_id.in_(ids), DuplicateWarning.system_b_id.in_(ids)),
-                DuplicateWarning.relation == "overlap",
-                DuplicateWarning.disposition.in_([Disposition.OPEN, Disposition.CONFIRMED]),
+                or_(col(DuplicateWarning.system_a_id).in_(ids), col(DuplicateWarning.system_b_id).in_(ids)),
+                col(DuplicateWarning.relation) == "overlap",
+                col(DuplicateWarning.disposition).in_([Disposition.OPEN, Disposition.CONFIRMED]),
             )
         ):
             for side in (w.system_a_id, w.system_b_id):
@@ -76,13 +76,13 @@ def review_queue(session: Session, status: str | None = None) -> tuple[list[Queu
                     score, n = best.get(side, (0.0, 0))
                     best[side] = (max(score, w.score), n + 1)
         for system_id, severity in session.execute(
-            select(Finding.system_id, Finding.severity).where(Finding.system_id.in_(ids))
+            select(col(Finding.system_id), col(Finding.severity)).where(col(Finding.system_id).in_(ids))
         ):
             findings[system_id][severity] += 1
     items = []
     for system in systems:
-        score, n = best.get(system.id, (0.0, 0))  # type: ignore[arg-type]
-        counter = findings[system.id]  # type: ignore[index]
+        score, n = best.get(system.id, (0.0, 0))  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
+        counter = findings[system.id]  # type: ignore[index]  # ids of saved rows are set; SQLModel types them optional
         items.append(QueueItem(system, score, n, counter, risk_of(score, counter, system.estimated_cost_vnd)))
     items.sort(key=lambda item: (-item.risk, item.system.updated_at))
     return items, {str(k): v for k, v in counts.items()}
@@ -127,8 +127,8 @@ def dispose_warning(
         session.flush()
     codes = dict(
         session.execute(
-            select(InformationSystem.id, InformationSystem.code).where(
-                InformationSystem.id.in_([warning.system_a_id, warning.system_b_id])
+            select(col(InformationSystem.id), col(InformationSystem.code)).where(
+                col(InformationSystem.id).in_([warning.system_a_id, warning.system_b_id])
             )
         ).all()
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth.actor import Actor
 from registry.auth.passwords import PasswordHasher
@@ -211,7 +211,7 @@ def _load_taxonomy(
     problems: list[str],
 ) -> None:
     ctx = _Context(f"{kind}.yaml", problems)
-    existing = set(session.scalars(select(model.code)))
+    existing = set(session.scalars(select(model.code)))  # type: ignore[call-overload]  # Capability or DataDomain
     seen: set[str] = set()
     for index, record in enumerate(records, start=1):
         code = _text(record, "code") or ""
@@ -304,8 +304,8 @@ def _load_systems(
     existing = {
         ext[len(EXTERNAL_PREFIX) :]: system_id
         for ext, system_id in session.execute(
-            select(InformationSystem.external_id, InformationSystem.id).where(
-                InformationSystem.external_id.like(EXTERNAL_PREFIX + "%")
+            select(col(InformationSystem.external_id), col(InformationSystem.id)).where(
+                col(InformationSystem.external_id).like(EXTERNAL_PREFIX + "%")
             )
         )
     }
@@ -395,8 +395,8 @@ def _load_edges(
     seen: set[tuple[int, str]] = set()
     for edge in _records(ctx, f"system {key}", record.get("depends_on"), "depends_on"):
         where = f"system {key}: dependency on {edge.get('system')}"
-        target = ids.get(edge.get("system"))  # type: ignore[arg-type]
-        kind = edge.get("kind")
+        target = ids.get(edge.get("system"))  # type: ignore[arg-type]  # a YAML value; a missing key finds nothing
+        kind = str(edge.get("kind") or "")
         if target is None:
             ctx.problem(where, "the system depended on does not exist")
         elif target == system_id:
@@ -453,7 +453,7 @@ def _load_users(
         raise SeedError([f"{path.name}: cannot be read: {exc}"]) from exc
     password = str(document.get("password") or "")
     agencies = ids_by_code(session, Agency)
-    existing = set(session.scalars(select(User.username)))
+    existing = set(session.scalars(select(col(User.username))))
     for index, record in enumerate(document.get("users") or [], 1):
         where = f"{path.name}: user {index} ({record.get('username')})"
         if record.get("username") in existing:

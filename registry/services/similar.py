@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.choices import AgencyLevel
 from registry.models import Capability, InformationSystem
@@ -100,7 +100,9 @@ def find_similar(
     wanted = {m["id"] for m in matches} | _platforms(matches)
     systems = {
         s.id: s
-        for s in session.scalars(select(InformationSystem).where(InformationSystem.id.in_(wanted))).unique()
+        for s in session.scalars(
+            select(InformationSystem).where(col(InformationSystem.id).in_(wanted))
+        ).unique()
     }
     names = {c.code: localized_name(c, locale) for c in capabilities.values()}
     return [

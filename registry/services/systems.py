@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -128,7 +129,9 @@ def validate_system_input(
 
 
 def _check_references(session: Session, data: SystemInput, errors: _Errors, system_id: int | None) -> None:
-    agency_ids = {data.owner_agency_id, data.operator_agency_id, *data.user_agency_ids} - {None}
+    agency_ids = {
+        i for i in (data.owner_agency_id, data.operator_agency_id, *data.user_agency_ids) if i is not None
+    }
     known_agencies = _existing_ids(session, Agency, agency_ids)
     if data.owner_agency_id is None:
         errors.add("owner_agency_id", _l("Choose the managing agency."))
@@ -155,7 +158,7 @@ def _check_references(session: Session, data: SystemInput, errors: _Errors, syst
             )
 
 
-def _existing_ids(session: Session, model: type, ids: Iterable[int]) -> set[int]:
+def _existing_ids(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
     wanted = set(ids)
     if not wanted:
         return set()
@@ -166,7 +169,7 @@ def next_code(session: Session, year: int) -> str:
     """The next free public code of ``year``: ``HTTT-2026-000124`` after ``HTTT-2026-000123``."""
     prefix = f"{CODE_PREFIX}-{year:04d}-"
     last = session.scalar(
-        select(func.max(InformationSystem.code)).where(InformationSystem.code.like(prefix + "%"))
+        select(func.max(col(InformationSystem.code))).where(col(InformationSystem.code).like(prefix + "%"))
     )
     number = int(last[len(prefix) :]) + 1 if last else 1
     return f"{prefix}{number:06d}"
@@ -195,7 +198,7 @@ def search_text_of(code: str | None, name: str | None, description: str | None, 
     return " ".join(fold(v) for v in (code, name, description, purpose) if v)
 
 
-def _load(session: Session, model: type, ids: list[int]) -> list:
+def _load(session: Session, model: Any, ids: list[int]) -> list[Any]:
     if not ids:
         return []
     return list(session.scalars(select(model).where(model.id.in_(ids))))
@@ -232,7 +235,7 @@ def system_snapshot(session: Session, system: InformationSystem) -> dict[str, ob
     wanted = {system.owner_agency_id, system.operator_agency_id} - {None}
     codes = {
         row.id: row.code
-        for row in session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(wanted)))
+        for row in session.execute(select(col(Agency.id), col(Agency.code)).where(col(Agency.id).in_(wanted)))
     }
     values["owner_agency"] = codes.get(system.owner_agency_id)
     values["operator_agency"] = codes.get(system.operator_agency_id) if system.operator_agency_id else None
@@ -240,7 +243,9 @@ def system_snapshot(session: Session, system: InformationSystem) -> dict[str, ob
     values["capabilities"] = sorted(c.code for c in system.capabilities)
     values["data_domains"] = sorted(d.code for d in system.data_domains)
     values["instance_of"] = (
-        session.scalar(select(InformationSystem.code).where(InformationSystem.id == system.instance_of_id))
+        session.scalar(
+            select(col(InformationSystem.code)).where(col(InformationSystem.id) == system.instance_of_id)
+        )
         if system.instance_of_id
         else None
     )
@@ -271,7 +276,7 @@ def create_system(
         system = InformationSystem(
             code=next_code(session, year),
             external_id=external_id,
-            owner_agency_id=data.owner_agency_id,  # type: ignore[arg-type]
+            owner_agency_id=data.owner_agency_id,  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
             name=data.name or "",
             description=data.description or "",
             status=data.status,
@@ -352,7 +357,7 @@ def update_system(
 
 
 def get_system(session: Session, code: str) -> InformationSystem:
-    system = session.scalar(select(InformationSystem).where(InformationSystem.code == code))
+    system = session.scalar(select(InformationSystem).where(col(InformationSystem.code) == code))
     if system is None:
         raise NotFoundError(code)
     return system

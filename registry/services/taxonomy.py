@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.models import Capability, DataDomain, InformationSystem
 from registry.text import fold
@@ -23,14 +23,14 @@ def data_domains(session: Session) -> list[DataDomain]:
 
 
 def choices(items: list[Capability] | list[DataDomain], locale: str) -> list[tuple[int, str]]:
-    return [(item.id, localized_name(item, locale)) for item in items]  # type: ignore[misc]
+    return [(item.id, localized_name(item, locale)) for item in items]  # type: ignore[misc]  # ids of saved rows are set; SQLModel types them optional
 
 
 def shared_platforms(session: Session) -> list[tuple[int, str]]:
     """(id, "code — name") of every shared platform: the choices for "deployment of"."""
     rows = session.execute(
-        select(InformationSystem.id, InformationSystem.code, InformationSystem.name)
-        .where(InformationSystem.is_shared_platform.is_(True))
-        .order_by(InformationSystem.name_key)
+        select(col(InformationSystem.id), col(InformationSystem.code), col(InformationSystem.name))
+        .where(col(InformationSystem.is_shared_platform).is_(True))
+        .order_by(col(InformationSystem.name_key))
     )
     return [(row.id, f"{row.name} ({row.code})") for row in rows]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -69,7 +69,7 @@ def issue_token(
         raise ValidationError(errors)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=user.id,  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
         name=name or "",
         prefix=secret[:12],
         token_hash=digest(secret),
@@ -126,7 +126,7 @@ def revoke_token(session: Session, token_id: int, *, actor: Actor, now: datetime
 def tokens_of(session: Session, user: User) -> list[ApiToken]:
     return list(
         session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+            select(ApiToken).where(col(ApiToken.user_id) == user.id).order_by(col(ApiToken.created_at).desc())
         )
     )
 
@@ -144,7 +144,7 @@ def authenticate_token(
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     now = now or datetime.now(UTC)
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    token = session.scalar(select(ApiToken).where(col(ApiToken.token_hash) == digest(secret)))
     if token is None or token.revoked_at is not None:
         return None
     expires = _aware(token.expires_at)
@@ -155,6 +155,6 @@ def authenticate_token(
         return None
     last_used = _aware(token.last_used_at)
     if last_used is None or now - last_used > LAST_USED_RESOLUTION:
-        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        session.execute(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
         session.commit()
     return token

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -61,7 +61,7 @@ def validate_user_input(session: Session, data: UserInput, user: User | None) ->
                     "starting with a letter or digit."
                 )
             ]
-        elif session.scalar(select(User.id).where(User.username == username)) is not None:
+        elif session.scalar(select(col(User.id)).where(col(User.username) == username)) is not None:
             errors["username"] = [_l("This username is taken.")]
     if not full_name:
         errors["full_name"] = [_l("Enter the person's name.")]
@@ -116,7 +116,9 @@ def create_user(
 def _active_admins(session: Session) -> int:
     return (
         session.scalar(
-            select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.is_active.is_(True))
+            select(func.count())
+            .select_from(User)
+            .where(col(User.role) == Role.ADMIN, col(User.is_active).is_(True))
         )
         or 0
     )
@@ -215,4 +217,6 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 
 def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.is_active.desc(), User.role, User.username)))
+    return list(
+        session.scalars(select(User).order_by(col(User.is_active).desc(), col(User.role), col(User.username)))
+    )

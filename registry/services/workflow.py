@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
@@ -98,9 +99,10 @@ def open_overlaps(session: Session, system: InformationSystem) -> list[Duplicate
     return list(
         session.scalars(
             select(DuplicateWarning).where(
-                (DuplicateWarning.system_a_id == system.id) | (DuplicateWarning.system_b_id == system.id),
-                DuplicateWarning.relation == "overlap",
-                DuplicateWarning.disposition == "open",
+                (col(DuplicateWarning.system_a_id) == system.id)
+                | (col(DuplicateWarning.system_b_id) == system.id),
+                col(DuplicateWarning.relation) == "overlap",
+                col(DuplicateWarning.disposition) == "open",
             )
         )
     )
@@ -160,19 +162,21 @@ def transition(
             ]
         if reuse_code:
             reuse_id = session.scalar(
-                select(InformationSystem.id).where(InformationSystem.code == reuse_code.strip().upper())
+                select(col(InformationSystem.id)).where(
+                    col(InformationSystem.code) == reuse_code.strip().upper()
+                )
             )
             if reuse_id is None or reuse_id == system.id:
                 errors["reuse_code"] = [_l("Name an existing system to reuse, by its public code.")]
         if errors:
             raise ValidationError(errors)
     if step.action == "submit":
-        refresh_overlaps(session, [system.id])  # type: ignore[list-item]
+        refresh_overlaps(session, [system.id])  # type: ignore[list-item]  # ids of saved rows are set; SQLModel types them optional
         _check_submission(session, system)
     if expected_version is not None and expected_version != system.version:
         raise StaleEditError(system.version, expected_version)
 
-    before = {"status": system.status, "version": system.version}
+    before: dict[str, Any] = {"status": system.status, "version": system.version}
     system.status = step.target
     system.updated_at = datetime.now(UTC)
     with refused_if_stale(session, system, expected_version or before["version"]):
@@ -181,7 +185,7 @@ def transition(
     if step.decision:
         session.add(
             Decision(
-                system_id=system.id,  # type: ignore[arg-type]
+                system_id=system.id,  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
                 reviewer_id=actor.user_id,
                 reviewer_label=actor.label,
                 outcome=step.action,
@@ -189,7 +193,7 @@ def transition(
                 reuse_system_id=reuse_id,
             )
         )
-        after.update(reason=reason, reuse=reuse_code.strip().upper() if reuse_id else None)
+        after.update(reason=reason, reuse=reuse_code.strip().upper() if reuse_code and reuse_id else None)
     audit.record(
         session,
         actor,
@@ -211,14 +215,16 @@ def _notify(
     session: Session, system: InformationSystem, step: Transition, actor: Actor, reason: str | None
 ) -> None:
     if step.action == "submit":
-        reviewers = session.scalars(select(User).where(User.role == Role.REVIEWER, User.is_active.is_(True)))
+        reviewers = session.scalars(
+            select(User).where(col(User.role) == Role.REVIEWER, col(User.is_active).is_(True))
+        )
         notifications.notify(session, reviewers, "submitted", system, {"by": actor.label})
     elif step.decision or step.action == "start_review":
         submitters = session.scalars(
             select(User).where(
-                User.role == Role.SUBMITTER,
-                User.agency_id == system.owner_agency_id,
-                User.is_active.is_(True),
+                col(User.role) == Role.SUBMITTER,
+                col(User.agency_id) == system.owner_agency_id,
+                col(User.is_active).is_(True),
             )
         )
         notifications.notify(session, submitters, step.action, system, {"by": actor.label, "reason": reason})
@@ -227,7 +233,9 @@ def _notify(
 def decisions_of(session: Session, system_id: int) -> list[Decision]:
     return list(
         session.scalars(
-            select(Decision).where(Decision.system_id == system_id).order_by(Decision.decided_at.desc())
+            select(Decision)
+            .where(col(Decision.system_id) == system_id)
+            .order_by(col(Decision.decided_at).desc())
         )
     )
 
@@ -247,6 +255,8 @@ def codes_of(session: Session, system_ids: list[int]) -> dict[int, str]:
     if not system_ids:
         return {}
     rows = session.execute(
-        select(InformationSystem.id, InformationSystem.code).where(InformationSystem.id.in_(system_ids))
+        select(col(InformationSystem.id), col(InformationSystem.code)).where(
+            col(InformationSystem.id).in_(system_ids)
+        )
     )
     return {row.id: row.code for row in rows}

@@ -345,9 +345,9 @@ def test_the_command_line_lists_problems_and_fails(app, portfolio, tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_refused_before_reading(session, portfolio, monkeypatch):
-    from registry.services import imports
+    from registry.interchange import readers
 
-    monkeypatch.setattr(imports, "MAX_BYTES", 100)
+    monkeypatch.setattr(readers, "MAX_BYTES", 100)
     with pytest.raises(UnreadableFileError):
         plan_import(session, OPERATOR, "big.csv", _big_csv(10))
 
@@ -604,3 +604,28 @@ def test_the_command_line_takes_a_default_owner(app, session, portfolio, tmp_pat
     assert "Imported: 1 created" in done.output
     system = session.scalar(select(InformationSystem).where(InformationSystem.name == "Medusa"))
     assert system.owner_agency_id == portfolio["hue"].id
+
+
+def test_the_plan_reads_back_only_the_systems_the_file_updates(session, make_system, monkeypatch):
+    """A file that touches one system of many reads that one, not the whole inventory."""
+    from registry.exports import inventory
+
+    systems = [make_system(name=f"Hệ thống quản lý số {n}", description=f"Mô tả {n}") for n in range(12)]
+    read: list[str] = []
+    real_rows = inventory.rows
+
+    def counted(*args, **kwargs):
+        for row in real_rows(*args, **kwargs):
+            read.append(row["code"])
+            yield row
+
+    monkeypatch.setattr(inventory, "rows", counted)
+    target = systems[5]
+    data = (
+        "code,name,description,status,scope_level,owner_agency\r\n"
+        f"{target.code},Hệ thống đã đổi tên,Mô tả mới,draft,central,OWNER\r\n"
+    ).encode()
+    plan = plan_import(session, OPERATOR, "one.csv", data)
+    assert plan.ok, plan.problems()
+    assert plan.counts[Action.UPDATE] == 1
+    assert read == [target.code]

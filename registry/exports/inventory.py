@@ -54,6 +54,8 @@ class ExportScope:
 
     flt: SystemFilter
     owner_agency_id: int | None = None
+    system_ids: frozenset[int] | None = None
+    """Only these systems (an import reads back only the ones its file updates)."""
 
 
 def count(session: Session, scope: ExportScope) -> int:
@@ -65,6 +67,8 @@ def _conditions(session: Session, scope: ExportScope) -> list[Any]:
     conditions = filter_conditions(session, scope.flt)
     if scope.owner_agency_id is not None:
         conditions.append(InformationSystem.owner_agency_id == scope.owner_agency_id)
+    if scope.system_ids is not None:
+        conditions.append(InformationSystem.id.in_(sorted(scope.system_ids)))  # type: ignore[union-attr]
     return conditions
 
 

@@ -11,16 +11,22 @@ computes every signal exactly, for those candidates only, as array arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from similarity import combine, features, graph, kernels, structure
 from similarity.combine import Evidence, Weight
 from similarity.lexicon import Lexicon
+from similarity.pairs import Pair, PairTable, nan_if_none
 from similarity.records import Record, read_records, to_record
+from similarity.retrieval import linking_terms, prune, top, vocabulary, within_best
+from similarity.reuse import central_duplicate, sanctioned_reuse, via_reason
 from similarity.text import CHANNELS, TextSignal
 
 __all__ = ["DuplicateFinder", "NotFittedError", "Pair"]
@@ -31,11 +37,7 @@ RECENT_ROWS = 2048
 LEVELS = {"central": 0, "province": 1, "commune": 2}
 
 
-class NotFittedError(RuntimeError):
-    """``query`` or ``pairs`` was called before ``fit``."""
-
-
-class DuplicateFinder:
+class DuplicateFinder(BaseEstimator):
     """Find systems that do the same job, and say why.
 
     Parameters
@@ -95,15 +97,15 @@ class DuplicateFinder:
         }
         self._group_keys: dict[Hashable, int] = {}
         self.groups_ = np.array([self._group(r) for r in checked], dtype=np.int64)
-        self.linking_terms_ = _linking_terms(self.text_.matrix_, self.groups_)
+        self.linking_terms_ = linking_terms(self.text_.matrix_, self.groups_)
         self._growing_retrieval = features.GrowingRows(
-            _prune(self.text_.matrix_, self.retrieval_terms, self.linking_terms_)
+            prune(self.text_.matrix_, self.retrieval_terms, self.linking_terms_)
         )
         self.retrieval_ = self._growing_retrieval.matrix
         self._retrieval_by_term: sp.csc_matrix | None = None
-        self.capability_vocabulary_, capability_weights = _vocabulary(r.capabilities for r in checked)
-        self.domain_vocabulary_, domain_weights = _vocabulary(r.data_domains for r in checked)
-        self.user_vocabulary_, _ = _vocabulary(r.user_agencies for r in checked)
+        self.capability_vocabulary_, capability_weights = vocabulary(r.capabilities for r in checked)
+        self.domain_vocabulary_, domain_weights = vocabulary(r.data_domains for r in checked)
+        self.user_vocabulary_, _ = vocabulary(r.user_agencies for r in checked)
         self.capability_weights_ = capability_weights
         self.domain_weights_ = domain_weights
         self._sets = self._set_matrices(checked)
@@ -166,7 +168,7 @@ class DuplicateFinder:
         blocks = self.text_.transform([r.name for r in checked], [r.full_text for r in checked])
         self.text_.append(blocks, [r.full_text for r in checked])
         self.retrieval_ = self._growing_retrieval.append(
-            _prune(self.text_.stack(blocks), self.retrieval_terms)
+            prune(self.text_.stack(blocks), self.retrieval_terms)
         )
         added = self._set_matrices(checked)
         self._sets = {name: self._sets[name].append(added[name]) for name in self._sets}
@@ -202,8 +204,7 @@ class DuplicateFinder:
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "text_"):
-            raise NotFittedError("call fit(records) before query() or pairs()")
+        check_is_fitted(self, "records_", msg="call fit(records) before query() or pairs()")
 
     def _adjacency_matrix(self) -> sp.csr_matrix:
         """Rows × rows "connected either way", rebuilt lazily after updates (O(edges))."""
@@ -250,7 +251,7 @@ class DuplicateFinder:
         }
         others = [self.records_[row] for row in rows.tolist()]
         for name, signal in reference.items():
-            values[name] = np.array([_nan(signal(other)) for other in others], dtype=np.float64)
+            values[name] = np.array([nan_if_none(signal(other)) for other in others], dtype=np.float64)
         return values
 
     def _probe_neighbourhood(self, probe: Record, other: Record) -> float | None:
@@ -290,9 +291,9 @@ class DuplicateFinder:
             evidence = Evidence(**components, shared_terms=terms[index])
             if a.capabilities and b.capabilities:
                 evidence.shared_capabilities = sorted(a.capabilities & b.capabilities, key=str)
-            evidence.reuse_of = _reuse(a, b)
+            evidence.reuse_of = sanctioned_reuse(a, b)
             if evidence.reuse_of is None:
-                evidence.central_platform = _central_duplicate(a, b, evidence)
+                evidence.central_platform = central_duplicate(a, b, evidence)
             described.append(
                 {
                     "score": score_list[index],
@@ -315,13 +316,13 @@ class DuplicateFinder:
         self._check_fitted()
         probe = to_record({"id": QUERY_ID, **record})
         blocks = self.text_.transform([probe.name], [probe.full_text])
-        query_vector = _prune(self.text_.stack(blocks), self.retrieval_terms)
+        query_vector = prune(self.text_.stack(blocks), self.retrieval_terms)
         similarities = self._retrieve(query_vector)
         similarities[~self.active_] = -1.0
         own = self.index_.get(probe.id)
         if own is not None:
             similarities[own] = -1.0
-        rows = _top(similarities, max(self.candidates, k * 3))
+        rows = top(similarities, max(self.candidates, k * 3))
         rows = rows[similarities[rows] > 0]
         if probe.capabilities:
             rows = np.union1d(rows, self._capability_neighbours(probe, own))
@@ -412,7 +413,7 @@ class DuplicateFinder:
             same = (self.groups_[left] >= 0) & (self.groups_[left] == self.groups_[right])
             keep &= ~same
         if k is not None:
-            keep &= _within_best(left, right, np.where(keep, scores, -1.0), k)
+            keep &= within_best(left, right, np.where(keep, scores, -1.0), k)
         chosen = np.flatnonzero(keep)
         left, right, scores = left[chosen], right[chosen], scores[chosen]
         values = {name: array[chosen] for name, array in values.items()}
@@ -424,7 +425,7 @@ class DuplicateFinder:
         values = {name: array[order] for name, array in values.items()}
         reuse = self._reuse_pairs(left, right)
         kept, shown_left, shown_right, via = self._fold_pairs(left, right, reuse)
-        table = _PairTable(
+        table = PairTable(
             self,
             left[kept],
             right[kept],
@@ -445,7 +446,7 @@ class DuplicateFinder:
         return rank
 
     def _reuse_pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """:func:`_reuse` for arrays of rows: whether each pair is sanctioned reuse of one platform."""
+        """:func:`sanctioned_reuse` for arrays of rows: whether each pair reuses one platform."""
         codes: dict[Hashable, int] = {}
         own = np.array([codes.setdefault(r.id, len(codes)) for r in self.records_], dtype=np.int64)
         platform = np.array(
@@ -523,11 +524,11 @@ class DuplicateFinder:
             if key in folded:
                 if renamed != match and "via_deployments" in folded[key]:
                     folded[key]["via_deployments"] += 1
-                    folded[key]["reasons"][-1].update(_via_reason(folded[key]["via_deployments"]))
+                    folded[key]["reasons"][-1].update(via_reason(folded[key]["via_deployments"]))
                 continue
             if renamed != match:
                 renamed["via_deployments"] = 1
-                renamed["reasons"] = [*match["reasons"], _via_reason(1)]
+                renamed["reasons"] = [*match["reasons"], via_reason(1)]
             folded[key] = renamed
         return list(folded.values())
 
@@ -572,231 +573,3 @@ class DuplicateFinder:
             r.id for row, r in enumerate(self.records_) if r.depends_on is not None and self.active_[row]
         }
         return graph.isolated(self.graph_) & declared
-
-
-def _via_reason(count: int) -> dict[str, Any]:
-    return {
-        "code": "via_deployments",
-        "count": count,
-        "message": f"Found through {count} deployment(s) of the platform",
-    }
-
-
-def _nan(value: float | None) -> float:
-    return np.nan if value is None else value
-
-
-def _vocabulary(
-    sets: Iterable[frozenset[Hashable] | None],
-) -> tuple[dict[Hashable, int], dict[Hashable, float]]:
-    """Column numbers and rarity weights of the codes used in a field, in one stable order."""
-    weights = structure.rarity_weights(sets)
-    ordered = sorted(weights, key=str)
-    return {item: column for column, item in enumerate(ordered)}, {item: weights[item] for item in ordered}
-
-
-def _linking_terms(matrix: sp.csr_matrix, groups: np.ndarray) -> np.ndarray:
-    """Columns that can bring two *different* systems together.
-
-    A term used by one system only, or only by the copies of one product, links nothing new:
-    keeping it in the retrieval copy would crowd out the terms shared with other products
-    (the Amphora-specific n-grams pushing out "dokumendihaldus", shared with Delta).
-    """
-    coo = matrix.tocoo()
-    # Number the units (a product group, or a system on its own) 0..U-1, then count distinct
-    # (column, unit) pairs per column with one 1-D unique over a combined integer key.
-    units = np.where(groups >= 0, groups, groups.max(initial=-1) + 1 + np.arange(groups.size))
-    keys = np.sort(coo.col.astype(np.int64) * (units.max(initial=0) + 1) + units[coo.row])
-    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
-    columns = keys // (units.max(initial=0) + 1)
-    return np.bincount(columns, minlength=matrix.shape[1]) >= 2
-
-
-def _prune(matrix: sp.csr_matrix, terms: int, useful: np.ndarray | None = None) -> sp.csr_matrix:
-    """Keep each row's ``terms`` largest weights and renormalise (the retrieval copy).
-
-    The largest TF-IDF weights are the rarest, most distinctive terms; dropping the common
-    ones shrinks the all-pairs product by orders of magnitude while the exact scores of the
-    candidates are still computed on the full vectors. Columns not ``useful`` are dropped
-    first.
-    """
-    matrix = matrix.tocsr()
-    if useful is not None:
-        matrix = sp.csr_matrix(matrix.multiply(useful.astype(np.float32)[np.newaxis, :]))
-        matrix.eliminate_zeros()
-    lengths = np.diff(matrix.indptr)
-    keep = np.ones(matrix.nnz, dtype=bool)
-    for row in np.flatnonzero(lengths > terms).tolist():
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        order = np.argpartition(-matrix.data[start:end], terms)
-        keep[start + order[terms:]] = False
-    rows = np.repeat(np.arange(matrix.shape[0]), lengths)[keep]
-    pruned = sp.csr_matrix(
-        (matrix.data[keep], (rows, matrix.indices[keep])), shape=matrix.shape, dtype=np.float32
-    )
-    norms = np.sqrt(np.asarray(pruned.multiply(pruned).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags((1.0 / norms).astype(np.float32)) @ pruned)
-
-
-def _within_best(left: np.ndarray, right: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
-    """For each pair, whether it is among the ``k`` best of either of its two systems."""
-    ends = np.concatenate([left, right])
-    partner_scores = np.concatenate([scores, scores])
-    pair_index = np.concatenate([np.arange(left.size), np.arange(left.size)])
-    order = np.lexsort((-partner_scores, ends))
-    ranked_ends = ends[order]
-    starts = np.searchsorted(ranked_ends, ranked_ends, side="left")
-    rank = np.arange(order.size) - starts
-    keep = np.zeros(left.size, dtype=bool)
-    keep[pair_index[order[rank < k]]] = True
-    return keep
-
-
-def _top(values: np.ndarray, count: int) -> np.ndarray:
-    if count >= len(values):
-        return np.argsort(-values)
-    top = np.argpartition(-values, count)[:count]
-    return top[np.argsort(-values[top])]
-
-
-def _reuse(a: Record, b: Record) -> Hashable | None:
-    """The shared platform that makes the pair sanctioned reuse, if any."""
-    if a.instance_of is not None and a.instance_of == b.instance_of:
-        return a.instance_of
-    if a.instance_of is not None and a.instance_of == b.id:
-        return b.id
-    if b.instance_of is not None and b.instance_of == a.id:
-        return a.id
-    return None
-
-
-def _central_duplicate(a: Record, b: Record, evidence: Evidence) -> Hashable | None:
-    """A local system re-building what a central shared platform provides (build centrally first).
-
-    Overlapping a deployment of a platform is overlapping the platform itself, so the reason
-    names the platform the local system should have reused.
-    """
-    for deployment, local in ((a, b), (b, a)):
-        if deployment.instance_of is not None and local.instance_of is None and not local.is_shared_platform:
-            return deployment.instance_of
-    for platform, local in ((a, b), (b, a)):
-        if (
-            platform.is_shared_platform
-            and not local.is_shared_platform
-            and local.level not in (None, "central")
-        ):
-            overlapping = evidence.capabilities is not None and evidence.capabilities >= 0.5
-            if overlapping or evidence.word >= 0.5:
-                return platform.id
-    return None
-
-
-class _PairTable:
-    """The pairs of one scan as arrays; reasons are built a block at a time, when first read.
-
-    Building the reviewer's reasons (shared phrases grown word by word, capability lists) is
-    most of a full scan's cost when done for every pair, and most callers read the reasons of
-    few of them (clusters, counts, the first page) — or stream them out, block by block.
-    """
-
-    BLOCK = 2048
-
-    def __init__(
-        self,
-        finder: DuplicateFinder,
-        left: np.ndarray,
-        right: np.ndarray,
-        shown_left: np.ndarray,
-        shown_right: np.ndarray,
-        scores: np.ndarray,
-        values: dict[str, np.ndarray],
-        reuse: np.ndarray,
-        via: np.ndarray,
-    ):
-        self.finder = finder
-        # The fitted state as it was: later updates only append rows, so these stay valid.
-        self.records = finder.records_
-        self.blocks = finder.text_.blocks_
-        self.texts = finder.text_.texts_
-        self.left, self.right = left, right
-        self.shown_left, self.shown_right = shown_left, shown_right
-        self.scores = scores
-        self.values = values
-        self.reuse = reuse
-        self.via = via
-        self._reasons: dict[int, list[list[dict[str, Any]]]] = {}
-
-    def components(self, index: int) -> dict[str, float | None]:
-        result = {}
-        for name, array in self.values.items():
-            value = float(array[index])
-            result[name] = None if value != value else round(value, 4)
-        return result
-
-    def reasons(self, index: int) -> list[dict[str, Any]]:
-        block = index // self.BLOCK
-        if block not in self._reasons:
-            start, end = block * self.BLOCK, min((block + 1) * self.BLOCK, self.left.size)
-            described = self.finder._describe(
-                self.records,
-                self.blocks,
-                self.texts,
-                self.left[start:end],
-                self.right[start:end],
-                {name: array[start:end] for name, array in self.values.items()},
-                self.scores[start:end],
-            )
-            reasons = [match["reasons"] for match in described]
-            for offset, count in enumerate(self.via[start:end].tolist()):
-                if count:
-                    reasons[offset] = [*reasons[offset], _via_reason(count)]
-            self._reasons[block] = reasons
-        return self._reasons[block][index - block * self.BLOCK]
-
-
-class Pair(Mapping[str, Any]):
-    """One pair of :meth:`DuplicateFinder.pairs`: a read-only mapping with ``a``, ``b``,
-    ``score``, ``relation``, ``reasons``, ``components`` and, for an overlap found through
-    deployments of a platform, ``via_deployments``.
-
-    It reads like the dict it stands for (``pair["reasons"]``, ``dict(pair)``, ``{**pair}``),
-    but holds only its position in the scan's arrays: the reasons are built when first read.
-    """
-
-    __slots__ = ("_index", "_table")
-
-    _KEYS = ("a", "b", "score", "relation", "reasons", "components")
-
-    def __init__(self, table: _PairTable, index: int):
-        self._table = table
-        self._index = index
-
-    def __getitem__(self, key: str) -> Any:
-        table, index = self._table, self._index
-        if key == "a":
-            return table.records[int(table.shown_left[index])].id
-        if key == "b":
-            return table.records[int(table.shown_right[index])].id
-        if key == "score":
-            return float(table.scores[index])
-        if key == "relation":
-            return "reuse" if table.reuse[index] else "overlap"
-        if key == "reasons":
-            return table.reasons(index)
-        if key == "components":
-            return table.components(index)
-        if key == "via_deployments" and table.via[index]:
-            return int(table.via[index])
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._KEYS
-        if self._table.via[self._index]:
-            yield "via_deployments"
-
-    def __len__(self) -> int:
-        return len(self._KEYS) + bool(self._table.via[self._index])
-
-    def __repr__(self) -> str:
-        return f"Pair({dict(self)!r})"

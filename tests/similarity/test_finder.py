@@ -361,3 +361,18 @@ def test_progress_is_reported_while_scanning():
         progress=lambda done, total: calls.append((done, total))
     )
     assert calls[-1] == (len(PORTFOLIO), len(PORTFOLIO)) and len(calls) == 3
+
+
+def test_the_finder_is_a_scikit_learn_estimator():
+    """Its parameters round-trip through get_params/clone, and an unfitted finder says so as
+    scikit-learn's own estimators do."""
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    finder = DuplicateFinder(candidates=12, retrieval_terms=20)
+    assert finder.get_params()["candidates"] == 12
+    copy = clone(finder)
+    assert copy is not finder and copy.get_params() == finder.get_params()
+    with pytest.raises(SklearnNotFittedError):
+        copy.pairs(min_score=0.5)
+    assert NotFittedError is SklearnNotFittedError

@@ -112,14 +112,14 @@ def _eager_pairs(finder, min_score, k, include_reuse):
     left, right = finder._candidate_pairs(per_row, skip_groups=not include_reuse)
     values = finder._scan_features(left, right)
     from similarity import combine
-    from similarity.finder import _within_best
+    from similarity.retrieval import within_best
 
     scores = combine.scores(values, finder.weights or combine.WEIGHTS)
     keep = scores >= min_score
     if not include_reuse:
         keep &= ~((finder.groups_[left] >= 0) & (finder.groups_[left] == finder.groups_[right]))
     if k is not None:
-        keep &= _within_best(left, right, np.where(keep, scores, -1.0), k)
+        keep &= within_best(left, right, np.where(keep, scores, -1.0), k)
     chosen = np.flatnonzero(keep)
     described = finder._describe(
         finder.records_,

@@ -144,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit("No systems: generate a portfolio first (benchmarks/generate.py).")
         user, token = submitter_and_tokens(app, session)
         drafts = make_drafts(session, user, args.submits, rng)
+        session.commit()  # the account, its token and the drafts, before the server reads them
         samples = list(
             session.execute(
                 select(InformationSystem.name, InformationSystem.description)

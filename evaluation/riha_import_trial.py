@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             started = time.perf_counter()
             result = commit_import(session, actor, Path(args.path).name, data, plan=plan)
+            session.commit()
             elapsed = time.perf_counter() - started
             print(f"committed: {result.created} systems, {result.agencies} agencies ({elapsed:.1f} s)")
             deployments = session.scalar(

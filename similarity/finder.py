@@ -26,7 +26,13 @@ from similarity.lexicon import Lexicon
 from similarity.pairs import Pair, PairTable, nan_if_none
 from similarity.records import Record, read_records, to_record
 from similarity.retrieval import linking_terms, prune, top, vocabulary, within_best
-from similarity.reuse import central_duplicate, sanctioned_reuse, via_reason
+from similarity.reuse import (
+    central_duplicate,
+    fold_into_platforms,
+    fold_pairs,
+    reuse_pairs,
+    sanctioned_reuse,
+)
 from similarity.text import CHANNELS, TextSignal
 
 __all__ = ["DuplicateFinder", "NotFittedError", "Pair"]
@@ -348,7 +354,7 @@ class DuplicateFinder(BaseEstimator):
             {"id": self.records_[row].id, **match}
             for row, match in zip(chosen.tolist(), described, strict=True)
         ]
-        return self._fold_into_platforms(matches, ("id",))[:k]
+        return fold_into_platforms(self.records_, self.index_, matches, ("id",))[:k]
 
     def _retrieve(self, vector: sp.csr_matrix) -> np.ndarray:
         """Retrieval similarity of one pruned vector with every row.
@@ -423,8 +429,8 @@ class DuplicateFinder(BaseEstimator):
         order = np.lexsort((rank[right], rank[left], -rounded))
         left, right, rounded = left[order], right[order], rounded[order]
         values = {name: array[order] for name, array in values.items()}
-        reuse = self._reuse_pairs(left, right)
-        kept, shown_left, shown_right, via = self._fold_pairs(left, right, reuse)
+        reuse = reuse_pairs(self.records_, left, right)
+        kept, shown_left, shown_right, via = fold_pairs(self.records_, self.index_, left, right, reuse)
         table = PairTable(
             self,
             left[kept],
@@ -444,93 +450,6 @@ class DuplicateFinder(BaseEstimator):
         rank = np.empty(len(keys), dtype=np.int64)
         rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
         return rank
-
-    def _reuse_pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """:func:`sanctioned_reuse` for arrays of rows: whether each pair reuses one platform."""
-        codes: dict[Hashable, int] = {}
-        own = np.array([codes.setdefault(r.id, len(codes)) for r in self.records_], dtype=np.int64)
-        platform = np.array(
-            [
-                -1 if r.instance_of is None else codes.setdefault(r.instance_of, len(codes))
-                for r in self.records_
-            ],
-            dtype=np.int64,
-        )
-        a, b = platform[left], platform[right]
-        return ((a >= 0) & ((a == b) | (a == own[right]))) | ((b >= 0) & (b == own[left]))
-
-    def _fold_pairs(
-        self, left: np.ndarray, right: np.ndarray, reuse: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Report an overlap with a deployment of a shared platform as an overlap with the platform.
-
-        A province that built its own document system overlaps every province running the
-        central one; the reviewer needs one warning ("reuse the platform"), not thirty. Pairs
-        come best first; the best of those naming the same two systems is kept and counts the
-        deployments it stands for. Returns the kept positions, the rows shown as each side,
-        and the deployment counts (0: not folded). The array form of
-        :meth:`_fold_into_platforms`, which ``query`` uses.
-        """
-        size = len(self.records_)
-        representative = np.arange(size, dtype=np.int64)
-        for row, record in enumerate(self.records_):
-            if record.instance_of is not None and record.instance_of in self.index_:
-                representative[row] = self.index_[record.instance_of]
-        shown_left = np.where(reuse, left, representative[left])
-        shown_right = np.where(reuse, right, representative[right])
-        renamed = ~reuse & ((shown_left != left) | (shown_right != right))
-        valid = shown_left != shown_right
-        positions = np.flatnonzero(valid)
-        keys = (
-            np.minimum(shown_left, shown_right)[positions] * size
-            + np.maximum(shown_left, shown_right)[positions]
-        )
-        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        counts = np.bincount(inverse.ravel(), weights=renamed[positions], minlength=unique.size)
-        kept = positions[first]
-        via = np.where(renamed[kept], counts, 0).astype(np.int64)
-        order = np.argsort(kept, kind="stable")
-        kept, via = kept[order], via[order]
-        return kept, shown_left[kept], shown_right[kept], via
-
-    def _fold_into_platforms(
-        self, matches: list[dict[str, Any]], sides: tuple[str, ...]
-    ) -> list[dict[str, Any]]:
-        """Report an overlap with a deployment of a shared platform as an overlap with the platform.
-
-        A province that built its own document system overlaps every province running the
-        central one; the reviewer needs one warning ("reuse the platform"), not thirty. Matches
-        must come best first; each folded match counts the deployments it stands for.
-        """
-        folded: dict[tuple[Hashable, ...], dict[str, Any]] = {}
-        for match in matches:
-            if match["relation"] == "reuse":
-                key = tuple(match[side] for side in sides)
-                folded.setdefault(key, match)
-                continue
-            renamed = dict(match)
-            for side in sides:
-                record = self.records_[self.index_[match[side]]] if match[side] in self.index_ else None
-                if (
-                    record is not None
-                    and record.instance_of is not None
-                    and record.instance_of in self.index_
-                ):
-                    renamed[side] = record.instance_of
-            ids = [renamed[side] for side in sides]
-            if len(sides) == 2 and ids[0] == ids[1]:
-                continue
-            key = tuple(sorted(ids, key=str)) if len(sides) == 2 else tuple(ids)
-            if key in folded:
-                if renamed != match and "via_deployments" in folded[key]:
-                    folded[key]["via_deployments"] += 1
-                    folded[key]["reasons"][-1].update(via_reason(folded[key]["via_deployments"]))
-                continue
-            if renamed != match:
-                renamed["via_deployments"] = 1
-                renamed["reasons"] = [*match["reasons"], via_reason(1)]
-            folded[key] = renamed
-        return list(folded.values())
 
     def _candidate_pairs(
         self, per_row: int, progress: Callable[[int, int], None] | None = None, skip_groups: bool = True

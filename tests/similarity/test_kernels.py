@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from similarity import DuplicateFinder, kernels
 from similarity.finder import Pair
+from similarity.reuse import fold_into_platforms
 
 
 def _random_matrix(rows: int, columns: int, seed: int) -> sp.csr_matrix:
@@ -135,7 +136,7 @@ def _eager_pairs(finder, min_score, k, include_reuse):
         for i, j, match in zip(left[chosen].tolist(), right[chosen].tolist(), described, strict=True)
     ]
     results.sort(key=lambda p: (-p["score"], str(p["a"]), str(p["b"])))
-    return finder._fold_into_platforms(results, ("a", "b"))
+    return fold_into_platforms(finder.records_, finder.index_, results, ("a", "b"))
 
 
 @pytest.mark.parametrize(("k", "include_reuse"), [(None, False), (3, False), (None, True)])

@@ -99,11 +99,21 @@ class SystemInput(SystemBase):
     @classmethod
     def of(cls, **values: Any) -> "SystemInput":
         """The input as given, unvalidated (``SystemInput(...)`` would refuse bad values early);
-        a required field left out is ``None``, for the service to name."""
-        missing = {
-            name: None for name, f in cls.model_fields.items() if f.is_required() and name not in values
-        }
-        return cls.model_construct(**missing, **values)
+        a field left out takes its default, a required one ``None``, for the service to name.
+
+        What :meth:`model_construct` does, without its inspection of every field's default
+        (about 100 µs an input: ten seconds of a 100,000-row import).
+        """
+        data = {**_DEFAULTS, **values}
+        for name in _LIST_FIELDS:
+            if name not in values:
+                data[name] = []
+        made = object.__new__(cls)
+        object.__setattr__(made, "__dict__", data)
+        object.__setattr__(made, "__pydantic_fields_set__", _ALL_FIELDS)
+        object.__setattr__(made, "__pydantic_extra__", None)
+        object.__setattr__(made, "__pydantic_private__", None)
+        return made
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a shallow dict."""
@@ -134,6 +144,15 @@ class SystemInput(SystemBase):
             data_domain_ids=[d.id for d in system.data_domains if d.id is not None],
         )
 
+
+_DEFAULTS: dict[str, Any] = {
+    name: None if f.is_required() or f.default_factory is not None else f.default
+    for name, f in SystemInput.model_fields.items()
+}
+_LIST_FIELDS = tuple(name for name, f in SystemInput.model_fields.items() if f.default_factory is not None)
+_ALL_FIELDS = set(SystemInput.model_fields)
+"""Every input's set of fields given: all of them. Shared, since pydantic only ever adds to it
+names that are already there."""
 
 BASE_FIELDS: tuple[str, ...] = tuple(SystemBase.model_fields)
 RELATION_LISTS: tuple[str, ...] = tuple(

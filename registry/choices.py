@@ -58,9 +58,6 @@ PROPOSAL_STATUSES = frozenset(
 )
 """Statuses of a proposal under or after review: every governance field must be filled."""
 
-INVENTORY_STATUSES = frozenset({SystemStatus.IN_OPERATION, SystemStatus.RETIRED})
-"""Systems recorded as they exist: gaps are kept and flagged, never refused."""
-
 
 class Hosting(LabelledEnum):
     PARTY_DC = "party_dc"

@@ -20,9 +20,6 @@ import unicodedata
 
 __all__ = ["canonical", "strip_accents", "words"]
 
-TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
-"""Grave, acute, tilde, hook above, dot below: the five Vietnamese tones as combining marks."""
-
 _OPEN_DIPHTHONG = re.compile(
     r"(?<![\wđ])([^\W\d_]*?)(o|u)([\u0300\u0301\u0303\u0309\u0323]?)(a|e|y)([\u0300\u0301\u0303\u0309\u0323])(?![\w])",
     re.UNICODE,

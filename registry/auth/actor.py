@@ -7,7 +7,7 @@ audit trail and checks permissions for a web request, an API call with a read-on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from registry.choices import TokenScope
@@ -50,6 +50,3 @@ class Actor:
     @property
     def is_operator(self) -> bool:
         return self.role is None
-
-    def with_request(self, request_id: str | None) -> Actor:
-        return replace(self, request_id=request_id)

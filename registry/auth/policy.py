@@ -90,10 +90,6 @@ def allows(actor: Actor, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS.get(actor.role or "", frozenset())
 
 
-def roles_with(permission: Permission) -> frozenset[str]:
-    return frozenset(role for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
-
-
 def can_edit_system(actor: Actor, owner_agency_id: int | None, status: str) -> bool:
     """Whether ``actor`` may change the content of a system owned by that agency, in that status."""
     if not allows(actor, Permission.EDIT_SYSTEM):

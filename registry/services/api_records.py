@@ -29,9 +29,6 @@ from registry.services.systems import (
     validate_system_input,
 )
 
-READ_ONLY_COLUMNS = ("code", "external_id", "owner_agency_name", "version", "created_at", "updated_at")
-"""Columns of a record that describe the registry's copy; a write ignores them."""
-
 
 def iso(value: Any) -> Any:
     if isinstance(value, datetime):

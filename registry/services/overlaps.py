@@ -59,10 +59,6 @@ EXCLUDED_STATUSES = (SystemStatus.RETIRED.value, SystemStatus.REJECTED.value)
 # --- records -----------------------------------------------------------------------------------
 
 
-def _live(query: Any) -> Any:
-    return query.where(col(InformationSystem.status).not_in(EXCLUDED_STATUSES))
-
-
 def portfolio_records(session: Session, system_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
     """The engine's plain records for live systems (all, or only ``system_ids``).
 

@@ -23,8 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
@@ -289,57 +291,80 @@ PLACE_SECOND = (
     "Tường",
 )
 
-# (code, name, English name)
-CAPABILITIES: tuple[tuple[str, str, str], ...] = (
-    ("document_management", "Quản lý văn bản và điều hành", "Document management and workflow"),
-    ("digital_signature", "Chữ ký số", "Digital signature"),
-    ("identity", "Xác thực và định danh điện tử", "Authentication and electronic identity"),
-    ("party_member_records", "Quản lý đảng viên", "Party member records"),
-    ("personnel_records", "Quản lý cán bộ, công chức", "Civil servant records"),
-    ("one_stop_shop", "Một cửa điện tử", "One-stop service desk"),
-    ("online_public_services", "Dịch vụ công trực tuyến", "Online public services"),
-    ("citizen_feedback", "Tiếp nhận phản ánh, kiến nghị", "Citizen feedback"),
-    ("video_conferencing", "Họp trực tuyến", "Video conferencing"),
-    ("paperless_meetings", "Phòng họp không giấy", "Paperless meetings"),
-    ("official_email", "Thư điện tử công vụ", "Official e-mail"),
-    ("web_portal", "Cổng thông tin điện tử", "Web portal"),
-    ("reporting", "Báo cáo, thống kê", "Reporting and statistics"),
-    ("accounting", "Kế toán, tài chính", "Accounting and finance"),
-    ("asset_management", "Quản lý tài sản", "Asset management"),
-    ("awards", "Thi đua, khen thưởng", "Emulation and awards"),
-    ("inspection", "Kiểm tra, giám sát", "Inspection and supervision"),
-    ("petitions", "Tiếp công dân, xử lý đơn thư", "Citizen reception and petitions"),
-    ("digital_archive", "Lưu trữ điện tử", "Digital archiving"),
-    ("case_files", "Quản lý hồ sơ công việc", "Case files"),
-    ("gis", "Bản đồ số, GIS", "Digital maps and GIS"),
-    ("security_monitoring", "Giám sát an toàn thông tin", "Security monitoring"),
-    ("data_exchange", "Kết nối, chia sẻ dữ liệu", "Data exchange"),
-    ("e_learning", "Đào tạo, học tập trực tuyến", "E-learning"),
-    ("outreach", "Tuyên truyền, thông tin", "Outreach and communication"),
-    ("project_management", "Quản lý đầu tư, dự án", "Investment and project management"),
-    ("operations_centre", "Trung tâm điều hành thông minh", "Intelligent operations centre"),
-    ("analytics", "Kho dữ liệu, phân tích", "Data warehouse and analytics"),
-    ("helpdesk", "Tổng đài, hỗ trợ người dùng", "Helpdesk and call centre"),
-    ("payments", "Thanh toán trực tuyến", "Online payments"),
-)
+SEED_DATA = Path(__file__).resolve().parent.parent / "seed" / "data"
+"""The taxonomies are the demo portfolio's own files: codes cannot drift between the two."""
 
-DATA_DOMAINS: tuple[tuple[str, str, str], ...] = (
-    ("party_members", "Đảng viên", "Party members"),
-    ("civil_servants", "Cán bộ, công chức, viên chức", "Civil servants"),
-    ("documents", "Văn bản", "Documents"),
-    ("citizens", "Dân cư", "Citizens"),
-    ("enterprises", "Doanh nghiệp", "Enterprises"),
-    ("land", "Đất đai", "Land"),
-    ("public_finance", "Tài chính, ngân sách", "Public finance"),
-    ("public_assets", "Tài sản công", "Public assets"),
-    ("civil_status", "Hộ tịch", "Civil status"),
-    ("health", "Y tế", "Health"),
-    ("education", "Giáo dục", "Education"),
-    ("labour", "Lao động, việc làm", "Labour and employment"),
-    ("petitions", "Đơn thư, khiếu nại, tố cáo", "Petitions and complaints"),
-    ("public_investment", "Đầu tư công", "Public investment"),
-    ("geospatial", "Địa lý, bản đồ", "Geospatial"),
+CAPABILITIES: tuple[str, ...] = (
+    "document_management",
+    "e_signature",
+    "identity_authentication",
+    "party_member_records",
+    "hr_records",
+    "one_stop_shop",
+    "public_service_portal",
+    "citizen_feedback",
+    "videoconference",
+    "paperless_meeting",
+    "email",
+    "intranet_portal",
+    "reporting_dashboard",
+    "finance_accounting",
+    "asset_management",
+    "emulation_awards",
+    "inspection_discipline",
+    "complaints_denunciations",
+    "digital_archive",
+    "case_files",
+    "gis",
+    "security_monitoring",
+    "data_integration",
+    "e_learning",
+    "propaganda_news",
+    "project_management",
+    "ioc",
+    "data_warehouse",
+    "helpdesk",
+    "online_payment",
 )
+"""The capabilities products draw from, in the order the random draws depend on."""
+
+DATA_DOMAINS: tuple[str, ...] = (
+    "party_members",
+    "cadres",
+    "documents",
+    "population",
+    "enterprises",
+    "land_gis",
+    "finance_budget",
+    "infrastructure_assets",
+    "civil_status",
+    "health",
+    "education",
+    "labour",
+    "complaints",
+    "public_investment",
+    "geospatial",
+)
+"""The data domains products draw from, likewise."""
+
+
+def taxonomy(kind: str, codes: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows for ``codes`` of ``seed/data/<kind>.yaml``, numbered in that order; an unknown
+    code is an error, since the demo portfolio and the benchmark must speak the same vocabulary."""
+    entries = {e["code"]: e for e in yaml.safe_load((SEED_DATA / f"{kind}.yaml").read_text("utf-8"))[kind]}
+    missing = [code for code in codes if code not in entries]
+    if missing:
+        raise SystemExit(f"seed/data/{kind}.yaml lacks {', '.join(missing)}")
+    return [
+        {
+            "id": i,
+            "code": code,
+            "name": entries[code]["name"],
+            "name_en": entries[code].get("name_en"),
+            "description": entries[code].get("description"),
+        }
+        for i, code in enumerate(codes, start=1)
+    ]
 
 
 @dataclass(frozen=True)
@@ -357,95 +382,95 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         "Hệ thống quản lý văn bản và điều hành",
         "tiếp nhận, xử lý, luân chuyển văn bản điện tử",
-        ("document_management", "digital_signature"),
+        ("document_management", "e_signature"),
         ("documents",),
     ),
     Product(
         "Phần mềm quản lý đảng viên",
         "cập nhật hồ sơ, biến động và sinh hoạt của đảng viên",
-        ("party_member_records", "reporting"),
+        ("party_member_records", "reporting_dashboard"),
         ("party_members",),
     ),
     Product(
         "Cổng thông tin điện tử",
         "công khai thông tin, tuyên truyền chủ trương, chính sách",
-        ("web_portal", "outreach"),
+        ("intranet_portal", "propaganda_news"),
         (),
     ),
     Product(
         "Ứng dụng phản ánh hiện trường",
         "tiếp nhận và xử lý phản ánh của người dân về hiện trường",
         ("citizen_feedback", "gis"),
-        ("citizens", "geospatial"),
+        ("population", "geospatial"),
         ("province", "commune"),
     ),
     Product(
         "Hệ thống thông tin giải quyết thủ tục hành chính",
         "tiếp nhận, giải quyết và trả kết quả thủ tục hành chính",
-        ("one_stop_shop", "online_public_services"),
-        ("citizens", "enterprises"),
+        ("one_stop_shop", "public_service_portal"),
+        ("population", "enterprises"),
     ),
     Product(
         "Phần mềm một cửa điện tử",
         "tiếp nhận hồ sơ và theo dõi tiến độ giải quyết",
         ("one_stop_shop",),
-        ("citizens",),
+        ("population",),
         ("province", "commune"),
     ),
     Product(
         "Hệ thống hội nghị truyền hình trực tuyến",
         "tổ chức hội nghị, cuộc họp trực tuyến nhiều điểm cầu",
-        ("video_conferencing",),
+        ("videoconference",),
         (),
     ),
     Product(
         "Hệ thống phòng họp không giấy",
         "chuẩn bị tài liệu và điều hành cuộc họp không dùng giấy",
-        ("paperless_meetings", "document_management"),
+        ("paperless_meeting", "document_management"),
         ("documents",),
     ),
     Product(
         "Hệ thống thư điện tử công vụ",
         "trao đổi thư điện tử giữa cán bộ, công chức",
-        ("official_email",),
+        ("email",),
         (),
         ("central", "province"),
     ),
     Product(
         "Phần mềm quản lý cán bộ, công chức, viên chức",
         "quản lý hồ sơ, quá trình công tác, đào tạo",
-        ("personnel_records", "reporting"),
-        ("civil_servants",),
+        ("hr_records", "reporting_dashboard"),
+        ("cadres",),
     ),
     Product(
         "Phần mềm kế toán hành chính sự nghiệp",
         "hạch toán, lập báo cáo tài chính của đơn vị",
-        ("accounting",),
-        ("public_finance",),
+        ("finance_accounting",),
+        ("finance_budget",),
     ),
     Product(
         "Phần mềm quản lý tài sản công",
         "theo dõi, kiểm kê và báo cáo tài sản công",
-        ("asset_management", "reporting"),
-        ("public_assets",),
+        ("asset_management", "reporting_dashboard"),
+        ("infrastructure_assets",),
     ),
     Product(
         "Phần mềm thi đua, khen thưởng",
         "đề nghị, xét duyệt và lưu hồ sơ khen thưởng",
-        ("awards",),
-        ("civil_servants",),
+        ("emulation_awards",),
+        ("cadres",),
     ),
     Product(
         "Hệ thống quản lý công tác kiểm tra, giám sát của Đảng",
         "lập kế hoạch, theo dõi và tổng hợp kết quả kiểm tra, giám sát",
-        ("inspection", "reporting"),
+        ("inspection_discipline", "reporting_dashboard"),
         ("party_members",),
     ),
     Product(
         "Phần mềm tiếp công dân và xử lý đơn thư",
         "tiếp công dân, phân loại và theo dõi xử lý đơn thư",
-        ("petitions", "case_files"),
-        ("petitions", "citizens"),
+        ("complaints_denunciations", "case_files"),
+        ("complaints", "population"),
     ),
     Product(
         "Hệ thống lưu trữ hồ sơ điện tử",
@@ -463,8 +488,8 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         "Cơ sở dữ liệu đất đai",
         "quản lý hồ sơ địa chính và biến động đất đai",
-        ("gis", "data_exchange"),
-        ("land", "geospatial"),
+        ("gis", "data_integration"),
+        ("land_gis", "geospatial"),
         ("central", "province"),
     ),
     Product(
@@ -477,67 +502,67 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         "Trục liên thông văn bản",
         "gửi, nhận văn bản điện tử giữa các cơ quan",
-        ("data_exchange", "document_management"),
+        ("data_integration", "document_management"),
         ("documents",),
         ("central", "province"),
     ),
     Product(
         "Nền tảng tích hợp, chia sẻ dữ liệu (LGSP)",
         "kết nối, chia sẻ dữ liệu giữa các hệ thống",
-        ("data_exchange",),
+        ("data_integration",),
         (),
         ("central", "province"),
     ),
     Product(
         "Hệ thống học tập, quán triệt nghị quyết trực tuyến",
         "học tập, quán triệt và thu hoạch nghị quyết",
-        ("e_learning", "outreach"),
+        ("e_learning", "propaganda_news"),
         ("party_members",),
     ),
     Product(
         "Sổ tay đảng viên điện tử",
         "cung cấp tài liệu sinh hoạt chi bộ và thông tin cho đảng viên",
-        ("party_member_records", "outreach"),
+        ("party_member_records", "propaganda_news"),
         ("party_members",),
     ),
     Product(
         "Hệ thống quản lý đầu tư công",
         "theo dõi kế hoạch, giải ngân và tiến độ dự án đầu tư công",
-        ("project_management", "reporting"),
-        ("public_investment", "public_finance"),
+        ("project_management", "reporting_dashboard"),
+        ("public_investment", "finance_budget"),
         ("central", "province"),
     ),
     Product(
         "Trung tâm giám sát, điều hành đô thị thông minh (IOC)",
         "giám sát, điều hành tập trung các lĩnh vực",
-        ("operations_centre", "gis", "analytics"),
-        ("geospatial", "citizens"),
+        ("ioc", "gis", "data_warehouse"),
+        ("geospatial", "population"),
         ("province",),
     ),
     Product(
         "Hệ thống báo cáo kinh tế - xã hội",
         "tổng hợp chỉ tiêu và báo cáo tình hình kinh tế - xã hội",
-        ("reporting", "analytics"),
-        ("public_finance",),
+        ("reporting_dashboard", "data_warehouse"),
+        ("finance_budget",),
     ),
     Product(
         "Phần mềm quản lý hộ tịch",
         "đăng ký, quản lý và cấp trích lục hộ tịch",
-        ("online_public_services",),
-        ("civil_status", "citizens"),
+        ("public_service_portal",),
+        ("civil_status", "population"),
         ("province", "commune"),
     ),
     Product(
         "Hệ thống hồ sơ sức khỏe điện tử",
         "quản lý hồ sơ sức khỏe người dân",
-        ("online_public_services", "data_exchange"),
-        ("health", "citizens"),
+        ("public_service_portal", "data_integration"),
+        ("health", "population"),
         ("central", "province"),
     ),
     Product(
         "Phần mềm quản lý trường học",
         "quản lý học sinh, giáo viên và kết quả học tập",
-        ("e_learning", "reporting"),
+        ("e_learning", "reporting_dashboard"),
         ("education",),
         ("province", "commune"),
     ),
@@ -545,34 +570,34 @@ PRODUCTS: tuple[Product, ...] = (
         "Tổng đài hỗ trợ dịch vụ công 1022",
         "hỗ trợ, giải đáp và tiếp nhận yêu cầu của người dân",
         ("helpdesk", "citizen_feedback"),
-        ("citizens",),
+        ("population",),
         ("province",),
     ),
     Product(
         "Cổng thanh toán trực tuyến",
         "thu phí, lệ phí và nghĩa vụ tài chính trực tuyến",
-        ("payments", "online_public_services"),
-        ("public_finance",),
+        ("online_payment", "public_service_portal"),
+        ("finance_budget",),
         ("central", "province"),
     ),
     Product(
         "Kho dữ liệu dùng chung",
         "lưu trữ, phân tích và cung cấp dữ liệu dùng chung",
-        ("analytics", "data_exchange"),
-        ("citizens", "enterprises"),
+        ("data_warehouse", "data_integration"),
+        ("population", "enterprises"),
         ("central", "province"),
     ),
     Product(
         "Hệ thống xác thực tập trung (SSO)",
         "đăng nhập một lần và định danh người dùng",
-        ("identity",),
-        ("civil_servants",),
+        ("identity_authentication",),
+        ("cadres",),
         ("central", "province"),
     ),
     Product(
         "Hệ thống chữ ký số chuyên dùng",
         "cấp, quản lý chứng thư số và ký số văn bản",
-        ("digital_signature", "identity"),
+        ("e_signature", "identity_authentication"),
         (),
         ("central",),
     ),
@@ -586,21 +611,21 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         "Phần mềm quản lý lao động, việc làm",
         "theo dõi cung, cầu lao động và giải quyết việc làm",
-        ("reporting",),
+        ("reporting_dashboard",),
         ("labour",),
         ("province", "commune"),
     ),
     Product(
         "Ứng dụng công dân số",
         "cung cấp tiện ích số cho người dân trên thiết bị di động",
-        ("online_public_services", "citizen_feedback", "payments"),
-        ("citizens",),
+        ("public_service_portal", "citizen_feedback", "online_payment"),
+        ("population",),
         ("province",),
     ),
     Product(
         "Phần mềm quản lý văn kiện, tài liệu đại hội",
         "chuẩn bị, góp ý và phát hành văn kiện đại hội",
-        ("document_management", "paperless_meetings"),
+        ("document_management", "paperless_meeting"),
         ("documents", "party_members"),
     ),
 )
@@ -813,14 +838,8 @@ def generate(n_systems: int, seed: int) -> Portfolio:
     """Every row of the portfolio, in memory, from one seeded generator (hence deterministic)."""
     rng = random.Random(seed)
     agencies = build_agencies(rng)
-    capabilities = [
-        {"id": i, "code": c, "name": n, "name_en": e, "description": None}
-        for i, (c, n, e) in enumerate(CAPABILITIES, start=1)
-    ]
-    data_domains = [
-        {"id": i, "code": c, "name": n, "name_en": e, "description": None}
-        for i, (c, n, e) in enumerate(DATA_DOMAINS, start=1)
-    ]
+    capabilities = taxonomy("capabilities", CAPABILITIES)
+    data_domains = taxonomy("data_domains", DATA_DOMAINS)
     cap_id = {c["code"]: c["id"] for c in capabilities}
     dom_id = {d["code"]: d["id"] for d in data_domains}
 
@@ -977,13 +996,13 @@ def generate(n_systems: int, seed: int) -> Portfolio:
         wanted = rng.choice((1, 1, 2, 2, 3, 4))
         caps = list(product.capabilities)[:wanted]
         while len(caps) < wanted:
-            extra = rng.choice(CAPABILITIES)[0]
+            extra = rng.choice(CAPABILITIES)
             if extra not in caps:
                 caps.append(extra)
         cap_links.extend({"system_id": system_id, "capability_id": cap_id[c]} for c in caps)
         domains = list(product.domains)[: rng.randint(0, 3)]
         if rng.random() < 0.2 and len(domains) < 3:
-            extra = rng.choice(DATA_DOMAINS)[0]
+            extra = rng.choice(DATA_DOMAINS)
             if extra not in domains:
                 domains.append(extra)
         dom_links.extend({"system_id": system_id, "data_domain_id": dom_id[d]} for d in domains)

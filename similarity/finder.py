@@ -5,8 +5,11 @@ one record (a proposal being typed); ``pairs`` scans the whole portfolio.
 
 Both work in two stages. Retrieval finds each system's likely partners with a sparse product
 over a *pruned* copy of the text vectors (each row keeps only its most distinctive terms), so
-a feature shared by thousands of rows does not make every row meet every other. Scoring then
-computes every signal exactly, for those candidates only, as array arithmetic.
+a feature shared by thousands of rows does not make every row meet every other
+(:mod:`similarity.retrieval`). Scoring then computes every signal exactly, for those candidates
+only, as array arithmetic (:mod:`similarity.scoring`); pairs that are sanctioned reuse or that
+go through a platform's deployments are told apart (:mod:`similarity.reuse`), and a scan's
+pairs are kept as one table (:mod:`similarity.pairs`).
 """
 
 from __future__ import annotations
@@ -20,20 +23,18 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from similarity import combine, features, graph, kernels, structure
-from similarity.combine import Evidence, Weight
+from similarity import combine, features, graph, kernels, scoring
+from similarity.combine import Weight
 from similarity.lexicon import Lexicon
-from similarity.pairs import Pair, PairTable, nan_if_none
+from similarity.pairs import Pair, PairTable
 from similarity.records import Record, read_records, to_record
 from similarity.retrieval import linking_terms, prune, top, vocabulary, within_best
 from similarity.reuse import (
-    central_duplicate,
     fold_into_platforms,
     fold_pairs,
     reuse_pairs,
-    sanctioned_reuse,
 )
-from similarity.text import CHANNELS, TextSignal
+from similarity.text import TextSignal
 
 __all__ = ["DuplicateFinder", "NotFittedError", "Pair"]
 
@@ -223,93 +224,6 @@ class DuplicateFinder(BaseEstimator):
             self._adjacency = features.adjacency(edges, len(self.records_))
         return self._adjacency
 
-    # --- scoring ------------------------------------------------------------------------------
-
-    def _scan_features(self, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:
-        """Every signal for pairs of fitted rows, as arrays (``nan`` = unknown)."""
-        values = {
-            c: features.rowdot(self.text_.blocks_[c], self.text_.blocks_[c], left, right) for c in CHANNELS
-        }
-        for name in ("capabilities", "data_domains", "users"):
-            values[name] = features.jaccard_pairs(self._sets[name], self._sets[name], left, right)
-        values["level"] = features.same_level_pairs(self.levels_, self.levels_, left, right)
-        values["neighbourhood"] = features.neighbourhood_pairs(self._adjacency_matrix(), left, right)
-        return values
-
-    def _query_features(
-        self, probe: Record, blocks: dict[str, sp.csr_matrix], rows: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Every signal between one proposal and some fitted rows (few: a loop is fine)."""
-        zeros = np.zeros(rows.size, dtype=np.int64)
-        values = {c: features.rowdot(blocks[c], self.text_.blocks_[c], zeros, rows) for c in CHANNELS}
-        capability_weights = self.capability_weights_
-        domain_weights = self.domain_weights_
-        reference = {
-            "capabilities": lambda b: structure.weighted_jaccard(
-                probe.capabilities, b.capabilities, capability_weights
-            ),
-            "data_domains": lambda b: structure.weighted_jaccard(
-                probe.data_domains, b.data_domains, domain_weights
-            ),
-            "users": lambda b: structure.jaccard(probe.user_agencies, b.user_agencies),
-            "level": lambda b: structure.same_level(probe.level, b.level),
-            "neighbourhood": lambda b: self._probe_neighbourhood(probe, b),
-        }
-        others = [self.records_[row] for row in rows.tolist()]
-        for name, signal in reference.items():
-            values[name] = np.array([nan_if_none(signal(other)) for other in others], dtype=np.float64)
-        return values
-
-    def _probe_neighbourhood(self, probe: Record, other: Record) -> float | None:
-        if probe.id in self.index_:
-            return graph.neighbourhood_similarity(self.graph_, probe.id, other.id)
-        # A proposal not yet in the graph: compare what it says it will depend on.
-        if not probe.depends_on or other.id not in self.graph_:
-            return None
-        around = frozenset(graph.neighbours(self.graph_, other.id) - {probe.id})
-        return structure.jaccard(frozenset(probe.depends_on - {other.id}), around)
-
-    def _describe(
-        self,
-        left_records: list[Record],
-        left_blocks: dict[str, sp.csr_matrix],
-        left_texts: list[str],
-        rows_left: np.ndarray,
-        rows_right: np.ndarray,
-        values: dict[str, np.ndarray],
-        scores: np.ndarray,
-    ) -> list[dict[str, Any]]:
-        """The public form of the matches that are returned, with their reasons.
-
-        Reasons are built only for what is returned; the heavy parts (shared terms, rounding)
-        run over all of them at once.
-        """
-        terms = self.text_.shared_terms(left_blocks, left_texts, rows_left, rows_right)
-        names = list(values)
-        # One row of rounded values per pair, unknown (nan) as None, built column-wise in numpy.
-        columns = [np.where(np.isnan(values[n]), None, np.round(values[n], 4)).tolist() for n in names]  # type: ignore[call-overload]  # numpy's stubs refuse None as a choice; an object array is meant
-        rows = list(zip(*columns, strict=True)) if columns else []
-        score_list = np.round(scores, 4).tolist()
-        described = []
-        for index, (i, j) in enumerate(zip(rows_left.tolist(), rows_right.tolist(), strict=True)):
-            a, b = left_records[i], self.records_[j]
-            components = dict(zip(names, rows[index], strict=True))
-            evidence = Evidence(**components, shared_terms=terms[index])
-            if a.capabilities and b.capabilities:
-                evidence.shared_capabilities = sorted(a.capabilities & b.capabilities, key=str)
-            evidence.reuse_of = sanctioned_reuse(a, b)
-            if evidence.reuse_of is None:
-                evidence.central_platform = central_duplicate(a, b, evidence)
-            described.append(
-                {
-                    "score": score_list[index],
-                    "relation": "reuse" if evidence.reuse_of is not None else "overlap",
-                    "reasons": combine.explain(evidence),
-                    "components": components,
-                }
-            )
-        return described
-
     # --- queries ------------------------------------------------------------------------------
 
     def query(self, record: Mapping[str, Any], k: int = 10) -> list[dict[str, Any]]:
@@ -334,14 +248,15 @@ class DuplicateFinder(BaseEstimator):
             rows = np.union1d(rows, self._capability_neighbours(probe, own))
         if rows.size == 0:
             return []
-        values = self._query_features(probe, blocks, rows)
+        values = scoring.query_features(self, probe, blocks, rows)
         scores = combine.scores(values, self.weights or combine.WEIGHTS)
         order = np.array(
             sorted(range(rows.size), key=lambda i: (-scores[i], str(self.records_[rows[i]].id)))[:k],
             dtype=np.int64,
         )
         chosen = rows[order]
-        described = self._describe(
+        described = scoring.describe(
+            self,
             [probe],
             blocks,
             self.text_.prepared_words([probe.full_text]),
@@ -412,7 +327,7 @@ class DuplicateFinder(BaseEstimator):
         left, right = self._candidate_pairs(per_row, progress, skip_groups=not include_reuse)
         if left.size == 0:
             return []
-        values = self._scan_features(left, right)
+        values = scoring.scan_features(self, left, right)
         scores = combine.scores(values, self.weights or combine.WEIGHTS)
         keep = scores >= min_score
         if not include_reuse:

@@ -12,15 +12,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from similarity.reuse import via_reason
+from similarity.scoring import describe
 
 if TYPE_CHECKING:  # the finder builds the table, which reads the finder's reasons back
     from similarity.finder import DuplicateFinder
 
-__all__ = ["Pair", "PairTable", "nan_if_none"]
-
-
-def nan_if_none(value: float | None) -> float:
-    return np.nan if value is None else value
+__all__ = ["Pair", "PairTable"]
 
 
 class PairTable:
@@ -69,7 +66,8 @@ class PairTable:
         block = index // self.BLOCK
         if block not in self._reasons:
             start, end = block * self.BLOCK, min((block + 1) * self.BLOCK, self.left.size)
-            described = self.finder._describe(
+            described = describe(
+                self.finder,
                 self.records,
                 self.blocks,
                 self.texts,

@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 
-from similarity import DuplicateFinder, structure
+from similarity import DuplicateFinder, scoring, structure
 from similarity.graph import neighbourhood_similarity
 
 
@@ -37,7 +37,7 @@ def _same(vector_value, reference_value):
 
 def test_vectorised_signals_match_the_reference(finder):
     left, right = np.triu_indices(len(finder.records_), k=1)
-    values = finder._scan_features(left, right)
+    values = scoring.scan_features(finder, left, right)
     for index, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
         a, b = finder.records_[i], finder.records_[j]
         expected = {

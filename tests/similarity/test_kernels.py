@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from similarity import DuplicateFinder, kernels
+from similarity import DuplicateFinder, kernels, scoring
 from similarity.finder import Pair
 from similarity.reuse import fold_into_platforms
 
@@ -111,7 +111,7 @@ def _eager_pairs(finder, min_score, k, include_reuse):
     """The scan's result built the former way: every pair described, then folded as dicts."""
     per_row = finder.candidates if k is None else min(finder.candidates, 2 * k)
     left, right = finder._candidate_pairs(per_row, skip_groups=not include_reuse)
-    values = finder._scan_features(left, right)
+    values = scoring.scan_features(finder, left, right)
     from similarity import combine
     from similarity.retrieval import within_best
 
@@ -122,7 +122,8 @@ def _eager_pairs(finder, min_score, k, include_reuse):
     if k is not None:
         keep &= within_best(left, right, np.where(keep, scores, -1.0), k)
     chosen = np.flatnonzero(keep)
-    described = finder._describe(
+    described = scoring.describe(
+        finder,
         finder.records_,
         finder.text_.blocks_,
         finder.text_.texts_,

@@ -3,12 +3,14 @@
 Views ask for :func:`get_session`; commands open :func:`command_session`. Services receive the
 session, flush what they write and never commit: the request (after a successful response) or
 the command (when it finishes) commits exactly once, and anything else rolls the whole change
-back, so a refused save leaves nothing half-written whichever door it came through.
+back, so a refused save leaves nothing half-written whichever door it came through. The few
+services that must keep something although the answer is a refusal (a failed sign-in counted
+for throttling) or before a long answer starts (an export's audit event) commit on their own
+and say why.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,8 +19,6 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
-
-log = logging.getLogger(__name__)
 
 ENGINE_KEY = "registry.engine"
 

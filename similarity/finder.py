@@ -242,8 +242,15 @@ class DuplicateFinder(BaseEstimator):
         own = self.index_.get(probe.id)
         if own is not None:
             similarities[own] = -1.0
-        rows = top(similarities, max(self.candidates, k * 3))
-        rows = rows[similarities[rows] > 0]
+        wanted = max(self.candidates, k * 3)
+        if int(self.active_.sum()) <= wanted:
+            # A small portfolio is compared on its full vectors: retrieval keeps only terms that
+            # link two systems, and a registry of one has none, yet its copy must be found.
+            full = (self.text_.matrix_ @ self.text_.stack(blocks).T).toarray().ravel()[: similarities.size]
+            rows = np.flatnonzero((full > 0) & (similarities > -1.0))
+        else:
+            rows = top(similarities, wanted)
+            rows = rows[similarities[rows] > 0]
         if probe.capabilities:
             rows = np.union1d(rows, self._capability_neighbours(probe, own))
         if rows.size == 0:

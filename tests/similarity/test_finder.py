@@ -376,3 +376,55 @@ def test_the_finder_is_a_scikit_learn_estimator():
     with pytest.raises(SklearnNotFittedError):
         copy.pairs(min_score=0.5)
     assert NotFittedError is SklearnNotFittedError
+
+
+# --- small portfolios ------------------------------------------------------------------------
+
+_COPY = {
+    "name": "Hệ thống quản lý văn bản và điều hành Thành ủy Hà Nội",
+    "description": "Quản lý văn bản đến, văn bản đi, hồ sơ công việc và điều hành tác nghiệp.",
+}
+_NEAR = {
+    "name": "Phần mềm QLVB và điều hành Tỉnh ủy Thừa Thiên Huế",
+    "description": "Văn bản đến, văn bản đi, hồ sơ công việc của các cơ quan Tỉnh ủy.",
+}
+_UNRELATED = {
+    "name": "Hệ thống giám sát an toàn thông tin mạng",
+    "description": "Thu thập nhật ký, phát hiện tấn công và cảnh báo sự cố an ninh mạng.",
+}
+_FILLER = [
+    ("Cổng thông tin điện tử Đảng bộ tỉnh", "Tin tức, tuyên truyền, văn kiện của Đảng bộ."),
+    ("Phần mềm quản lý tài sản công", "Theo dõi tài sản, khấu hao, điều chuyển tài sản công."),
+    ("Hệ thống hội nghị truyền hình", "Họp trực tuyến giữa Trung ương và các tỉnh."),
+    ("Phần mềm kế toán hành chính sự nghiệp", "Sổ sách kế toán, báo cáo tài chính của đơn vị."),
+    ("Hệ thống thư điện tử công vụ", "Hộp thư điện tử cho cán bộ, công chức."),
+    ("Cơ sở dữ liệu đất đai", "Bản đồ địa chính, hồ sơ thửa đất, biến động đất đai."),
+    ("Phần mềm thi đua khen thưởng", "Đăng ký thi đua, xét khen thưởng, hồ sơ khen thưởng."),
+    ("Hệ thống tiếp nhận phản ánh hiện trường", "Người dân gửi phản ánh kèm hình ảnh, vị trí."),
+    ("Phần mềm học tập trực tuyến", "Khóa học, bài giảng, kiểm tra trực tuyến cho cán bộ."),
+]
+
+
+def _portfolio(size: int) -> list[dict]:
+    """The registered system first, then unrelated fillers up to ``size`` systems."""
+    records = [{"id": "registered", **_COPY}]
+    records += [{"id": f"other-{i}", "name": n, "description": d} for i, (n, d) in enumerate(_FILLER)]
+    return records[:size]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10])
+@pytest.mark.parametrize(
+    ("proposal", "flagged"),
+    [(_COPY, True), (_NEAR, True), (_UNRELATED, False)],
+    ids=["copy", "near", "unrelated"],
+)
+def test_a_small_portfolio_flags_copies_and_near_copies_but_not_an_unrelated_system(size, proposal, flagged):
+    """A new ministry starts with a handful of systems: a copy must be flagged there too, while
+    typed (``query``) and once saved (``pairs``), and an unrelated system must not."""
+    finder = DuplicateFinder().fit(_portfolio(size))
+    best = {m["id"]: m["score"] for m in finder.query({"id": "proposal", **proposal}, k=10)}
+    assert (best.get("registered", 0.0) >= 0.6) is flagged, best
+
+    saved = DuplicateFinder().fit([*_portfolio(size), {"id": "proposal", **proposal}])
+    pairs = {frozenset((p["a"], p["b"])) for p in saved.pairs(min_score=0.6)}
+    assert (frozenset(("registered", "proposal")) in pairs) is flagged

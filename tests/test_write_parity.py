@@ -14,6 +14,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from registry.services.overlaps import portfolio_index
 from registry.services.seed import load_seed
 from tests.conftest import _empty_tables, csrf_token_of, sign_in
 
-YEAR_NOW = __import__("datetime").date.today().year
+YEAR_NOW = date.today().year
 
 AGENCIES = [
     {"code": "VPTW", "name": "Văn phòng Trung ương Đảng", "level": "central", "block": "party"},

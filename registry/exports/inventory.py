@@ -26,7 +26,7 @@ from registry.models import (
     SystemDataDomainLink,
     SystemUserAgencyLink,
 )
-from registry.models.system import DATE_FIELDS, EDITABLE_FIELDS, RECORD_COLUMNS
+from registry.models.system import DATE_FIELDS, RECORD_COLUMNS
 
 BATCH = 5000
 LIST_SEPARATOR = "; "
@@ -194,17 +194,14 @@ def _query(session: Session, scope: ExportScope) -> Any:
         "owner_agency_name": owner.name,
         "operator_agency": operator.code,
     }
-    plain = {*EDITABLE_FIELDS, "code", "external_id", "version"}
+    # Dates as stored: SQLite's text becomes ISO 8601 by string operations (see _iso),
+    # several times cheaper than building datetime objects only to format them again.
+    dates = {name: type_coerce(getattr(s, name), String) for name in DATE_COLUMNS}
+    overrides = {**relations, **dates}
     selected = {
-        # Dates as stored: SQLite's text becomes ISO 8601 by string operations (see _iso),
-        # several times cheaper than building datetime objects only to format them again.
-        name: type_coerce(getattr(s, name), String)
-        if name in DATE_COLUMNS
-        else relations[name]
-        if name in relations
-        else getattr(s, name)
+        name: overrides[name] if name in overrides else getattr(s, name)
         for name in COLUMNS
-        if name in plain or name in relations or name in DATE_COLUMNS
+        if name not in LINKED
     }
     assert (*selected, *LINKED) == KEYS
     return (

@@ -38,6 +38,7 @@ from registry.models.system import (
     NUMBER_LIMITS,
     RELATION_LISTS,
     TEXT_LIMITS,
+    WEB_ADDRESS_FIELDS,
     SystemInput,
 )
 
@@ -191,7 +192,7 @@ def _declared_field(name: str) -> Field:
         return TextAreaField(
             label, render_kw={"rows": 3 if name in MULTILINE_FIELDS else 2, "maxlength": limit}
         )
-    kind = {"type": "url", "inputmode": "url"} if name.endswith("_url") else {}
+    kind = {"type": "url", "inputmode": "url"} if name in WEB_ADDRESS_FIELDS else {}
     return StringField(label, render_kw={"maxlength": limit, "autocomplete": "off", **kind})
 
 

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import cli, db, i18n, migrate
 from registry.config import load_settings
-from registry.services import overlaps
+from registry.services import embeddings, overlaps
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     overlaps.init_app(app)
+    embeddings.init_app(app, db.get_engine(app))
     i18n.init_app(app)
     cli.init_app(app)
 

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from similarity import combine, features, graph, kernels, scoring
 from similarity.combine import Weight
+from similarity.knowledge import FunctionRows, Knowledge, default_knowledge
 from similarity.lexicon import Lexicon
 from similarity.pairs import Pair, PairTable
 from similarity.records import Record, read_records, to_record
@@ -34,6 +35,15 @@ from similarity.reuse import (
     fold_pairs,
     reuse_pairs,
 )
+from similarity.semantic import (
+    Embedder,
+    MemoryStore,
+    SemanticRows,
+    VectorStore,
+    default_embedder,
+    language_of,
+    text_key,
+)
 from similarity.text import TextSignal
 
 __all__ = ["DuplicateFinder", "NotFittedError", "Pair"]
@@ -42,6 +52,9 @@ QUERY_ID = "__query__"
 RECENT_ROWS = 2048
 """Rows added since the query index was built that are searched directly before it is rebuilt."""
 LEVELS = {"central": 0, "province": 1, "commune": 2}
+MEANING_FLOOR = 0.0
+"""Standardised closeness in meaning (spreads above unrelated pairs) below which a pair found
+by meaning alone is not worth scoring: half of all unrelated pairs fall below it."""
 
 
 class DuplicateFinder(BaseEstimator):
@@ -61,6 +74,20 @@ class DuplicateFinder(BaseEstimator):
         Thesaurus and removal lists; the packaged data files by default.
     batch_size : int
         Rows per block of the all-pairs scan; bounds its memory.
+    semantic : Embedder, "auto" or None
+        The sentence encoder of the meaning channel: ``"auto"`` uses the packaged model when
+        installed, ``None`` scores with words and structure only.
+    vectors : VectorStore, optional
+        Where vectors are looked up (and stored) by :func:`~similarity.semantic.text_key`;
+        an in-memory store by default.
+    embed_missing : bool
+        Embed, while fitting or updating, the records whose vector the store lacks. The
+        registry turns this off and embeds in the background; rows without a vector are
+        scored without meaning until :meth:`attach_vectors` finds theirs.
+    knowledge : Knowledge, optional
+        Brand names and acronyms that tell a function; the packaged data files by default.
+    semantic_weights : dict of :class:`~similarity.combine.Weight`, optional
+        Replaces :data:`similarity.combine.SEMANTIC_WEIGHTS` (for evaluation and tuning).
 
     Examples
     --------
@@ -81,6 +108,11 @@ class DuplicateFinder(BaseEstimator):
         weights: dict[str, Weight] | None = None,
         lexicon: Lexicon | None = None,
         batch_size: int = 1024,
+        semantic: Embedder | str | None = "auto",
+        vectors: VectorStore | None = None,
+        embed_missing: bool = True,
+        knowledge: Knowledge | None = None,
+        semantic_weights: dict[str, Weight] | None = None,
     ):
         self.candidates = candidates
         self.retrieval_terms = retrieval_terms
@@ -88,6 +120,11 @@ class DuplicateFinder(BaseEstimator):
         self.weights = weights
         self.lexicon = lexicon
         self.batch_size = batch_size
+        self.semantic = semantic
+        self.vectors = vectors
+        self.embed_missing = embed_missing
+        self.knowledge = knowledge
+        self.semantic_weights = semantic_weights
 
     # --- fitting ------------------------------------------------------------------------------
 
@@ -119,7 +156,47 @@ class DuplicateFinder(BaseEstimator):
         self.levels_ = np.array([LEVELS.get(r.level or "", -1) for r in checked], dtype=np.int64)
         self.graph_ = graph.dependency_graph((r.id, r.depends_on or ()) for r in checked)
         self._adjacency: sp.csr_matrix | None = None
+        self.functions_ = FunctionRows(self.knowledge or default_knowledge())
+        self.functions_.append((r.name, r.description, r.capabilities) for r in checked)
+        self.embedder_ = default_embedder() if self.semantic == "auto" else self.semantic
+        self.store_: VectorStore = self.vectors if self.vectors is not None else MemoryStore()
+        self.semantic_: SemanticRows | None = None
+        if self.embedder_ is not None or self.vectors is not None:
+            keys = [text_key(r.name, r.description) for r in checked]
+            self.semantic_ = SemanticRows(keys, self._languages(checked), self._vectors(keys, checked))
         return self
+
+    def _vectors(self, keys: list[str], records: list[Record]) -> dict[str, np.ndarray]:
+        """The records' vectors from the store; the missing ones embedded now if allowed."""
+        found = dict(self.store_.get_many(set(keys)))
+        if self.embed_missing and isinstance(self.embedder_, Embedder):
+            wanted = {key: record for key, record in zip(keys, records, strict=True) if key not in found}
+            if wanted:
+                vectors = self.embedder_.embed([(r.name, r.description) for r in wanted.values()])
+                fresh = {key: vector for key, vector in zip(wanted, vectors, strict=True) if vector.any()}
+                self.store_.put_many(fresh)
+                found.update(fresh)
+        return found
+
+    @staticmethod
+    def _languages(records: list[Record]) -> list[int]:
+        return [language_of(f"{r.name} {r.description}") for r in records]
+
+    def attach_vectors(self) -> int:
+        """Give rows still without a vector the ones the store now has (computed elsewhere, in
+        the background); returns how many rows got one."""
+        self._check_fitted()
+        if self.semantic_ is None:
+            return 0
+        missing = self.semantic_.missing_keys(self.active_)
+        return self.semantic_.fill(self.store_.get_many(missing)) if missing else 0
+
+    def missing_vectors(self) -> int:
+        """Live rows still scored without meaning."""
+        self._check_fitted()
+        if self.semantic_ is None:
+            return 0
+        return int((self.active_ & ~self.semantic_.present).sum())
 
     def _set_matrices(self, records: list[Record]) -> dict[str, features.SetMatrix]:
         capability_weights = np.array(list(self.capability_weights_.values()), dtype=np.float64)
@@ -188,6 +265,10 @@ class DuplicateFinder(BaseEstimator):
             if record.instance_of is not None:
                 self.platforms_.add(record.instance_of)
         self._adjacency = None
+        self.functions_.append((r.name, r.description, r.capabilities) for r in checked)
+        if self.semantic_ is not None:
+            keys = [text_key(r.name, r.description) for r in checked]
+            self.semantic_.append(keys, self._languages(checked), self._vectors(keys, checked))
         self.active_ = np.concatenate([self.active_, np.ones(len(checked), dtype=bool)])
         self.groups_ = np.concatenate(
             [self.groups_, np.array([self._group(r) for r in checked], dtype=np.int64)]
@@ -253,10 +334,13 @@ class DuplicateFinder(BaseEstimator):
             rows = rows[similarities[rows] > 0]
         if probe.capabilities:
             rows = np.union1d(rows, self._capability_neighbours(probe, own))
+        meaning = self._probe_meaning(probe, own)
+        if meaning is not None:
+            rows = np.union1d(rows, self._meaning_neighbours(meaning, own, wanted))
         if rows.size == 0:
             return []
-        values = scoring.query_features(self, probe, blocks, rows)
-        scores = combine.scores(values, self.weights or combine.WEIGHTS)
+        values = scoring.query_features(self, probe, blocks, rows, meaning)
+        scores = self._scores(values)
         order = np.array(
             sorted(range(rows.size), key=lambda i: (-scores[i], str(self.records_[rows[i]].id)))[:k],
             dtype=np.int64,
@@ -265,6 +349,7 @@ class DuplicateFinder(BaseEstimator):
         described = scoring.describe(
             self,
             [probe],
+            [self.functions_.knowledge.functions_of(probe.name, probe.description)],
             blocks,
             self.text_.prepared_words([probe.full_text]),
             np.zeros(order.size, dtype=np.int64),
@@ -277,6 +362,34 @@ class DuplicateFinder(BaseEstimator):
             for row, match in zip(chosen.tolist(), described, strict=True)
         ]
         return fold_into_platforms(self.records_, self.index_, matches, ("id",))[:k]
+
+    def _scores(self, values: dict[str, np.ndarray]) -> np.ndarray:
+        return combine.scores(
+            values, self.weights or combine.WEIGHTS, self.semantic_weights or combine.SEMANTIC_WEIGHTS
+        )
+
+    def _probe_meaning(self, probe: Record, own: int | None) -> np.ndarray | None:
+        """Cosine in meaning of the probe with every row (``nan`` where unknown), or ``None``
+        without a meaning channel. A fitted or stored text is not embedded again."""
+        if self.semantic_ is None:
+            return None
+        vector: np.ndarray | None = None
+        if own is not None and self.semantic_.present[own]:
+            vector = self.semantic_.matrix[own]
+        else:
+            key = text_key(probe.name, probe.description)
+            vector = self.store_.get_many([key]).get(key)
+            if vector is None and isinstance(self.embedder_, Embedder):
+                vector = self.embedder_.embed([(probe.name, probe.description)])[0]
+        return self.semantic_.similarities(vector, language_of(f"{probe.name} {probe.description}"))
+
+    def _meaning_neighbours(self, meaning: np.ndarray, own: int | None, wanted: int) -> np.ndarray:
+        """The rows closest in meaning, which may share no word with the probe."""
+        close = np.where(self.active_ & ~np.isnan(meaning), meaning, -1.0)
+        if own is not None:
+            close[own] = -1.0
+        rows = top(close, wanted)
+        return rows[close[rows] >= MEANING_FLOOR]
 
     def _retrieve(self, vector: sp.csr_matrix) -> np.ndarray:
         """Retrieval similarity of one pruned vector with every row.
@@ -335,7 +448,7 @@ class DuplicateFinder(BaseEstimator):
         if left.size == 0:
             return []
         values = scoring.scan_features(self, left, right)
-        scores = combine.scores(values, self.weights or combine.WEIGHTS)
+        scores = self._scores(values)
         keep = scores >= min_score
         if not include_reuse:
             same = (self.groups_[left] >= 0) & (self.groups_[left] == self.groups_[right])
@@ -382,9 +495,17 @@ class DuplicateFinder(BaseEstimator):
         and never stored, so memory is bounded by the per-row heaps; ``progress`` is called
         after every ``batch_size`` rows.
         """
-        return kernels.best_partners(
+        left, right = kernels.best_partners(
             self.retrieval_, self.active_, self.groups_, per_row, skip_groups, self.batch_size, progress
         )
+        if self.semantic_ is None:
+            return left, right
+        near_left, near_right = self.semantic_.neighbour_pairs(
+            self.active_, self.groups_, per_row, MEANING_FLOOR, skip_groups
+        )
+        size = len(self.records_) + 1
+        unique = np.unique(np.concatenate([left * size + right, near_left * size + near_right]))
+        return unique // size, unique % size
 
     def clusters(self, min_score: float = 0.5, k: int | None = 10) -> list[set[Hashable]]:
         """Groups of systems connected by overlaps: "14 provinces built the same thing".

@@ -69,6 +69,7 @@ class PairTable:
             described = describe(
                 self.finder,
                 self.records,
+                self.finder.functions_.named,
                 self.blocks,
                 self.texts,
                 self.left[start:end],

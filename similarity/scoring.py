@@ -7,6 +7,7 @@ proposal, and describe the matches returned, with their reasons.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +15,8 @@ import scipy.sparse as sp
 
 from similarity import combine, features, graph, structure
 from similarity.combine import Evidence
+from similarity.knowledge import FunctionRows
+from similarity.normalize import canonical, strip_accents
 from similarity.records import Record
 from similarity.reuse import central_duplicate, sanctioned_reuse
 from similarity.text import CHANNELS
@@ -37,13 +40,27 @@ def scan_features(finder: DuplicateFinder, left: np.ndarray, right: np.ndarray) 
         values[name] = features.jaccard_pairs(finder._sets[name], finder._sets[name], left, right)
     values["level"] = features.same_level_pairs(finder.levels_, finder.levels_, left, right)
     values["neighbourhood"] = features.neighbourhood_pairs(finder._adjacency_matrix(), left, right)
+    values["function"] = finder.functions_.pairs(
+        finder.functions_.named, finder.functions_.matrix, left, right
+    )
+    values["meaning"] = (
+        finder.semantic_.pair_cosines(left, right)
+        if finder.semantic_ is not None
+        else np.full(left.size, np.nan)
+    )
     return values
 
 
 def query_features(
-    finder: DuplicateFinder, probe: Record, blocks: dict[str, sp.csr_matrix], rows: np.ndarray
+    finder: DuplicateFinder,
+    probe: Record,
+    blocks: dict[str, sp.csr_matrix],
+    rows: np.ndarray,
+    meaning: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every signal between one proposal and some fitted rows (few: a loop is fine)."""
+    """Every signal between one proposal and some fitted rows (few: a loop is fine).
+
+    ``meaning`` is the probe's cosine with every row, computed once by the finder."""
     zeros = np.zeros(rows.size, dtype=np.int64)
     values = {c: features.rowdot(blocks[c], finder.text_.blocks_[c], zeros, rows) for c in CHANNELS}
     capability_weights = finder.capability_weights_
@@ -62,6 +79,10 @@ def query_features(
     others = [finder.records_[row] for row in rows.tolist()]
     for name, signal in reference.items():
         values[name] = np.array([nan_if_none(signal(other)) for other in others], dtype=np.float64)
+    probe_functions = FunctionRows(finder.functions_.knowledge)
+    probe_functions.append([(probe.name, probe.description, probe.capabilities)])
+    values["function"] = finder.functions_.pairs(probe_functions.named, probe_functions.matrix, zeros, rows)
+    values["meaning"] = meaning[rows] if meaning is not None else np.full(rows.size, np.nan)
     return values
 
 
@@ -75,9 +96,21 @@ def probe_neighbourhood(finder: DuplicateFinder, probe: Record, other: Record) -
     return structure.jaccard(frozenset(probe.depends_on - {other.id}), around)
 
 
+def name_similarity(a: str, b: str) -> float:
+    """Jaccard of the names' character trigrams as typed (before any thesaurus rewriting):
+    the figure a reader can check by looking at the two names."""
+    grams = []
+    for name in (a, b):
+        text = strip_accents(canonical(name))
+        grams.append({text[i : i + 3] for i in range(max(len(text) - 2, 1))})
+    union = grams[0] | grams[1]
+    return len(grams[0] & grams[1]) / len(union) if union else 0.0
+
+
 def describe(
     finder: DuplicateFinder,
     left_records: list[Record],
+    left_named: Sequence[Mapping[str, str]],
     left_blocks: dict[str, sp.csr_matrix],
     left_texts: list[str],
     rows_left: np.ndarray,
@@ -103,6 +136,12 @@ def describe(
         evidence = Evidence(**components, shared_terms=terms[index])
         if a.capabilities and b.capabilities:
             evidence.shared_capabilities = sorted(a.capabilities & b.capabilities, key=str)
+        evidence.same_function = finder.functions_.evidence(left_named[i], a.capabilities, j, b.capabilities)
+        if evidence.same_function:
+            # The name channel compared the names after the thesaurus rewrote them ("iOffice"
+            # became "quản lý văn bản điều hành"): report the names as typed instead.
+            evidence.name = round(name_similarity(a.name, b.name), 4)
+        evidence.meaning_pending = finder.semantic_ is not None and evidence.meaning is None
         evidence.reuse_of = sanctioned_reuse(a, b)
         if evidence.reuse_of is None:
             evidence.central_platform = central_duplicate(a, b, evidence)

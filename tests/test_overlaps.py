@@ -11,8 +11,14 @@ from registry.services.overlaps import (
     warnings_for,
 )
 from registry.services.systems import SystemInput, update_system
+from registry.services.vectors import VectorTable
 from similarity import DETECTOR_VERSION
 from tests.conftest import OPERATOR
+
+
+def fresh_index(session) -> PortfolioIndex:
+    """An index of its own, as another worker process would have."""
+    return PortfolioIndex(VectorTable(session.get_bind()))
 
 
 @pytest.fixture
@@ -92,7 +98,7 @@ def test_rescanning_updates_numbers_but_keeps_decisions(session, documents):
 
 def test_an_edit_that_removes_the_overlap_clears_the_open_warning(app, session, documents):
     first, second, _portal = documents
-    index = PortfolioIndex()
+    index = fresh_index(session)
     assert [_pair(w) for w in check_system(session, first, index)] == [{first.id, second.id}]
     data = SystemInput.from_system(second)
     data.name, data.description, data.capability_ids = "Hệ thống hội nghị truyền hình", "Họp trực tuyến", []
@@ -103,7 +109,7 @@ def test_an_edit_that_removes_the_overlap_clears_the_open_warning(app, session, 
 
 def test_every_worker_sees_saves_made_by_another(session, documents):
     first, _second, portal = documents
-    worker_a, worker_b = PortfolioIndex(), PortfolioIndex()
+    worker_a, worker_b = fresh_index(session), fresh_index(session)
     worker_a.current(session)
     worker_b.current(session)
     data = SystemInput.from_system(portal)
@@ -121,7 +127,7 @@ def test_retiring_a_system_drops_its_open_warnings(session, documents):
     data = SystemInput.from_system(second)
     data.status = "retired"
     update_system(session, second, data, actor=OPERATOR, expected_version=second.version)
-    check_system(session, second, PortfolioIndex())
+    check_system(session, second, fresh_index(session))
     assert warnings_for(session, first) == []
 
 

@@ -10,6 +10,7 @@ from flask import Flask
 
 from registry.cli.audit import audit_group
 from registry.cli.database import db_group, seed_command
+from registry.cli.embed import embed_command
 from registry.cli.exports import export_group
 from registry.cli.imports import import_group
 from registry.cli.scan import scan_command
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(scan_command)
+    app.cli.add_command(embed_command)
     app.cli.add_command(users_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(export_group)

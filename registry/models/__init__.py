@@ -4,6 +4,7 @@ import registry.models.base  # noqa: F401 - naming convention first, before any 
 from registry.models.agency import Agency
 from registry.models.audit import AuditEvent, AuditHead
 from registry.models.dependency import Dependency
+from registry.models.embedding import TextEmbedding
 from registry.models.overlap import DuplicateWarning
 from registry.models.review import Decision, Finding, Notification, OutboxMessage
 from registry.models.system import (
@@ -36,6 +37,7 @@ __all__ = [
     "SystemCapabilityLink",
     "SystemDataDomainLink",
     "SystemUserAgencyLink",
+    "TextEmbedding",
     "UsageReport",
     "User",
 ]

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
@@ -27,7 +28,7 @@ from registry.auth.actor import Actor
 from registry.choices import DependencyKind
 from registry.errors import ValidationError
 from registry.models import InformationSystem
-from registry.services import overlaps
+from registry.services import embeddings, overlaps
 from registry.services.dependencies import add_dependency
 from registry.services.findings import build_context, refresh_findings
 
@@ -93,6 +94,27 @@ def batched(session: Session) -> Iterator[None]:
     _follow(session, queue.subjects, queue.check_overlaps)
 
 
+def embed(session: Session, systems: Sequence[Any]) -> None:
+    """Give saved systems their meaning vectors, before their warnings are computed.
+
+    A few are embedded in the save (a second or two); a batch is left to the background job,
+    woken here. Like the overlap check, a failure never costs the save: it is logged, and the
+    background job embeds the text later.
+    """
+    if not systems:
+        return
+    if len(systems) > embeddings.INLINE_LIMIT:
+        worker = embeddings.background(current_app)
+        if worker is not None:
+            worker.wake()
+        return
+    try:
+        with session.begin_nested():
+            embeddings.embed_systems(session, systems, overlaps.portfolio_index().store)
+    except Exception:  # noqa: BLE001 - the save stands; the background job embeds it later
+        log.exception("embedding failed for %s systems; the background job retries", len(systems))
+
+
 def refresh_overlaps(session: Session, system_ids: Sequence[int]) -> bool:
     """Refresh the warnings of ``system_ids`` in a savepoint; False if the engine failed.
 
@@ -130,6 +152,8 @@ def _follow(session: Session, subjects: list[Any], overlap_ids: list[int]) -> No
         for start in range(0, len(unique), RULES_BATCH):
             refresh_findings(session, unique[start : start + RULES_BATCH], context=context)
         session.flush()
+    wanted = set(overlap_ids)
+    embed(session, [s for s in unique if s.id in wanted and getattr(s, "name", None) is not None])
     refresh_overlaps(session, overlap_ids)
 
 

@@ -27,6 +27,7 @@ from sqlmodel import Session, col
 
 from registry.auth.actor import Actor
 from registry.choices import Disposition, SystemStatus
+from registry.db import get_engine
 from registry.models import (
     Capability,
     DataDomain,
@@ -38,6 +39,7 @@ from registry.models import (
     SystemUserAgencyLink,
 )
 from registry.services import audit
+from registry.services.vectors import VectorTable
 from similarity import DETECTOR_VERSION, DuplicateFinder
 
 log = logging.getLogger(__name__)
@@ -125,20 +127,29 @@ def portfolio_records(session: Session, system_ids: Iterable[int] | None = None)
 # --- the per-process index ---------------------------------------------------------------------
 
 
+def portfolio_finder(store: VectorTable) -> DuplicateFinder:
+    """The engine as the registry runs it: vectors come from the database and are never
+    computed while fitting (saves and the background job compute them)."""
+    return DuplicateFinder(vectors=store, embed_missing=False)
+
+
 class PortfolioIndex:
     """A fitted :class:`DuplicateFinder` that catches up with the database before each use."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: VectorTable) -> None:
+        self.store = store
         self._lock = threading.Lock()
         self._finder: DuplicateFinder | None = None
         self._watermark: datetime | None = None
         self._fitted = 0
         self._caught_up = 0
+        self._vectors_seen = -1
 
     def reset(self) -> None:
         with self._lock:
             self._finder, self._watermark = None, None
             self._fitted = self._caught_up = 0
+            self._vectors_seen = -1
 
     def current(self, session: Session) -> DuplicateFinder:
         """The finder, caught up with every save since the last look.
@@ -161,9 +172,10 @@ class PortfolioIndex:
                 ).all()
                 if self._caught_up + len(changed) >= max(self._fitted, 1):
                     self._finder = None
+            vectors = self.store.latest()
             if self._finder is None:
                 records = portfolio_records(session)
-                self._finder = DuplicateFinder().fit(records)
+                self._finder = portfolio_finder(self.store).fit(records)
                 self._watermark, self._fitted, self._caught_up = latest, len(records), 0
             elif changed:
                 fresh = portfolio_records(session, [i for i in changed if i is not None])
@@ -172,11 +184,16 @@ class PortfolioIndex:
                 self._finder.remove([system_id for system_id in changed if system_id not in live])
                 self._watermark = latest
                 self._caught_up += len(changed)
+            if vectors != self._vectors_seen:
+                # Vectors arrived (the background job, another worker's saves): use them.
+                if self._vectors_seen >= 0:
+                    self._finder.attach_vectors()
+                self._vectors_seen = vectors
             return self._finder
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[OVERLAP_INDEX] = PortfolioIndex()
+    app.extensions[OVERLAP_INDEX] = PortfolioIndex(VectorTable(get_engine(app)))
 
 
 def portfolio_index() -> PortfolioIndex:
@@ -202,12 +219,17 @@ class ScanReport:
     created: int
     updated: int
     removed: int
+    without_meaning: int = 0
+    """Systems compared without a meaning vector (not yet embedded)."""
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.systems} systems compared; {self.pairs} overlapping pairs: "
             f"{self.created} new warnings, {self.updated} updated, {self.removed} no longer found"
         )
+        if self.without_meaning:
+            text += f"; {self.without_meaning} compared without meaning (run `flask embed` first)"
+        return text
 
 
 def _store(
@@ -295,10 +317,10 @@ def scan_portfolio(
     data, recomputed by every scan, and are audited when people decide on them.
     """
     records = portfolio_records(session)
-    finder = DuplicateFinder().fit(records)
+    finder = portfolio_finder(VectorTable(session.get_bind())).fit(records)  # type: ignore[arg-type]  # a session is bound to an engine here
     found = finder.pairs(min_score=min_score, k=k, progress=progress)
     created, updated, removed = _store(session, found, scope=None)
-    report = ScanReport(len(records), len(found), created, updated, removed)
+    report = ScanReport(len(records), len(found), created, updated, removed, finder.missing_vectors())
     audit.record(
         session,
         actor or SCAN_ACTOR,
@@ -312,6 +334,7 @@ def scan_portfolio(
             "updated": updated,
             "removed": removed,
             "min_score": min_score,
+            "without_meaning": report.without_meaning,
             "detector_version": DETECTOR_VERSION,
         },
     )

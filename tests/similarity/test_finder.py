@@ -97,7 +97,10 @@ def test_query_excludes_the_record_itself_and_explains(finder):
     assert "nan" not in ids(matches)
     hue = next(m for m in matches if m["id"] == "hue")  # typed without tone marks
     codes = {reason["code"] for reason in hue["reasons"]}
-    assert {"similar_names", "shared_capabilities", "similar_dependencies", "same_level"} <= codes
+    # "QLVB" and "quan ly van ban" meet through the thesaurus: the reason says so, rather than
+    # calling the two names (which share little as typed) similar.
+    assert {"same_function", "shared_capabilities", "similar_dependencies", "same_level"} <= codes
+    assert "similar_names" not in codes
     assert all(reason["message"] for reason in hue["reasons"])
     platform = next(m for m in matches if m["id"] == "platform")
     shared = next(r for r in platform["reasons"] if r["code"] == "shared_terms")

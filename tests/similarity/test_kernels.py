@@ -112,10 +112,9 @@ def _eager_pairs(finder, min_score, k, include_reuse):
     per_row = finder.candidates if k is None else min(finder.candidates, 2 * k)
     left, right = finder._candidate_pairs(per_row, skip_groups=not include_reuse)
     values = scoring.scan_features(finder, left, right)
-    from similarity import combine
     from similarity.retrieval import within_best
 
-    scores = combine.scores(values, finder.weights or combine.WEIGHTS)
+    scores = finder._scores(values)
     keep = scores >= min_score
     if not include_reuse:
         keep &= ~((finder.groups_[left] >= 0) & (finder.groups_[left] == finder.groups_[right]))
@@ -125,6 +124,7 @@ def _eager_pairs(finder, min_score, k, include_reuse):
     described = scoring.describe(
         finder,
         finder.records_,
+        finder.functions_.named,
         finder.text_.blocks_,
         finder.text_.texts_,
         left[chosen],

@@ -1,0 +1,80 @@
+"""The engine's vector store over the ``text_embedding`` table (see :mod:`.embeddings`)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+from sqlmodel import col
+
+from registry.models import TextEmbedding
+from similarity.semantic import DIMENSIONS
+
+CHUNK = 500
+"""Keys per ``IN (...)`` list when reading vectors."""
+
+
+def encode(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def decode(blob: bytes) -> np.ndarray:
+    vector = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+    if vector.size != DIMENSIONS:
+        raise ValueError(f"stored vector has {vector.size} dimensions, expected {DIMENSIONS}")
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+class VectorTable:
+    """The engine's :class:`~similarity.semantic.VectorStore` over ``text_embedding``.
+
+    Reads use their own short connection: the per-process index outlives requests. Vectors
+    embedded by this process are also remembered here, so the save that computed one (its
+    transaction not yet committed) finds it at once.
+    """
+
+    REMEMBERED = 20_000
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def remember(self, vectors: Mapping[str, np.ndarray]) -> None:
+        with self._lock:
+            for key, vector in vectors.items():
+                self._recent[key] = vector
+                self._recent.move_to_end(key)
+            while len(self._recent) > self.REMEMBERED:
+                self._recent.popitem(last=False)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for key in wanted:
+                if key in self._recent:
+                    found[key] = self._recent[key]
+        rest = [key for key in wanted if key not in found]
+        if rest:
+            with self.engine.connect() as connection:
+                for start in range(0, len(rest), CHUNK):
+                    query = select(col(TextEmbedding.key), col(TextEmbedding.vector)).where(
+                        col(TextEmbedding.key).in_(rest[start : start + CHUNK])
+                    )
+                    for key, blob in connection.execute(query):
+                        found[key] = decode(blob)
+        return found
+
+    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Only remembered: rows are written by the save or the job, in their transaction."""
+        self.remember(vectors)
+
+    def latest(self) -> int:
+        """The newest row's id: when it moves, vectors have arrived from elsewhere."""
+        with self.engine.connect() as connection:
+            return int(connection.scalar(select(func.max(col(TextEmbedding.id)))) or 0)

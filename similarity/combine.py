@@ -49,12 +49,12 @@ WEIGHTS: dict[str, Weight] = {
     # bias, name, word, plain, function: logistic regression (C=10) on the tune halves of both
     # development sets, ``python evaluation/evaluate.py --fit-weights``; rounded. This is the
     # model for a pair whose meaning is not known (a system not yet embedded, or no encoder).
-    "bias": Weight(-5.27, why="Most pairs in a portfolio are unrelated: start well below 0.5."),
-    "name": Weight(3.96, why="Names are written to say what a system does; close names are a strong sign."),
+    "bias": Weight(-5.24, why="Most pairs in a portfolio are unrelated: start well below 0.5."),
+    "name": Weight(4.32, why="Names are written to say what a system does; close names are a strong sign."),
     "word": Weight(
-        7.06, why="Shared words in the description, after place names and generic words are removed."
+        6.78, why="Shared words in the description, after place names and generic words are removed."
     ),
-    "plain": Weight(6.05, why="The same words typed without tone marks, as many people do."),
+    "plain": Weight(5.74, why="The same words typed without tone marks, as many people do."),
     "capabilities": Weight(
         3.0, 0.3, "Declared functions overlapping (rare ones count more) is direct evidence of duplication."
     ),
@@ -63,18 +63,18 @@ WEIGHTS: dict[str, Weight] = {
     "users": Weight(1.0, 0.2, "Serving the same user agencies makes overlap costlier and likelier."),
     "neighbourhood": Weight(1.5, 0.2, "Systems wired to the same platforms tend to play the same role."),
     "function": Weight(
-        3.92, 0.5, "A brand name or acronym of the thesaurus names the same function (or another one)."
+        4.25, 0.5, "A brand name or acronym of the thesaurus names the same function (or another one)."
     ),
 }
 
 SEMANTIC_WEIGHTS: dict[str, Weight] = {
     **WEIGHTS,
     # Fitted like WEIGHTS, with the meaning channel: words weigh less once meaning is known.
-    "bias": Weight(-5.38, why=WEIGHTS["bias"].why),
-    "name": Weight(2.52, why=WEIGHTS["name"].why),
-    "word": Weight(5.29, why=WEIGHTS["word"].why),
-    "plain": Weight(4.52, why=WEIGHTS["plain"].why),
-    "function": Weight(3.55, 0.5, WEIGHTS["function"].why),
+    "bias": Weight(-5.33, why=WEIGHTS["bias"].why),
+    "name": Weight(2.77, why=WEIGHTS["name"].why),
+    "word": Weight(4.95, why=WEIGHTS["word"].why),
+    "plain": Weight(4.16, why=WEIGHTS["plain"].why),
+    "function": Weight(3.81, 0.5, WEIGHTS["function"].why),
     "meaning": Weight(3.34, why="Closeness of the multilingual sentence embeddings, standardised."),
 }
 """The model used for a pair when both systems have a vector: refitted with the meaning channel."""

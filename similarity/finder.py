@@ -307,12 +307,16 @@ class DuplicateFinder(BaseEstimator):
 
     # --- queries ------------------------------------------------------------------------------
 
-    def query(self, record: Mapping[str, Any], k: int = 10) -> list[dict[str, Any]]:
+    def query(
+        self, record: Mapping[str, Any], k: int = 10, always: Iterable[Hashable] = ()
+    ) -> list[dict[str, Any]]:
         """The ``k`` systems most likely to do the same job as ``record``, best first.
 
         ``record`` may be a new proposal or a fitted system (which is then left out of its own
         results). Each match has ``id``, ``score`` in [0, 1], ``relation`` (``overlap`` or
-        ``reuse``), ``reasons`` and the score's ``components``.
+        ``reuse``), ``reasons`` and the score's ``components``. Systems in ``always`` are
+        scored whether retrieval finds them or not (the proposer's own agency's systems, the
+        shared platforms): a caller that must show them is never let down by retrieval.
         """
         self._check_fitted()
         probe = to_record({"id": QUERY_ID, **record})
@@ -337,6 +341,16 @@ class DuplicateFinder(BaseEstimator):
         meaning = self._probe_meaning(probe, own)
         if meaning is not None:
             rows = np.union1d(rows, self._meaning_neighbours(meaning, own, wanted))
+        named = self.functions_.knowledge.functions_of(probe.name, probe.description)
+        if named:
+            rows = np.union1d(rows, self._function_neighbours(named, own, meaning, wanted))
+        forced = [self.index_[i] for i in always if i in self.index_]
+        if forced:
+            forced_rows = np.array(forced, dtype=np.int64)
+            rows = np.union1d(
+                rows,
+                forced_rows[self.active_[forced_rows] & (forced_rows != (own if own is not None else -1))],
+            )
         if rows.size == 0:
             return []
         values = scoring.query_features(self, probe, blocks, rows, meaning)
@@ -390,6 +404,18 @@ class DuplicateFinder(BaseEstimator):
             close[own] = -1.0
         rows = top(close, wanted)
         return rows[close[rows] >= MEANING_FLOOR]
+
+    def _function_neighbours(
+        self, named: Mapping[str, str], own: int | None, meaning: np.ndarray | None, wanted: int
+    ) -> np.ndarray:
+        """Systems the thesaurus gives the probe's function ("iOffice" meets "quản lý văn bản"),
+        the closest in meaning first when there are many."""
+        rows = self.functions_.rows_with(named)
+        rows = rows[self.active_[rows] & (rows != (own if own is not None else -1))]
+        if rows.size > wanted:
+            closeness = np.nan_to_num(meaning[rows], nan=-9.0) if meaning is not None else np.zeros(rows.size)
+            rows = rows[np.argsort(-closeness, kind="stable")[:wanted]]
+        return rows
 
     def _retrieve(self, vector: sp.csr_matrix) -> np.ndarray:
         """Retrieval similarity of one pruned vector with every row.
@@ -498,14 +524,21 @@ class DuplicateFinder(BaseEstimator):
         left, right = kernels.best_partners(
             self.retrieval_, self.active_, self.groups_, per_row, skip_groups, self.batch_size, progress
         )
-        if self.semantic_ is None:
-            return left, right
-        near_left, near_right = self.semantic_.neighbour_pairs(
-            self.active_, self.groups_, per_row, MEANING_FLOOR, skip_groups
-        )
+        extra = [self.functions_.same_function_pairs(self.active_)]
+        if self.semantic_ is not None:
+            extra.append(
+                self.semantic_.neighbour_pairs(
+                    self.active_, self.groups_, per_row, MEANING_FLOOR, skip_groups
+                )
+            )
         size = len(self.records_) + 1
-        unique = np.unique(np.concatenate([left * size + right, near_left * size + near_right]))
-        return unique // size, unique % size
+        keys = [left * size + right] + [np.minimum(a, b) * size + np.maximum(a, b) for a, b in extra]
+        unique = np.unique(np.concatenate(keys))
+        left, right = unique // size, unique % size
+        if skip_groups:
+            same = (self.groups_[left] >= 0) & (self.groups_[left] == self.groups_[right])
+            left, right = left[~same], right[~same]
+        return left, right
 
     def clusters(self, min_score: float = 0.5, k: int | None = 10) -> list[set[Hashable]]:
         """Groups of systems connected by overlaps: "14 provinces built the same thing".

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from similarity.features import GrowingRows
 from similarity.normalize import canonical, strip_accents
 
 __all__ = ["FunctionRows", "Function", "Knowledge", "Term", "default_knowledge"]
@@ -141,35 +142,71 @@ class Knowledge:
 
 
 class FunctionRows:
-    """Each fitted row's functions (named by terms, and declared), for array scoring."""
+    """Each fitted row's functions (named by terms, and declared), for array scoring.
+
+    Rows are appended in place (:class:`~similarity.features.GrowingRows`), so a save costs
+    its own row, not a rebuild of the portfolio's matrix.
+    """
 
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
         self.codes = {code: column for column, code in enumerate(knowledge.functions)}
         self.named: list[dict[str, str]] = []
-        self._rows: list[int] = []
-        self._columns: list[int] = []
-        self._matrix: sp.csr_matrix | None = None
+        self._has = np.zeros(0, dtype=bool)
+        self._growing: GrowingRows | None = None
+        self._by_function: sp.csc_matrix | None = None
 
     def append(self, records: Iterable[tuple[str, str, Iterable[object] | None]]) -> None:
         """Add rows from ``(name, description, declared capabilities)``."""
+        rows: list[int] = []
+        columns: list[int] = []
+        start = len(self.named)
         for name, description, declared in records:
-            row = len(self.named)
             named = self.knowledge.functions_of(name, description)
-            self.named.append(named)
             codes = set(named) | {c for c in declared or () if isinstance(c, str) and c in self.codes}
-            self._rows.extend([row] * len(codes))
-            self._columns.extend(self.codes[c] for c in sorted(codes))
-        self._matrix = None
+            rows.extend([len(self.named) - start] * len(codes))
+            columns.extend(self.codes[c] for c in sorted(codes))
+            self.named.append(named)
+        count = len(self.named) - start
+        block = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float64), (rows, columns)), shape=(count, max(len(self.codes), 1))
+        )
+        if self._growing is None:
+            self._growing = GrowingRows(block)
+        else:
+            self._growing.append(block)
+        self._has = np.concatenate([self._has, np.diff(block.indptr) > 0])
+        self._by_function = None
 
     @property
     def matrix(self) -> sp.csr_matrix:
-        if self._matrix is None:
-            data = np.ones(len(self._rows), dtype=np.float64)
-            self._matrix = sp.csr_matrix(
-                (data, (self._rows, self._columns)), shape=(len(self.named), max(len(self.codes), 1))
-            )
-        return self._matrix
+        assert self._growing is not None, "append rows first"
+        return self._growing.matrix
+
+    def rows_with(self, codes: Iterable[str]) -> np.ndarray:
+        """Rows naming or declaring any of ``codes``."""
+        columns = [self.codes[c] for c in codes if c in self.codes]
+        if not columns or self._growing is None:
+            return np.empty(0, dtype=np.int64)
+        if self._by_function is None or self._by_function.shape[0] != self.matrix.shape[0]:
+            self._by_function = self.matrix.tocsc()
+        return np.unique(self._by_function[:, columns].nonzero()[0]).astype(np.int64)
+
+    def same_function_pairs(self, active: np.ndarray, limit: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+        """All pairs (i < j) of live rows that a *name* gives the same function, for functions
+        few enough rows share (``limit`` pairs): larger groups share words anyway."""
+        lefts, rights = [], []
+        named = np.array([bool(n) for n in self.named], dtype=bool)
+        for code in self.codes:
+            rows = self.rows_with([code])
+            rows = rows[active[rows] & named[rows]]
+            if rows.size >= 2 and rows.size * (rows.size - 1) // 2 <= limit:
+                a, b = np.triu_indices(rows.size, k=1)
+                lefts.append(rows[a])
+                rights.append(rows[b])
+        if not lefts:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(lefts), np.concatenate(rights)
 
     def pairs(
         self,
@@ -184,8 +221,8 @@ class FunctionRows:
         from similarity.features import rowdot
 
         shared = rowdot(left_matrix, self.matrix, rows_left, rows_right)
-        has_left = np.asarray(left_matrix.sum(axis=1)).ravel()[rows_left] > 0
-        has_right = np.asarray(self.matrix.sum(axis=1)).ravel()[rows_right] > 0
+        has_left = np.diff(left_matrix.indptr)[rows_left] > 0
+        has_right = self._has[rows_right]
         named_left = np.array([bool(left_named[i]) for i in rows_left.tolist()], dtype=bool)
         named_right = np.array([bool(self.named[j]) for j in rows_right.tolist()], dtype=bool)
         known = has_left & has_right & (named_left | named_right)

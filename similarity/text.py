@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from similarity.features import GrowingRows
-from similarity.lexicon import Lexicon, default_lexicon
+from similarity.lexicon import DATA_DIR, Lexicon, default_lexicon
 from similarity.normalize import words
 
 __all__ = ["CHANNELS", "TextSignal"]
@@ -75,6 +76,7 @@ class TextSignal:
 
     def fit(self, names: Sequence[str], texts: Sequence[str]) -> TextSignal:
         prepared = self._prepare(names, texts)
+        background = self._prepare(*background_texts())
         self.vectorizers_ = {
             "name": TfidfVectorizer(
                 analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
@@ -102,11 +104,12 @@ class TextSignal:
             distinct, inverse = np.unique(np.array(documents, dtype=object), return_inverse=True)
             vectorizer = self.vectorizers_[channel]
             texts = distinct.tolist()
-            if all(texts):
-                rows = vectorizer.fit_transform(texts)
-            else:  # empty texts must not count as documents; an all-empty channel needs a vocabulary
-                vectorizer.fit([t for t in texts if t] or ["_"])
-                rows = vectorizer.transform(texts)
+            # Empty texts must not count as documents. Typical system texts join the corpus
+            # the rarity of words is learned from (not the index): with two systems, every
+            # word they share would otherwise look rare and every pair alike.
+            corpus = [t for t in texts if t] + [t for t in getattr(background, channel) if t]
+            vectorizer.fit(corpus or ["_"])
+            rows = vectorizer.transform(texts)
             blocks[channel] = sp.csr_matrix(rows[inverse.ravel()])
         self._growing = {c: GrowingRows(blocks[c]) for c in CHANNELS}
         self._growing_matrix = GrowingRows(self.stack(blocks))
@@ -194,6 +197,19 @@ class TextSignal:
             if len(terms) == limit:
                 break
         return terms
+
+
+@lru_cache(maxsize=1)
+def background_texts() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Names and full texts of ``data/background.tsv`` (typical systems, for word rarity)."""
+    names: list[str] = []
+    texts: list[str] = []
+    for line in (DATA_DIR / "background.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _tab, description = line.partition("\t")
+            names.append(name)
+            texts.append(f"{name} {description}")
+    return tuple(names), tuple(texts)
 
 
 def _grow(phrase: str, first: str, second: str, longest: int = 8) -> str:

@@ -39,8 +39,10 @@ from registry.models import (
     SystemUserAgencyLink,
 )
 from registry.services import audit
+from registry.services.taxonomy import localized_name
 from registry.services.vectors import VectorTable
 from similarity import DETECTOR_VERSION, DuplicateFinder
+from similarity.knowledge import default_knowledge
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +162,7 @@ class PortfolioIndex:
         doubles the portfolio each time, so it stays linear overall.
         """
         with self._lock:
+            self.store.bind(session)
             latest = session.scalar(select(func.max(col(InformationSystem.updated_at))))
             changed: Sequence[int | None] = ()
             if self._finder is not None and (
@@ -317,7 +320,7 @@ def scan_portfolio(
     data, recomputed by every scan, and are audited when people decide on them.
     """
     records = portfolio_records(session)
-    finder = portfolio_finder(VectorTable(session.get_bind())).fit(records)  # type: ignore[arg-type]  # a session is bound to an engine here
+    finder = portfolio_finder(VectorTable(session.get_bind(), session)).fit(records)  # type: ignore[arg-type]  # a session is bound to an engine here
     found = finder.pairs(min_score=min_score, k=k, progress=progress)
     created, updated, removed = _store(session, found, scope=None)
     report = ScanReport(len(records), len(found), created, updated, removed, finder.missing_vectors())
@@ -421,15 +424,21 @@ def warnings_seen_from(session: Session, system: InformationSystem, locale: str)
             select(InformationSystem).where(col(InformationSystem.id).in_(other_ids | platform_ids))
         ).unique()
     }
-    capability_names = {
-        c.code: (c.name_en if locale == "en" else c.name) for c in session.scalars(select(Capability))
-    }
+    capability_names = function_names(session, locale)
     views = []
     for warning in warnings:
         other_id = warning.system_b_id if warning.system_a_id == system.id else warning.system_a_id
         reasons = [describe_reason(r, others, capability_names) for r in warning.reasons]
         views.append(WarningView(warning, others[other_id], [r for r in reasons if r]))
     return views
+
+
+def function_names(session: Session, locale: str) -> dict[str, str]:
+    """Names of capabilities and of the engine's functions (its thesaurus), in the reader's language."""
+    knowledge = default_knowledge()
+    names = {code: function.label(locale) for code, function in knowledge.functions.items()}
+    names.update({c.code: localized_name(c, locale) for c in session.scalars(select(Capability))})
+    return names
 
 
 def describe_reason(
@@ -452,6 +461,18 @@ def describe_reason(
         "shared_users": lambda: _l("Serve the same user agencies (%(percent)s)", percent=percent),
         "similar_dependencies": lambda: _l("Depend on the same systems (%(percent)s)", percent=percent),
         "same_level": lambda: _l("Same scope level"),
+        "same_function": lambda: "; ".join(
+            str(
+                _l(
+                    "Same function: %(function)s — “%(term)s” names it",
+                    function=capability_names.get(item.get("function", ""), item.get("function", "")),
+                    term=item.get("term", ""),
+                )
+            )
+            for item in reason.get("items", [])
+        ),
+        "similar_meaning": lambda: _l("Close in meaning, whatever the words"),
+        "meaning_not_compared": lambda: _l("Meaning not compared yet: the texts are still being analysed"),
         "duplicates_central_platform": lambda: _l(
             "A local system doing what the shared platform %(platform)s already provides",
             platform=platform_name,

@@ -16,12 +16,16 @@ from sqlmodel import Session, col
 from registry.choices import AgencyLevel
 from registry.models import Capability, InformationSystem
 from registry.models.system import TEXT_LIMITS
-from registry.services.overlaps import describe_reason, portfolio_index
-from registry.services.taxonomy import localized_name
+from registry.services.overlaps import EXCLUDED_STATUSES, describe_reason, function_names, portfolio_index
 from registry.text import clean_line, clean_text
 
 MAX_MATCHES = 20
 MIN_TEXT = 4
+SAME_KIND = 0.25
+"""Score from which a shared platform or a system of the proposer's own agency is shown first:
+below it, it is not a system of the same kind, only a neighbour."""
+FORCED_LIMIT = 300
+"""Own-agency systems and central platforms scored on every query, whatever retrieval finds."""
 """Fewer characters than this in name and description together say too little to compare."""
 
 
@@ -76,6 +80,8 @@ class SimilarMatch:
     score: float
     relation: str
     reasons: list[str]
+    kind: str = "other"
+    """``shared_platform`` (deploy it instead), ``own_agency`` (the proposer already has one) or ``other``."""
 
 
 def find_similar(
@@ -96,7 +102,14 @@ def find_similar(
         "agency": query.owner_agency_id,
     }
     finder = portfolio_index().current(session)
-    matches = [m for m in finder.query(record, k=k + 1) if m["id"] != query.system_id][:k]
+    own = _own_agency_systems(session, query.owner_agency_id)
+    platforms = _central_platforms(session)
+    found = [
+        m
+        for m in finder.query(record, k=max(3 * k, 30), always=own | platforms)
+        if m["id"] != query.system_id
+    ]
+    matches = sorted(found, key=lambda m: (_tier(m, own, platforms), -m["score"]))[:k]
     wanted = {m["id"] for m in matches} | _platforms(matches)
     systems = {
         s.id: s
@@ -104,17 +117,52 @@ def find_similar(
             select(InformationSystem).where(col(InformationSystem.id).in_(wanted))
         ).unique()
     }
-    names = {c.code: localized_name(c, locale) for c in capabilities.values()}
+    names = function_names(session, locale)
+    kinds = {0: "shared_platform", 1: "own_agency"}
     return [
         SimilarMatch(
             systems[m["id"]],
             float(m["score"]),
             m["relation"],
             [text for r in m["reasons"] if (text := describe_reason(r, systems, names))],
+            kinds.get(_tier(m, own, platforms), "other"),
         )
         for m in matches
         if m["id"] in systems
     ]
+
+
+def _tier(match: dict[str, Any], own: set[int], platforms: set[int]) -> int:
+    """What the person typing should see first: the platform to deploy instead, then what their
+    own agency already runs, then everything else by score."""
+    if match["score"] < SAME_KIND:
+        return 2
+    if match["id"] in platforms or match["relation"] == "reuse":
+        return 0
+    return 1 if match["id"] in own else 2
+
+
+def _own_agency_systems(session: Session, agency_id: int | None) -> set[int]:
+    if agency_id is None:
+        return set()
+    query = (
+        select(col(InformationSystem.id))
+        .where(col(InformationSystem.owner_agency_id) == agency_id)
+        .where(col(InformationSystem.status).not_in(EXCLUDED_STATUSES))
+        .limit(FORCED_LIMIT)
+    )
+    return set(session.scalars(query))
+
+
+def _central_platforms(session: Session) -> set[int]:
+    query = (
+        select(col(InformationSystem.id))
+        .where(col(InformationSystem.is_shared_platform).is_(True))
+        .where(col(InformationSystem.scope_level) == AgencyLevel.CENTRAL.value)
+        .where(col(InformationSystem.status).not_in(EXCLUDED_STATUSES))
+        .limit(FORCED_LIMIT)
+    )
+    return set(session.scalars(query))
 
 
 def _platforms(matches: Iterable[dict[str, Any]]) -> set[int]:
@@ -132,6 +180,7 @@ def as_json(match: SimilarMatch, url: str) -> dict[str, Any]:
         "is_shared_platform": system.is_shared_platform,
         "score": round(match.score, 3),
         "relation": match.relation,
+        "kind": match.kind,
         "reasons": match.reasons,
         "url": url,
     }

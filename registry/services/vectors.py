@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, func, select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from registry.models import TextEmbedding
 from similarity.semantic import DIMENSIONS
@@ -32,17 +33,31 @@ def decode(blob: bytes) -> np.ndarray:
 class VectorTable:
     """The engine's :class:`~similarity.semantic.VectorStore` over ``text_embedding``.
 
-    Reads use their own short connection: the per-process index outlives requests. Vectors
-    embedded by this process are also remembered here, so the save that computed one (its
-    transaction not yet committed) finds it at once.
+    The per-process index outlives requests, so reads go through the session the current
+    thread bound with :meth:`bind` (the request's or the command's: one connection per
+    thread, and it sees the thread's own uncommitted saves), or a short connection of their
+    own when none is bound. Vectors embedded by this process are also remembered here.
     """
 
     REMEMBERED = 20_000
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, session: Session | None = None):
         self.engine = engine
+        self._fixed = session
+        self._local = threading.local()
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def bind(self, session: Session) -> None:
+        """Read through ``session`` in this thread from now on."""
+        self._local.session = session
+
+    def _read(self, query: Any) -> list[Any]:
+        session = self._fixed or getattr(self._local, "session", None)
+        if session is not None:
+            return list(session.execute(query))
+        with self.engine.connect() as connection:
+            return list(connection.execute(query))
 
     def remember(self, vectors: Mapping[str, np.ndarray]) -> None:
         with self._lock:
@@ -60,14 +75,12 @@ class VectorTable:
                 if key in self._recent:
                     found[key] = self._recent[key]
         rest = [key for key in wanted if key not in found]
-        if rest:
-            with self.engine.connect() as connection:
-                for start in range(0, len(rest), CHUNK):
-                    query = select(col(TextEmbedding.key), col(TextEmbedding.vector)).where(
-                        col(TextEmbedding.key).in_(rest[start : start + CHUNK])
-                    )
-                    for key, blob in connection.execute(query):
-                        found[key] = decode(blob)
+        for start in range(0, len(rest), CHUNK):
+            query = select(col(TextEmbedding.key), col(TextEmbedding.vector)).where(
+                col(TextEmbedding.key).in_(rest[start : start + CHUNK])
+            )
+            for key, blob in self._read(query):
+                found[key] = decode(blob)
         return found
 
     def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
@@ -76,5 +89,4 @@ class VectorTable:
 
     def latest(self) -> int:
         """The newest row's id: when it moves, vectors have arrived from elsewhere."""
-        with self.engine.connect() as connection:
-            return int(connection.scalar(select(func.max(col(TextEmbedding.id)))) or 0)
+        return int(self._read(select(func.max(col(TextEmbedding.id))))[0][0] or 0)

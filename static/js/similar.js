@@ -48,6 +48,10 @@
         li.textContent = reason;
         reasons.appendChild(li);
       }
+      const kind = item.querySelector("[data-field=kind]");
+      const label = {shared_platform: kind.dataset.sharedPlatform, own_agency: kind.dataset.ownAgency}[match.kind];
+      kind.textContent = label || "";
+      kind.hidden = !label;
       const reuse = item.querySelector("[data-field=reuse]");
       reuse.value = match.code;
       reuse.textContent = match.is_shared_platform ? reuse.dataset.platformLabel : reuse.dataset.systemLabel;

@@ -56,7 +56,7 @@ def test_shared_terms_explain_the_match():
     texts = ["quản lý văn bản đến và văn bản đi", "quản lý văn bản đi, hồ sơ công việc", "tin tức"]
     signal = TextSignal().fit(texts, texts)
     terms, nothing = signal.shared_terms(signal.blocks_, signal.texts_, np.array([0, 0]), np.array([1, 2]))
-    assert terms[0] == "quản lý văn bản"  # the shared phrase, not its syllable pairs
+    assert "quản lý văn bản" in terms  # the shared phrase, not its syllable pairs
     assert "văn bản đi" in terms or "đi" in terms
     assert not any(term in ("lý văn", "bản đến") for term in terms)
     assert nothing == []

@@ -1,0 +1,203 @@
+"""Meaning vectors in the registry: stored once per text, embedded on save or in the background,
+picked up by every worker, and shown in the reasons and the live panel."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from registry.db import get_engine
+from registry.models import InformationSystem, TextEmbedding
+from registry.services import embeddings
+from registry.services.overlaps import PortfolioIndex, describe_reason
+from registry.services.similar import SimilarQuery, find_similar
+from registry.services.systems import SystemInput, update_system
+from registry.services.vectors import VectorTable, decode, encode
+from similarity.semantic import text_key
+from tests.conftest import OPERATOR
+from tests.test_overlaps import documents  # noqa: F401 - fixture
+
+
+def stored(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(TextEmbedding)) or 0
+
+
+def test_a_save_stores_the_vector_of_its_text_once(session, make_system):
+    system = make_system(name="Phần mềm quản lý tài sản công", description="Theo dõi tài sản, kiểm kê.")
+    key = text_key(system.name, system.description)
+    row = session.scalar(select(TextEmbedding).where(TextEmbedding.key == key))
+    assert row is not None and len(row.vector) == 384 * 2  # float16
+    assert np.isclose(np.linalg.norm(decode(row.vector)), 1.0, atol=1e-3)
+    count = stored(session)
+
+    data = SystemInput.from_system(system)
+    data.purpose = "Only the purpose changes: the embedded text does not."
+    update_system(session, system, data, actor=OPERATOR, expected_version=system.version)
+    session.commit()
+    assert stored(session) == count
+
+    data = SystemInput.from_system(system)
+    data.description = "Theo dõi tài sản, khấu hao và kiểm kê hằng năm."
+    update_system(session, system, data, actor=OPERATOR, expected_version=system.version)
+    session.commit()
+    assert stored(session) == count + 1
+
+
+def test_the_background_job_resumes_where_a_kill_stopped_it(app, session, make_system):
+    for n in range(5):
+        make_system(name=f"Hệ thống số {n} về quản lý hồ sơ", description=f"Mô tả riêng của hệ thống {n}.")
+    session.execute(delete(TextEmbedding))
+    session.commit()
+    engine = get_engine(app)
+
+    stop = threading.Event()
+    with Session(engine) as job:
+        # Killed after its first batch of two: what it committed stays.
+        first = embeddings.embed_pending(job, batch=2, stop=stop, progress=lambda run: stop.set())
+    assert (first.done, first.total, first.finished) == (2, 5, False)
+    assert stored(session) == 2
+
+    with Session(engine) as job:
+        second = embeddings.embed_pending(job, batch=2)
+    assert (second.done, second.total, second.finished) == (3, 3, True)
+    status = embeddings.embedding_status(session)
+    assert (status.systems, status.embedded, status.missing) == (5, 5, 0)
+    with Session(engine) as job:
+        assert embeddings.embed_pending(job).total == 0  # nothing is ever embedded twice
+
+
+def test_every_worker_picks_up_vectors_stored_elsewhere(app, session, make_system):
+    system = make_system(name="Cơ sở dữ liệu đất đai", description="Thửa đất, chủ sử dụng, biến động.")
+    key = text_key(system.name, system.description)
+    vector = session.scalar(select(TextEmbedding.vector).where(TextEmbedding.key == key))
+    session.execute(delete(TextEmbedding))
+    session.commit()
+    index = PortfolioIndex(VectorTable(get_engine(app)))  # another worker: nothing remembered
+    finder = index.current(session)
+    assert finder.missing_vectors() == 1
+    session.add(TextEmbedding(key=key, vector=vector))  # the background job, in another process
+    session.commit()
+    assert index.current(session).missing_vectors() == 0
+
+
+def test_vectors_round_trip_as_float16():
+    vector = np.random.default_rng(1).normal(size=384).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+    back = decode(encode(vector))
+    assert back.dtype == np.float32 and float(back @ vector) > 0.9999
+    with pytest.raises(ValueError, match="dimensions"):
+        decode(b"\x00" * 10)
+
+
+def test_the_panel_shows_the_platform_first_and_never_misses_the_own_agencys_system(
+    session,
+    make_agency,
+    make_system,
+):
+    hanoi = make_agency(code="TU-HNI", name="Thành ủy Hà Nội", level="province", block="locality")
+    central = make_agency(code="BTCTW", name="Ban Tổ chức Trung ương", level="central", block="party")
+    platform = make_system(
+        name="Cơ sở dữ liệu đảng viên toàn quốc",
+        description="Nền tảng dùng chung quản lý hồ sơ, lý lịch, biến động đảng viên trong toàn Đảng.",
+        status="in_operation",
+        is_shared_platform=True,
+        owner_agency_id=central.id,
+    )
+    own = make_system(
+        name="Cơ sở dữ liệu đảng viên Hà Nội",
+        description="Hồ sơ, lý lịch đảng viên của Đảng bộ thành phố.",
+        status="in_operation",
+        scope_level="province",
+        owner_agency_id=hanoi.id,
+    )
+    for n, province in enumerate(("Nghệ An", "Thanh Hóa", "Huế", "Đà Nẵng", "Cần Thơ", "Lào Cai", "Sơn La")):
+        agency = make_agency(code=f"TU-{n}", name=f"Tỉnh ủy {province}", level="province", block="locality")
+        make_system(
+            name=f"Phần mềm quản lý hồ sơ đảng viên tỉnh {province}",
+            description="Quản lý hồ sơ đảng viên, chuyển sinh hoạt đảng, thống kê đảng viên.",
+            status="in_operation",
+            scope_level="province",
+            owner_agency_id=agency.id,
+        )
+    query = SimilarQuery(
+        name="Phần mềm quản lý hồ sơ đảng viên Hà Nội",
+        description="Quản lý hồ sơ đảng viên của Đảng bộ thành phố.",
+        owner_agency_id=hanoi.id,
+        scope_level="province",
+    )
+    matches = find_similar(session, query, k=4, locale="vi")
+    assert [m.system.id for m in matches[:2]] == [platform.id, own.id]
+    assert [m.kind for m in matches[:2]] == ["shared_platform", "own_agency"]
+    assert all(m.kind == "other" for m in matches[2:])
+
+
+def test_the_api_says_what_kind_of_match_each_is(client, documents):  # noqa: F811
+    first = documents[0]
+    response = client.post(
+        "/api/v1/similar",
+        json={"name": "Phần mềm quản lý văn bản", "owner_agency_id": first.owner_agency_id, "k": 3},
+    )
+    matches = response.get_json()["matches"]
+    mine = next(m for m in matches if m["code"] == first.code)
+    assert mine["kind"] == "own_agency"
+
+
+@pytest.mark.parametrize(
+    ("reason", "english", "vietnamese"),
+    [
+        (
+            {"code": "same_function", "items": [{"function": "document_management", "term": "iOffice"}]},
+            "Same function: document management and workflow — “iOffice” names it",
+            "Cùng chức năng: quản lý văn bản và điều hành — “iOffice” là tên gọi của chức năng này",
+        ),
+        (
+            {"code": "similar_meaning", "value": 2.4},
+            "Close in meaning, whatever the words",
+            "Gần nhau về nội dung",
+        ),
+        (
+            {"code": "meaning_not_compared"},
+            "Meaning not compared yet: the texts are still being analysed",
+            "Chưa so sánh về nội dung",
+        ),
+    ],
+)
+def test_meaning_and_thesaurus_reasons_read_in_both_languages(app, reason, english, vietnamese):
+    from flask_babel import force_locale
+
+    from similarity.knowledge import default_knowledge
+
+    names = {
+        lang: {code: f.label(lang) for code, f in default_knowledge().functions.items()}
+        for lang in ("en", "vi")
+    }
+    with app.test_request_context(), force_locale("en"):
+        assert describe_reason(reason, {}, names["en"]) == english
+    with app.test_request_context(), force_locale("vi"):
+        assert describe_reason(reason, {}, names["vi"]).startswith(vietnamese)
+
+
+def test_the_embed_command_reports_and_fills_what_is_missing(app, session, make_system):
+    make_system(name="Hệ thống thư điện tử công vụ", description="Hộp thư cho cán bộ.")
+    session.execute(delete(TextEmbedding))
+    session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["embed", "--status"])
+    assert result.exit_code == 0 and "0 of 1 live systems" in result.output
+    result = runner.invoke(args=["embed"])
+    assert result.exit_code == 0 and "Embedded 1 texts" in result.output
+    assert stored(session) == 1
+    assert "1 of 1 live systems" in runner.invoke(args=["embed", "--status"]).output
+
+
+def test_a_system_saved_while_the_encoder_fails_is_still_saved(session, make_system, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("encoder crashed")
+
+    monkeypatch.setattr(embeddings, "embed_systems", broken)
+    system = make_system(name="Hệ thống quản lý thi đua khen thưởng", description="Khen thưởng.")
+    assert session.get(InformationSystem, system.id) is not None

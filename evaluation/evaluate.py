@@ -48,7 +48,7 @@ from similarity.combine import (
     Weight,
     meaning_feature,
 )
-from similarity.semantic import MemoryStore, default_embedder, text_key
+from similarity.semantic import MemoryStore, compose, default_embedder, piece_key, pieces
 
 FITTED = (*TEXT_CHANNELS, *LEARNED_SIGNALS)
 
@@ -136,13 +136,13 @@ def engine_scores(
 def record_vectors(records: Sequence[dict[str, Any]]) -> np.ndarray:
     """Every record's vector, through the cache."""
     store = FileStore()
-    keys = [text_key(r["name"], r.get("description")) for r in records]
-    missing = [(k, r) for k, r in zip(keys, records, strict=True) if k not in store.vectors]
+    texts = [pieces(r["name"], r.get("description")) for r in records]
+    missing = {piece_key(t): t for group in texts for t in group if piece_key(t) not in store.vectors}
     embedder = default_embedder()
     if missing and embedder is not None:
-        vectors = embedder.embed([(r["name"], r.get("description")) for _k, r in missing])
-        store.put_many({k: v for (k, _r), v in zip(missing, vectors, strict=True)})
-    return np.array([store.vectors[k] for k in keys])
+        vectors = embedder.embed_texts(list(missing.values()))
+        store.put_many(dict(zip(missing, vectors, strict=True)))
+    return np.array([compose([store.vectors[piece_key(t)] for t in group]) for group in texts])
 
 
 def e5_baseline(records: Sequence[dict[str, Any]], left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -71,11 +71,11 @@ SEMANTIC_WEIGHTS: dict[str, Weight] = {
     **WEIGHTS,
     # Fitted like WEIGHTS, with the meaning channel: words weigh less once meaning is known.
     "bias": Weight(-5.33, why=WEIGHTS["bias"].why),
-    "name": Weight(2.77, why=WEIGHTS["name"].why),
-    "word": Weight(4.95, why=WEIGHTS["word"].why),
-    "plain": Weight(4.16, why=WEIGHTS["plain"].why),
-    "function": Weight(3.81, 0.5, WEIGHTS["function"].why),
-    "meaning": Weight(3.34, why="Closeness of the multilingual sentence embeddings, standardised."),
+    "name": Weight(2.87, why=WEIGHTS["name"].why),
+    "word": Weight(5.44, why=WEIGHTS["word"].why),
+    "plain": Weight(4.58, why=WEIGHTS["plain"].why),
+    "function": Weight(3.96, 0.5, WEIGHTS["function"].why),
+    "meaning": Weight(2.87, why="Closeness of the multilingual sentence embeddings, standardised."),
 }
 """The model used for a pair when both systems have a vector: refitted with the meaning channel."""
 

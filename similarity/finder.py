@@ -40,9 +40,11 @@ from similarity.semantic import (
     MemoryStore,
     SemanticRows,
     VectorStore,
+    compose,
     default_embedder,
     language_of,
-    text_key,
+    pieces,
+    text_keys,
 )
 from similarity.text import TextSignal
 
@@ -78,7 +80,7 @@ class DuplicateFinder(BaseEstimator):
         The sentence encoder of the meaning channel: ``"auto"`` uses the packaged model when
         installed, ``None`` scores with words and structure only.
     vectors : VectorStore, optional
-        Where vectors are looked up (and stored) by :func:`~similarity.semantic.text_key`;
+        Where vectors are looked up (and stored) by :func:`~similarity.semantic.piece_key`;
         an in-memory store by default.
     embed_missing : bool
         Embed, while fitting or updating, the records whose vector the store lacks. The
@@ -162,21 +164,31 @@ class DuplicateFinder(BaseEstimator):
         self.store_: VectorStore = self.vectors if self.vectors is not None else MemoryStore()
         self.semantic_: SemanticRows | None = None
         if self.embedder_ is not None or self.vectors is not None:
-            keys = [text_key(r.name, r.description) for r in checked]
+            keys = [text_keys(r.name, r.description) for r in checked]
             self.semantic_ = SemanticRows(keys, self._languages(checked), self._vectors(keys, checked))
         return self
 
-    def _vectors(self, keys: list[str], records: list[Record]) -> dict[str, np.ndarray]:
-        """The records' vectors from the store; the missing ones embedded now if allowed."""
-        found = dict(self.store_.get_many(set(keys)))
+    def _vectors(self, keys: list[tuple[str, ...]], records: list[Record]) -> dict[str, np.ndarray]:
+        """The records' piece vectors from the store; the missing ones embedded now if allowed."""
+        found = dict(self.store_.get_many({key for group in keys for key in group}))
         if self.embed_missing and isinstance(self.embedder_, Embedder):
-            wanted = {key: record for key, record in zip(keys, records, strict=True) if key not in found}
-            if wanted:
-                vectors = self.embedder_.embed([(r.name, r.description) for r in wanted.values()])
-                fresh = {key: vector for key, vector in zip(wanted, vectors, strict=True) if vector.any()}
-                self.store_.put_many(fresh)
-                found.update(fresh)
+            self._embed_into(found, keys, records)
         return found
+
+    def _embed_into(
+        self, found: dict[str, np.ndarray], keys: list[tuple[str, ...]], records: list[Record]
+    ) -> None:
+        assert isinstance(self.embedder_, Embedder)
+        wanted: dict[str, str] = {}
+        for group, record in zip(keys, records, strict=True):
+            for key, text in zip(group, pieces(record.name, record.description), strict=True):
+                if key not in found:
+                    wanted[key] = text
+        if wanted:
+            vectors = self.embedder_.embed_texts(list(wanted.values()))
+            fresh = {key: vector for key, vector in zip(wanted, vectors, strict=True) if vector.any()}
+            self.store_.put_many(fresh)
+            found.update(fresh)
 
     @staticmethod
     def _languages(records: list[Record]) -> list[int]:
@@ -267,7 +279,7 @@ class DuplicateFinder(BaseEstimator):
         self._adjacency = None
         self.functions_.append((r.name, r.description, r.capabilities) for r in checked)
         if self.semantic_ is not None:
-            keys = [text_key(r.name, r.description) for r in checked]
+            keys = [text_keys(r.name, r.description) for r in checked]
             self.semantic_.append(keys, self._languages(checked), self._vectors(keys, checked))
         self.active_ = np.concatenate([self.active_, np.ones(len(checked), dtype=bool)])
         self.groups_ = np.concatenate(
@@ -391,10 +403,13 @@ class DuplicateFinder(BaseEstimator):
         if own is not None and self.semantic_.present[own]:
             vector = self.semantic_.matrix[own]
         else:
-            key = text_key(probe.name, probe.description)
-            vector = self.store_.get_many([key]).get(key)
-            if vector is None and isinstance(self.embedder_, Embedder):
-                vector = self.embedder_.embed([(probe.name, probe.description)])[0]
+            # Typing changes one field at a time: the other's vector is found, not recomputed.
+            keys = text_keys(probe.name, probe.description)
+            found = dict(self.store_.get_many(keys))
+            if isinstance(self.embedder_, Embedder):
+                self._embed_into(found, [keys], [probe])
+            if keys and all(key in found for key in keys):
+                vector = compose([found[key] for key in keys])
         return self.semantic_.similarities(vector, language_of(f"{probe.name} {probe.description}"))
 
     def _meaning_neighbours(self, meaning: np.ndarray, own: int | None, wanted: int) -> np.ndarray:

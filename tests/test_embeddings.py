@@ -17,7 +17,7 @@ from registry.services.overlaps import PortfolioIndex, describe_reason
 from registry.services.similar import SimilarQuery, find_similar
 from registry.services.systems import SystemInput, update_system
 from registry.services.vectors import VectorTable, decode, encode
-from similarity.semantic import text_key
+from similarity.semantic import piece_key, text_keys
 from tests.conftest import OPERATOR
 from tests.test_overlaps import documents  # noqa: F401 - fixture
 
@@ -28,10 +28,10 @@ def stored(session: Session) -> int:
 
 def test_a_save_stores_the_vector_of_its_text_once(session, make_system):
     system = make_system(name="Phần mềm quản lý tài sản công", description="Theo dõi tài sản, kiểm kê.")
-    key = text_key(system.name, system.description)
-    row = session.scalar(select(TextEmbedding).where(TextEmbedding.key == key))
-    assert row is not None and len(row.vector) == 384 * 2  # float16
-    assert np.isclose(np.linalg.norm(decode(row.vector)), 1.0, atol=1e-3)
+    for key in text_keys(system.name, system.description):  # the name and the description
+        row = session.scalar(select(TextEmbedding).where(TextEmbedding.key == key))
+        assert row is not None and len(row.vector) == 384  # one signed byte per dimension
+        assert np.isclose(np.linalg.norm(decode(row.vector)), 1.0, atol=1e-3)
     count = stored(session)
 
     data = SystemInput.from_system(system)
@@ -44,7 +44,8 @@ def test_a_save_stores_the_vector_of_its_text_once(session, make_system):
     data.description = "Theo dõi tài sản, khấu hao và kiểm kê hằng năm."
     update_system(session, system, data, actor=OPERATOR, expected_version=system.version)
     session.commit()
-    assert stored(session) == count + 1
+    assert stored(session) == count + 1  # the new description; the name's vector is reused
+    assert session.scalar(select(TextEmbedding).where(TextEmbedding.key == piece_key(system.name)))
 
 
 def test_the_background_job_resumes_where_a_kill_stopped_it(app, session, make_system):
@@ -58,12 +59,12 @@ def test_the_background_job_resumes_where_a_kill_stopped_it(app, session, make_s
     with Session(engine) as job:
         # Killed after its first batch of two: what it committed stays.
         first = embeddings.embed_pending(job, batch=2, stop=stop, progress=lambda run: stop.set())
-    assert (first.done, first.total, first.finished) == (2, 5, False)
+    assert (first.done, first.total, first.finished) == (2, 10, False)  # 5 names, 5 descriptions
     assert stored(session) == 2
 
     with Session(engine) as job:
         second = embeddings.embed_pending(job, batch=2)
-    assert (second.done, second.total, second.finished) == (3, 3, True)
+    assert (second.done, second.total, second.finished) == (8, 8, True)
     status = embeddings.embedding_status(session)
     assert (status.systems, status.embedded, status.missing) == (5, 5, 0)
     with Session(engine) as job:
@@ -72,23 +73,27 @@ def test_the_background_job_resumes_where_a_kill_stopped_it(app, session, make_s
 
 def test_every_worker_picks_up_vectors_stored_elsewhere(app, session, make_system):
     system = make_system(name="Cơ sở dữ liệu đất đai", description="Thửa đất, chủ sử dụng, biến động.")
-    key = text_key(system.name, system.description)
-    vector = session.scalar(select(TextEmbedding.vector).where(TextEmbedding.key == key))
+    keys = text_keys(system.name, system.description)
+    vectors = {
+        key: session.scalar(select(TextEmbedding.vector).where(TextEmbedding.key == key)) for key in keys
+    }
     session.execute(delete(TextEmbedding))
     session.commit()
     index = PortfolioIndex(VectorTable(get_engine(app)))  # another worker: nothing remembered
     finder = index.current(session)
     assert finder.missing_vectors() == 1
-    session.add(TextEmbedding(key=key, vector=vector))  # the background job, in another process
+    session.add_all(TextEmbedding(key=k, vector=v) for k, v in vectors.items())  # the job, elsewhere
     session.commit()
     assert index.current(session).missing_vectors() == 0
 
 
-def test_vectors_round_trip_as_float16():
-    vector = np.random.default_rng(1).normal(size=384).astype(np.float32)
-    vector /= np.linalg.norm(vector)
-    back = decode(encode(vector))
-    assert back.dtype == np.float32 and float(back @ vector) > 0.9999
+def test_vectors_round_trip_in_384_bytes():
+    rng = np.random.default_rng(1)
+    a, b = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 384)).astype(np.float32))
+    assert len(encode(a)) == 384
+    back_a, back_b = decode(encode(a)), decode(encode(b))
+    assert back_a.dtype == np.float32 and float(back_a @ a) > 0.999
+    assert abs(float(back_a @ back_b) - float(a @ b)) < 0.001  # cosines survive
     with pytest.raises(ValueError, match="dimensions"):
         decode(b"\x00" * 10)
 
@@ -189,8 +194,8 @@ def test_the_embed_command_reports_and_fills_what_is_missing(app, session, make_
     result = runner.invoke(args=["embed", "--status"])
     assert result.exit_code == 0 and "0 of 1 live systems" in result.output
     result = runner.invoke(args=["embed"])
-    assert result.exit_code == 0 and "Embedded 1 texts" in result.output
-    assert stored(session) == 1
+    assert result.exit_code == 0 and "Embedded 2 texts" in result.output
+    assert stored(session) == 2
     assert "1 of 1 live systems" in runner.invoke(args=["embed", "--status"]).output
 
 

@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         'text_embedding',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column('vector', sa.LargeBinary(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_text_embedding')),

@@ -33,7 +33,7 @@ from registry.models import InformationSystem, TextEmbedding
 from registry.models.system import utcnow
 from registry.services.overlaps import EXCLUDED_STATUSES, scan_portfolio
 from registry.services.vectors import CHUNK, VectorTable, encode
-from similarity.semantic import default_embedder, text_key
+from similarity.semantic import default_embedder, piece_key, pieces, text_keys
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +76,12 @@ def embed_systems(session: Session, systems: Sequence[Any], store: VectorTable |
     embedder = default_embedder()
     if embedder is None or not systems:
         return 0
-    texts = {text_key(s.name, s.description): (s.name, s.description) for s in systems}
-    missing = [key for key in texts if key not in _stored(session, list(texts))]
+    texts = {piece_key(text): text for s in systems for text in pieces(s.name, s.description)}
+    stored = _stored(session, list(texts))
+    missing = [key for key in texts if key not in stored]
     if not missing:
         return 0
-    vectors = embedder.embed([texts[key] for key in missing])
+    vectors = embedder.embed_texts([texts[key] for key in missing])
     fresh = {key: vector for key, vector in zip(missing, vectors, strict=True) if vector.any()}
     _insert_ignoring_existing(session, fresh)
     if store is not None:
@@ -102,14 +103,14 @@ class EmbeddingRun:
         return time.monotonic() - self.started
 
 
-def pending_texts(session: Session) -> dict[str, tuple[str, str]]:
-    """Texts of live systems that have no vector yet, by key."""
+def pending_texts(session: Session) -> dict[str, str]:
+    """Texts (names, descriptions) of live systems that have no vector yet, by key."""
     rows = session.execute(
         select(col(InformationSystem.name), col(InformationSystem.description)).where(
             col(InformationSystem.status).not_in(EXCLUDED_STATUSES)
         )
     ).all()
-    texts = {text_key(name, description): (name, description) for name, description in rows}
+    texts = {piece_key(text): text for name, description in rows for text in pieces(name, description)}
     stored = set(session.scalars(select(col(TextEmbedding.key))))
     return {key: value for key, value in texts.items() if key not in stored}
 
@@ -122,7 +123,7 @@ def embed_pending(
     progress: Callable[[EmbeddingRun], None] | None = None,
     stop: threading.Event | None = None,
 ) -> EmbeddingRun:
-    """Embed every live system's text that has no vector, committing after each batch.
+    """Embed every live system's texts that have no vector, committing after each batch.
 
     This service commits on its own (like the portfolio refresh): it is a long job whose
     finished batches must survive a kill. Run it again to resume.
@@ -140,7 +141,7 @@ def embed_pending(
         if stop is not None and stop.is_set():
             break
         chunk = keys[start : start + batch]
-        vectors = embedder.embed([pending[key] for key in chunk])
+        vectors = embedder.embed_texts([pending[key] for key in chunk])
         _insert_ignoring_existing(
             session, {key: vector for key, vector in zip(chunk, vectors, strict=True) if vector.any()}
         )
@@ -169,9 +170,9 @@ def embedding_status(session: Session) -> EmbeddingStatus:
             col(InformationSystem.status).not_in(EXCLUDED_STATUSES)
         )
     ).all()
-    keys = [text_key(name, description) for name, description in rows]
-    stored = _stored(session, sorted(set(keys)))
-    return EmbeddingStatus(len(keys), sum(1 for key in keys if key in stored))
+    keys = [text_keys(name, description) for name, description in rows]
+    stored = _stored(session, sorted({key for group in keys for key in group}))
+    return EmbeddingStatus(len(keys), sum(1 for group in keys if all(key in stored for key in group)))
 
 
 # --- the background job ------------------------------------------------------------------------

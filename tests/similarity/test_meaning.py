@@ -8,7 +8,7 @@ import pytest
 from similarity import DuplicateFinder
 from similarity.__main__ import main
 from similarity.knowledge import DataFileError, Knowledge, default_knowledge
-from similarity.semantic import OTHER, VIETNAMESE, Embedder, MemoryStore, language_of, text_key
+from similarity.semantic import OTHER, VIETNAMESE, Embedder, MemoryStore, language_of, piece_key, pieces
 
 PORTFOLIO = [
     {
@@ -45,9 +45,9 @@ class CountingEmbedder(Embedder):
         super().__init__()
         self.embedded = 0
 
-    def embed(self, texts, batch: int = 32):
+    def embed_texts(self, texts, batch: int = 32):
         self.embedded += len(texts)
-        return super().embed(texts, batch)
+        return super().embed_texts(texts, batch)
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +108,8 @@ def test_vectors_are_computed_once_per_text(embedder):
     again.update([edited])
     assert embedder.embedded == before  # the embedded text (name and description) is unchanged
     again.update([{**PORTFOLIO[2], "description": "Tin tức và thông báo của tỉnh, nay có thêm chuyên mục."}])
-    assert embedder.embedded == before + 1
-    assert len(store.vectors) == len(PORTFOLIO) + 1
+    assert embedder.embedded == before + 1  # the new description only: the name's vector is kept
+    assert len(store.vectors) == 2 * len(PORTFOLIO) + 1
 
 
 def test_without_vectors_the_words_decide_and_the_reasons_say_so(embedder):
@@ -120,10 +120,8 @@ def test_without_vectors_the_words_decide_and_the_reasons_say_so(embedder):
     assert match["components"]["meaning"] is None
     assert "meaning_not_compared" in reason_codes(match)
     # The background job stores the vectors; the finder picks them up.
-    keys = [text_key(r["name"], r["description"]) for r in PORTFOLIO]
-    store.put_many(
-        dict(zip(keys, embedder.embed([(r["name"], r["description"]) for r in PORTFOLIO]), strict=True))
-    )
+    texts = [text for r in PORTFOLIO for text in pieces(r["name"], r["description"])]
+    store.put_many(dict(zip(map(piece_key, texts), embedder.embed_texts(texts), strict=True)))
     assert finder.attach_vectors() == len(PORTFOLIO)
     assert finder.missing_vectors() == 0
     match = next(m for m in finder.query({"name": "Quản lý văn bản điều hành"}, k=4) if m["id"] == "docs")

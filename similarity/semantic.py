@@ -122,7 +122,9 @@ def text_keys(name: str | None, description: str | None) -> tuple[str, ...]:
 
 def compose(vectors: Sequence[np.ndarray]) -> np.ndarray:
     """A system's vector from its pieces' (zeros when there is none)."""
-    total = np.sum(vectors, axis=0, dtype=np.float32) if len(vectors) else np.zeros(DIMENSIONS, np.float32)
+    total = np.zeros(DIMENSIONS, dtype=np.float32)
+    for vector in vectors:
+        total += vector
     norm = float(np.linalg.norm(total))
     return total / norm if norm else total
 

@@ -21,9 +21,12 @@ from registry.text import clean_line, clean_text
 
 MAX_MATCHES = 20
 MIN_TEXT = 4
-SAME_KIND = 0.25
-"""Score from which a shared platform or a system of the proposer's own agency is shown first:
-below it, it is not a system of the same kind, only a neighbour."""
+PLATFORM_FIRST = 0.5
+"""Score from which a shared platform is shown first ("deploy it instead"): more likely than
+not to do the job proposed."""
+OWN_AGENCY_FIRST = 0.25
+"""Score from which a system of the proposer's own agency comes next: the agency knows its own
+systems, so a weaker likeness is still worth putting in front of it."""
 FORCED_LIMIT = 300
 """Own-agency systems and central platforms scored on every query, whatever retrieval finds."""
 """Fewer characters than this in name and description together say too little to compare."""
@@ -135,11 +138,9 @@ def find_similar(
 def _tier(match: dict[str, Any], own: set[int], platforms: set[int]) -> int:
     """What the person typing should see first: the platform to deploy instead, then what their
     own agency already runs, then everything else by score."""
-    if match["score"] < SAME_KIND:
-        return 2
-    if match["id"] in platforms or match["relation"] == "reuse":
+    if match["score"] >= PLATFORM_FIRST and (match["id"] in platforms or match["relation"] == "reuse"):
         return 0
-    return 1 if match["id"] in own else 2
+    return 1 if match["score"] >= OWN_AGENCY_FIRST and match["id"] in own else 2
 
 
 def _own_agency_systems(session: Session, agency_id: int | None) -> set[int]:

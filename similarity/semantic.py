@@ -294,14 +294,12 @@ class SemanticRows:
     def similarities(self, vector: np.ndarray | None, language: int = VIETNAMESE) -> np.ndarray:
         """Closeness in meaning of ``vector`` to every row, standardised (:func:`standardise`);
         ``nan`` where a row (or the vector) has none."""
-        result = np.full(self.rows, np.nan)
         if vector is None or not np.any(vector):
-            return result
-        present = np.flatnonzero(self.present)
-        cosines = self.matrix[present] @ vector.astype(np.float32)
-        result[present] = standardise(
-            cosines.astype(np.float64), np.full(present.size, language), self.languages[present]
-        )
+            return np.full(self.rows, np.nan)
+        # One product over every row (rows without a vector are zeros), no copy of the matrix.
+        cosines = (self.matrix @ vector.astype(np.float32)).astype(np.float64)
+        result = standardise(cosines, np.full(self.rows, language), self.languages)
+        result[~self.present] = np.nan
         return result
 
     def pair_cosines(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -325,37 +323,43 @@ class SemanticRows:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Unique (i < j) pairs of rows among each other's ``per_row`` nearest in meaning.
 
-        Exact below :data:`EXACT_ROWS` rows; above, rows are partitioned by k-means and each
-        partition is compared with its :data:`PROBES` nearest partitions (an inverted-file
-        search: all-pairs products at 100,000 rows would cost minutes). Pairs below ``floor``
-        are not worth scoring.
+        Exact below :data:`EXACT_ROWS` rows; above, rows are partitioned by k-means into parts
+        of at most :data:`PART_ROWS` (an inverted-file search: all-pairs products at 100,000
+        rows would cost minutes) and each part is compared with its :data:`PROBES` nearest
+        parts. Pairs below ``floor`` (standardised closeness) are not worth scoring.
         """
         rows = np.flatnonzero(active[: self.rows] & self.present)
         if rows.size < 2 or per_row <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         vectors = self.matrix[rows]
+        languages = self.languages[rows]
         if rows.size <= EXACT_ROWS:
-            partitions = [(np.arange(rows.size), np.arange(rows.size))]
+            everything = np.arange(rows.size)
+            partitions = [(everything, everything)]
         else:
             partitions = _inverted_file(vectors)
         lefts, rights = [], []
         for members, candidates in partitions:
             for start in range(0, members.size, block):
                 chunk = members[start : start + block]
-                sims = vectors[chunk] @ vectors[candidates].T
-                sims[chunk[:, None] == candidates[None, :]] = -1.0
+                sims = standardise(
+                    (vectors[chunk] @ vectors[candidates].T).astype(np.float64),
+                    languages[chunk][:, None],
+                    languages[candidates][None, :],
+                )
+                sims[chunk[:, None] == candidates[None, :]] = -np.inf
                 if skip_groups:
                     g_left = groups[rows[chunk]][:, None]
                     same = (g_left >= 0) & (g_left == groups[rows[candidates]][None, :])
-                    sims[same] = -1.0
+                    sims[same] = -np.inf
                 take = min(per_row, candidates.size - 1)
                 if take <= 0:
                     continue
                 best = np.argpartition(-sims, take - 1, axis=1)[:, :take]
                 values = np.take_along_axis(sims, best, axis=1)
-                keep = values >= floor
-                lefts.append(np.repeat(rows[chunk], take)[keep.ravel()])
-                rights.append(rows[candidates[best]].ravel()[keep.ravel()])
+                keep = (values >= floor).ravel()
+                lefts.append(np.repeat(rows[chunk], take)[keep])
+                rights.append(rows[candidates[best]].ravel()[keep])
         if not lefts:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         left = np.concatenate(lefts)
@@ -366,24 +370,38 @@ class SemanticRows:
 
 
 EXACT_ROWS = 6000
-"""Up to this many rows, every pair's cosine is computed (a few seconds at most)."""
-PROBES = 4
-"""Partitions each partition is compared with in the inverted-file search (itself included)."""
+"""Up to this many rows, every pair's closeness is computed (a few seconds at most)."""
+PART_ROWS = 1024
+"""Largest part of the inverted-file search: a product of three parts' rows bounds each step."""
+PROBES = 3
+"""Parts each part is compared with (itself included)."""
+
+
+def _parts(vectors: np.ndarray, indices: np.ndarray, depth: int = 0) -> list[np.ndarray]:
+    """Split ``indices`` by k-means until no part has more than :data:`PART_ROWS` rows.
+
+    Real portfolios are lumpy (3,000 communes running one product): a part that k-means cannot
+    split (identical texts) is cut into slices instead.
+    """
+    from sklearn.cluster import MiniBatchKMeans
+
+    if indices.size <= PART_ROWS:
+        return [indices]
+    count = max(2, indices.size // (PART_ROWS // 4))
+    if depth < 3:
+        kmeans = MiniBatchKMeans(n_clusters=count, random_state=0, n_init=1, batch_size=4096)
+        labels = kmeans.fit_predict(vectors[indices])
+        groups = [indices[labels == c] for c in range(count)]
+        groups = [g for g in groups if g.size]
+        if len(groups) > 1:
+            return [part for group in groups for part in _parts(vectors, group, depth + 1)]
+    return [indices[start : start + PART_ROWS] for start in range(0, indices.size, PART_ROWS)]
 
 
 def _inverted_file(vectors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(members, candidates) per k-means partition; candidates are the nearest partitions' rows."""
-    from sklearn.cluster import MiniBatchKMeans
-
-    count = max(2, int(np.sqrt(vectors.shape[0])))
-    kmeans = MiniBatchKMeans(n_clusters=count, random_state=0, n_init=1, batch_size=4096).fit(vectors)
-    labels = kmeans.labels_
-    centres = kmeans.cluster_centers_
+    """(members, candidates) per part; candidates are the rows of the nearest parts."""
+    parts = _parts(vectors, np.arange(vectors.shape[0]))
+    centres = np.array([vectors[part].mean(axis=0) for part in parts], dtype=np.float32)
     centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
     nearest = np.argsort(-(centres @ centres.T), axis=1)[:, :PROBES]
-    members_of = [np.flatnonzero(labels == c) for c in range(count)]
-    partitions = []
-    for c in range(count):
-        if members_of[c].size:
-            partitions.append((members_of[c], np.concatenate([members_of[n] for n in nearest[c]])))
-    return partitions
+    return [(part, np.concatenate([parts[n] for n in nearest[index]])) for index, part in enumerate(parts)]

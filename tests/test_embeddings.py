@@ -4,6 +4,7 @@ picked up by every worker, and shown in the reasons and the live panel."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -206,3 +207,14 @@ def test_a_system_saved_while_the_encoder_fails_is_still_saved(session, make_sys
     monkeypatch.setattr(embeddings, "embed_systems", broken)
     system = make_system(name="Hệ thống quản lý thi đua khen thưởng", description="Khen thưởng.")
     assert session.get(InformationSystem, system.id) is not None
+
+
+def test_the_review_queue_shows_the_background_jobs_progress(app, client_for):
+    worker = embeddings.BackgroundEmbedder(get_engine(app), Path(app.instance_path) / "lock", lambda: None)
+    worker.run = embeddings.EmbeddingRun(total=2000, done=500)
+    app.extensions[embeddings.BACKGROUND] = worker
+    reviewer = client_for("reviewer")
+    page = reviewer.get("/review/").get_data(as_text=True)
+    assert "data-embedding-progress" in page and "500 trên 2.000 (25%)" in page
+    worker.run.done, worker.run.finished = 2000, True
+    assert "data-embedding-progress" not in reviewer.get("/review/").get_data(as_text=True)

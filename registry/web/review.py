@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from registry.db import get_session
 from registry.errors import StaleEditError, ValidationError
 from registry.fields import field_label
 from registry.models import DuplicateWarning, InformationSystem
-from registry.services import overlaps, review, workflow
+from registry.services import embeddings, overlaps, review, workflow
 from registry.services.clusters import duplicate_clusters
 from registry.services.dependencies import neighbourhood
 from registry.services.findings import findings_of
@@ -42,7 +42,9 @@ COMPARED_FIELDS = (
 def queue() -> str:
     status = request.args.get("status", "")
     items, counts = review.review_queue(get_session(), status or None)
-    return render_template("review/queue.html", items=items, counts=counts, status=status)
+    worker = embeddings.background(current_app)
+    run = worker.run if worker is not None and worker.run is not None and not worker.run.finished else None
+    return render_template("review/queue.html", items=items, counts=counts, status=status, embedding=run)
 
 
 def _page(system: InformationSystem, errors: dict[str, list[object]] | None = None, status: int = 200) -> Any:

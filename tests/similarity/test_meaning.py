@@ -235,3 +235,23 @@ def test_stored_vectors_are_unit_length(embedder):
     vectors = embedder.embed([("Quản lý văn bản", "Văn bản đến, văn bản đi"), ("", ""), ("Hue-S", None)])
     norms = np.linalg.norm(vectors, axis=1)
     assert np.allclose(norms[[0, 2]], 1.0, atol=1e-5) and norms[1] == 0.0
+
+
+def test_the_inverted_file_search_finds_near_copies_in_a_lumpy_portfolio():
+    """Above the exact size, parts are searched: a near copy must still be found, even when
+    thousands of rows share one text (communes running one product)."""
+    from similarity.semantic import EXACT_ROWS, SemanticRows
+
+    rng = np.random.default_rng(3)
+    size = EXACT_ROWS + 2000
+    base = rng.normal(size=(size, 384)).astype(np.float32)
+    base[:3000] = base[0]  # one lump of identical texts
+    copies = np.arange(3000, 3400)
+    base[copies + 400] = base[copies] + rng.normal(scale=0.05, size=(copies.size, 384)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    keys = [(f"{row:032x}",) for row in range(size)]
+    rows = SemanticRows(keys, [0] * size, {key[0]: vector for key, vector in zip(keys, base, strict=True)})
+    left, right = rows.neighbour_pairs(np.ones(size, dtype=bool), np.full(size, -1), per_row=3, floor=1.0)
+    found = set(zip(left.tolist(), right.tolist(), strict=True))
+    recall = np.mean([(int(a), int(a) + 400) in found for a in copies])
+    assert recall >= 0.95

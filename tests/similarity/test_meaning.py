@@ -45,7 +45,7 @@ class CountingEmbedder(Embedder):
         super().__init__()
         self.embedded = 0
 
-    def embed_texts(self, texts, batch: int = 32):
+    def embed_texts(self, texts, batch: int = 64):
         self.embedded += len(texts)
         return super().embed_texts(texts, batch)
 

@@ -36,6 +36,7 @@ from similarity.reuse import (
     reuse_pairs,
 )
 from similarity.semantic import (
+    UNACCENTED,
     Embedder,
     MemoryStore,
     SemanticRows,
@@ -209,7 +210,8 @@ class DuplicateFinder(BaseEstimator):
         self._check_fitted()
         if self.semantic_ is None:
             return 0
-        return int((self.active_ & ~self.semantic_.present).sum())
+        pending = ~self.semantic_.present & (self.semantic_.languages != UNACCENTED)
+        return int((self.active_ & pending).sum())
 
     def _set_matrices(self, records: list[Record]) -> dict[str, features.SetMatrix]:
         capability_weights = np.array(list(self.capability_weights_.values()), dtype=np.float64)

@@ -141,7 +141,9 @@ def describe(
             # The name channel compared the names after the thesaurus rewrote them ("iOffice"
             # became "quản lý văn bản điều hành"): report the names as typed instead.
             evidence.name = round(name_similarity(a.name, b.name), 4)
-        evidence.meaning_pending = finder.semantic_ is not None and evidence.meaning is None
+        evidence.meaning_pending = (
+            finder.semantic_ is not None and evidence.meaning is None and finder.semantic_.pending(j)
+        )
         evidence.reuse_of = sanctioned_reuse(a, b)
         if evidence.reuse_of is None:
             evidence.central_platform = central_duplicate(a, b, evidence)

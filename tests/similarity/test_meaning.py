@@ -8,7 +8,16 @@ import pytest
 from similarity import DuplicateFinder
 from similarity.__main__ import main
 from similarity.knowledge import DataFileError, Knowledge, default_knowledge
-from similarity.semantic import OTHER, VIETNAMESE, Embedder, MemoryStore, language_of, piece_key, pieces
+from similarity.semantic import (
+    OTHER,
+    UNACCENTED,
+    VIETNAMESE,
+    Embedder,
+    MemoryStore,
+    language_of,
+    piece_key,
+    pieces,
+)
 
 PORTFOLIO = [
     {
@@ -185,7 +194,18 @@ def test_small_portfolios_flag_a_copy_and_spare_the_unrelated(embedder, size):
 def test_language_detection_reads_vietnamese_letters():
     assert language_of("Hệ thống quản lý văn bản") == VIETNAMESE
     assert language_of("Document management system") == OTHER
+    assert language_of("He thong quan ly van ban tinh Nghe An") == UNACCENTED
     assert language_of("") == VIETNAMESE
+
+
+def test_text_typed_without_tone_marks_is_compared_on_words(finder):
+    """The encoder reads "quan ly van ban" poorly; the unaccented word channel was made for it."""
+    match = finder.query(
+        {"name": "He thong quan ly van ban dieu hanh", "description": "van ban den, van ban di"}
+    )[0]
+    assert match["id"] == "docs" and match["score"] >= 0.6
+    assert match["components"]["meaning"] is None
+    assert "meaning_not_compared" not in reason_codes(match)
 
 
 # --- the thesaurus ---------------------------------------------------------------------------

@@ -231,7 +231,10 @@ class ScanReport:
             f"{self.created} new warnings, {self.updated} updated, {self.removed} no longer found"
         )
         if self.without_meaning:
-            text += f"; {self.without_meaning} compared without meaning (run `flask embed` first)"
+            text += (
+                f"; {self.without_meaning} compared on words only, their texts not analysed yet "
+                "(the background job or `flask embed` does it; a scan afterwards weighs meaning)"
+            )
         return text
 
 

@@ -341,3 +341,26 @@ def test_an_agency_imports_its_list_in_two_steps(
     expect(page.locator("[data-count=created]")).to_have_text("1")
     page.locator("[data-list=created-codes] a").first.click()
     expect(page.get_by_role("heading", name="Hệ thống quản lý văn bản Tỉnh ủy Nghệ An (mới)")).to_be_visible()
+
+
+def test_the_live_panel_shows_the_platform_then_the_agencys_own_system(
+    page: Page, live_server: str, portfolio, make_user
+) -> None:
+    """Typing a proposal: the shared platform comes first ("deploy it instead"), then what the
+    proposer's own agency already runs, each labelled; at phone width too."""
+    submitter = make_user("submitter", username="nghean", agency_id=portfolio.province.id)
+    sign_in(page, live_server, submitter.username)
+    for width, height in ((1400, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server}/systems/new")
+        page.get_by_label("Cơ quan chủ quản").select_option(label="Tỉnh ủy Nghệ An")
+        page.get_by_label("Tên", exact=True).fill("Phần mềm quản lý văn bản và điều hành Nghệ An")
+        page.get_by_label("Mô tả", exact=True).fill("Quản lý văn bản đến, văn bản đi, điều hành công việc.")
+        items = page.locator("[data-similar-item]")
+        expect(items.first).to_contain_text("Hệ thống điều hành tác nghiệp")
+        expect(items.first.locator("[data-field=kind]")).to_have_text(
+            "Nền tảng dùng chung: triển khai nền tảng này thay vì xây mới"
+        )
+        expect(items.nth(1)).to_contain_text("Phần mềm quản lý văn bản Tỉnh ủy Nghệ An")
+        expect(items.nth(1).locator("[data-field=kind]")).to_have_text("Cơ quan của bạn đã có hệ thống này")
+        expect(items.nth(2).locator("[data-field=kind]")).to_be_hidden()

@@ -224,13 +224,13 @@ def filter_conditions(session: Session, flt: SystemFilter) -> list[Any]:
             InformationSystem.id.in_(select(Finding.system_id).where(Finding.severity == flt.severity))
         )
     if flt.warnings:
-        conditions.append(_warning_condition(flt.warnings))
+        conditions.append(warning_condition(flt.warnings))
     if flt.agency:
         conditions.append(_agency_condition(session, flt.agency, flt.agency_role))
     return conditions
 
 
-def _warning_condition(kind: str) -> Any:
+def warning_condition(kind: str) -> Any:
     """Systems in a confirmed duplicate pair, or (``suspected``) only in open warnings: the
     dashboard's two groups of money in duplicates."""
 

@@ -55,7 +55,9 @@ class SystemAttestation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     system_id: int = Field(foreign_key="information_system.id", ondelete="CASCADE")
-    round_id: int | None = Field(default=None, foreign_key="reporting_round.id", index=True, ondelete="CASCADE")
+    round_id: int | None = Field(
+        default=None, foreign_key="reporting_round.id", index=True, ondelete="CASCADE"
+    )
     agency_id: int = Field(foreign_key="agency.id")
     attested_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     attested_by_label: str = Field(max_length=100)

@@ -29,7 +29,9 @@ class UsageReport(SQLModel, table=True):
     transactions: int | None = Field(default=None, sa_column=Column(BigInteger))
     cost_vnd: int | None = Field(default=None, sa_column=Column(BigInteger))
     note: str | None = Field(default=None, max_length=500)
-    round_id: int | None = Field(default=None, foreign_key="reporting_round.id", index=True, ondelete="SET NULL")
+    round_id: int | None = Field(
+        default=None, foreign_key="reporting_round.id", index=True, ondelete="SET NULL"
+    )
     filed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     filed_by_label: str | None = Field(default=None, max_length=100)
     filed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

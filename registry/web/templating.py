@@ -10,11 +10,14 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from registry.choices import (
     AgencyBlock,
     AgencyLevel,
+    AttestationOutcome,
     DependencyKind,
     Disposition,
     Hosting,
     LabelledEnum,
+    ReportingState,
     Role,
+    RoundStatus,
     Severity,
     SystemStatus,
     TokenScope,
@@ -30,6 +33,9 @@ VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "role": Role,
     "scope": TokenScope,
     "severity": Severity,
+    "round_status": RoundStatus,
+    "outcome": AttestationOutcome,
+    "reporting_state": ReportingState,
 }
 
 

@@ -7,15 +7,14 @@ here fails ``test_every_route_has_a_row``.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from datetime import date, timedelta
-
 from registry.models import DuplicateWarning
-from registry.services.reporting import RoundInput, open_round
 from registry.services.dependencies import add_dependency
+from registry.services.reporting import RoundInput, open_round
 from registry.services.tokens import issue_token
 from tests.conftest import OPERATOR, only_these_warnings, sign_in
 

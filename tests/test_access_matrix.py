@@ -89,6 +89,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "reporting.remind": frozenset({"reviewer", "admin"}),
     "reporting.close": frozenset({"reviewer", "admin"}),
     "reporting.agency_page": EVERYONE,
+    "reporting.extend": frozenset({"reviewer", "admin"}),
     "reporting.confirm": frozenset({"submitter", "admin"}),  # the submitter's own agency's systems only
     "reporting.correct": frozenset({"submitter", "admin"}),
     "reporting.no_systems": frozenset({"submitter", "admin"}),
@@ -181,7 +182,7 @@ def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
         values["code"] = "en"
     if endpoint == "exports.system":
         values["fmt"] = "publiccode"
-    if endpoint in ("reporting.agency_page", "reporting.no_systems"):
+    if endpoint in ("reporting.agency_page", "reporting.no_systems", "reporting.extend"):
         values["code"] = "TU-THA"
     args = {name: values[name] for name in rule.arguments}
     with app.test_request_context():

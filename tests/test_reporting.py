@@ -412,3 +412,26 @@ def test_the_remind_command_sends_and_reports(app, session, world):
     assert "3 reminders to 3 agencies in 1 open rounds" in result.output
     session.expire_all()
     assert count(session, Notification, Notification.kind == "round_reminder") == 3
+
+
+def test_an_extension_keeps_one_agency_from_being_late(session, world):
+    round_ = open_test_round(session, world)
+    b = world["agencies"]["B"].id
+    reporting.extend_deadline(
+        session, round_.id, b, DEADLINE + timedelta(days=14), actor=world["actors"]["reviewer"]
+    )
+    session.commit()
+    after_deadline = DEADLINE + timedelta(days=5)
+    assert states(session, round_.id, after_deadline) == {
+        "TU-A": ("late", 5),
+        "TU-B": ("not_started", 0),
+        "TU-C": ("late", 5),
+    }
+    assert states(session, round_.id, DEADLINE + timedelta(days=20))["TU-B"] == ("late", 6)
+    with pytest.raises(ValidationError):
+        reporting.extend_deadline(session, round_.id, b, DEADLINE, actor=world["actors"]["reviewer"])
+    with pytest.raises(PermissionDeniedError):
+        reporting.extend_deadline(session, round_.id, b, None, actor=world["actors"]["B"])
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "round.extend")).one()
+    assert event.before == {"agency": "TU-B", "deadline": "2026-12-20"}
+    assert event.after == {"agency": "TU-B", "deadline": "2027-01-03"}

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('round_id', sa.Integer(), nullable=False),
         sa.Column('agency_id', sa.Integer(), nullable=False),
+        sa.Column('deadline', sa.Date(), nullable=True),
         sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('last_reminded_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('reminder_count', sa.Integer(), nullable=False),

@@ -34,7 +34,11 @@ class ReportingRound(SQLModel, table=True):
 
 
 class RoundAgency(SQLModel, table=True):
-    """An agency a round covers, with when it completed its part and when it was last reminded."""
+    """An agency a round covers, with when it completed its part and when it was last reminded.
+
+    ``deadline`` is an extension the standing office granted this agency; empty, the round's
+    deadline applies.
+    """
 
     __tablename__ = "round_agency"
     __table_args__ = (UniqueConstraint("round_id", "agency_id", name="uq_round_agency_round_agency"),)
@@ -42,6 +46,7 @@ class RoundAgency(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="reporting_round.id", index=True, ondelete="CASCADE")
     agency_id: int = Field(foreign_key="agency.id", index=True)
+    deadline: date | None = None
     completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     last_reminded_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     reminder_count: int = Field(default=0)

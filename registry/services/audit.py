@@ -314,6 +314,7 @@ ACTION_LABELS: dict[str, object] = {
     "round.close": _l("Reporting round closed"),
     "round.complete": _l("Agency completed its report"),
     "round.remind": _l("Reminders sent"),
+    "round.extend": _l("Deadline extended"),
 }
 
 

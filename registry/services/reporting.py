@@ -296,6 +296,40 @@ def attest_system(
     return attestation
 
 
+def extend_deadline(
+    session: Session, round_id: int, agency_id: int, deadline: date | None, *, actor: Actor
+) -> RoundAgency:
+    """Give one agency of an open round a later deadline (``None``: back to the round's).
+
+    The standing office's answer to an agency that asks for time: it is no longer counted late
+    until the new day passes. Audited as ``round.extend`` with the deadlines before and after.
+    """
+    policy.ensure(policy.allows(actor, policy.Permission.MANAGE_ROUNDS))
+    round_ = get_round(session, round_id)
+    if round_.status != RoundStatus.OPEN:
+        raise ReportingError(_l("This round is closed."))
+    part = _covered(session, round_id, agency_id)
+    if part is None:
+        raise ReportingError(_l("This round does not cover this agency."))
+    if deadline is not None and deadline <= round_.deadline:
+        raise ValidationError({"deadline": [_l("An extension must fall after the round's deadline.")]})
+    before = part.deadline or round_.deadline
+    part.deadline = deadline
+    session.flush()
+    agency = session.get(Agency, agency_id)
+    audit.record(
+        session,
+        actor,
+        "round.extend",
+        object_type="round",
+        object_id=round_.id,
+        object_label=round_.title,
+        before={"agency": agency.code if agency else agency_id, "deadline": before},
+        after={"agency": agency.code if agency else agency_id, "deadline": deadline or round_.deadline},
+    )
+    return part
+
+
 def confirm_no_systems(session: Session, round_id: int, agency_id: int, *, actor: Actor) -> RoundAgency:
     """An agency that manages no system in operation completes its part by saying so."""
     round_, part = _open_part(session, round_id, agency_id, actor)
@@ -437,14 +471,25 @@ def _notify_agencies(
             )
         )
     )
-    days_late = max(0, (today - round_.deadline).days)
-    details = {
-        "round_id": round_.id,
-        "round": round_.title,
-        "deadline": round_.deadline.isoformat(),
-        "days_late": days_late or None,
-    }
-    notifications.notify_round(session, users, kind, details)
+    extended = dict(
+        session.execute(
+            select(col(RoundAgency.agency_id), col(RoundAgency.deadline)).where(
+                col(RoundAgency.round_id) == round_.id,
+                col(RoundAgency.agency_id).in_(agency_ids),
+                col(RoundAgency.deadline).is_not(None),
+            )
+        ).all()
+    )
+    for agency_id in agency_ids:
+        deadline = extended.get(agency_id) or round_.deadline
+        days_late = max(0, (today - deadline).days)
+        details = {
+            "round_id": round_.id,
+            "round": round_.title,
+            "deadline": deadline.isoformat(),
+            "days_late": days_late or None,
+        }
+        notifications.notify_round(session, [u for u in users if u.agency_id == agency_id], kind, details)
     sent: dict[int, int] = {}
     for user in users:
         if user.agency_id is not None:
@@ -458,6 +503,8 @@ def _notify_agencies(
 @dataclass
 class AgencyProgress:
     agency_id: int
+    deadline: date
+    """The round's, or the extension granted to this agency."""
     code: str
     name: str
     level: str
@@ -492,6 +539,7 @@ class AgencyProgress:
             "attested": self.attested,
             "with_usage": self.with_usage,
             "state": self.state,
+            "deadline": self.deadline.isoformat(),
             "days_late": self.days_late,
             "completed_at": self.completed_at.isoformat() if self.completed_at else None,
             "last_reminded_at": self.last_reminded_at.isoformat() if self.last_reminded_at else None,
@@ -568,11 +616,12 @@ def round_progress(session: Session, round_id: int, *, today: date | None = None
     result = []
     for part, agency in rows:
         total, attested, reported = counts.get(part.agency_id, (0, 0, 0))
+        deadline = part.deadline or round_.deadline
         if part.completed_at is not None:
             state = ReportingState.COMPLETED
-            days_late = max(0, (_day(part.completed_at) - round_.deadline).days)
-        elif today > round_.deadline:
-            state, days_late = ReportingState.LATE, (today - round_.deadline).days
+            days_late = max(0, (_day(part.completed_at) - deadline).days)
+        elif today > deadline:
+            state, days_late = ReportingState.LATE, (today - deadline).days
         elif attested or reported:
             state, days_late = ReportingState.IN_PROGRESS, 0
         else:
@@ -580,6 +629,7 @@ def round_progress(session: Session, round_id: int, *, today: date | None = None
         result.append(
             AgencyProgress(
                 agency_id=part.agency_id,
+                deadline=deadline,
                 code=agency.code,
                 name=agency.name,
                 level=agency.level,

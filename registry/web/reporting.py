@@ -27,7 +27,14 @@ from registry.services.reporting import ReportingError
 from registry.services.systems import SystemInput
 from registry.web import access
 from registry.web.access import current_actor
-from registry.web.reporting_forms import ActionForm, AttestForm, RoundForm, UsageForm, UsageUploadForm
+from registry.web.reporting_forms import (
+    ActionForm,
+    AttestForm,
+    ExtensionForm,
+    RoundForm,
+    UsageForm,
+    UsageUploadForm,
+)
 from registry.web.systems import _parsed, _system_form, load_or_404
 
 bp = Blueprint("reporting", __name__)
@@ -166,7 +173,30 @@ def agency_page(round_id: int, code: str) -> str:
         may_report=round_.status == "open" and policy.can_report_for(current_actor(), agency.id),
         attest_form=AttestForm(),
         action_form=ActionForm(),
+        extension_form=ExtensionForm(data={"deadline": part.deadline}),
+        may_manage=round_.status == "open" and policy.allows(current_actor(), Permission.MANAGE_ROUNDS),
     )
+
+
+@bp.post("/reporting/<int:round_id>/agencies/<code>/extend")
+@access.allow(Permission.MANAGE_ROUNDS)
+def extend(round_id: int, code: str) -> Response:
+    round_ = _round_or_404(round_id)
+    agency = _agency_or_404(code)
+    form = ExtensionForm(request.form)
+    try:
+        if not form.validate():
+            raise ValidationError({"deadline": form.deadline.errors})
+        reporting.extend_deadline(
+            get_session(), round_id, agency.id, form.deadline.data, actor=current_actor()
+        )  # type: ignore[arg-type]
+    except ValidationError as exc:
+        flash(" ".join(str(m) for messages in exc.errors.values() for m in messages), "warning")
+    except ReportingError as exc:
+        flash(str(exc.message), "warning")
+    else:
+        flash(gettext("Deadline for %(name)s changed.", name=agency.name), "success")
+    return redirect(_agency_page(round_, agency.id))
 
 
 @bp.post("/reporting/<int:round_id>/systems/<code>/confirm")

@@ -70,6 +70,10 @@ class AttestForm(BaseForm):
     note = StringField(field_label("note"), render_kw={"maxlength": 500})
 
 
+class ExtensionForm(BaseForm):
+    deadline = DateField(_l("New deadline for this agency"), validators=[Optional()])
+
+
 class ActionForm(BaseForm):
     """A button that only needs CSRF (remind, close, "we have no system")."""
 

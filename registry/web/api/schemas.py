@@ -439,6 +439,7 @@ class AgencyProgress(BaseModel):
     attested: int = Field(description="Of them, attested in this round.")
     with_usage: int = Field(description="Of them, with a usage report for the round's period.")
     state: Literal["not_started", "in_progress", "completed", "late"]
+    deadline: date = Field(description="The round's deadline, or the extension granted to this agency.")
     days_late: int = Field(description="Past the deadline (as of today, or when it completed).")
     completed_at: datetime | None
     last_reminded_at: datetime | None

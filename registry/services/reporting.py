@@ -246,10 +246,12 @@ def attest_system(
     note: str | None = None,
     correction: SystemInput | None = None,
     expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> SystemAttestation:
     """The agency states that ``system``'s record is true (``confirmed``), or corrects it first
     (``corrected``: ``correction`` is saved by :func:`registry.services.systems.update_system`,
-    with its validation, optimistic lock and audited diff). Audited as ``system.attest``."""
+    with its validation, optimistic lock and audited diff). Audited as ``system.attest``.
+    ``now`` (UTC) dates the attestation; the seed's demo round uses it to replay past weeks."""
     round_, part = _open_part(session, round_id, system.owner_agency_id, actor)
     if system.status not in policy.ATTESTED_STATUSES:
         raise ReportingError(_l("Only systems in operation are attested."))
@@ -279,6 +281,7 @@ def attest_system(
         attested_by_label=actor.label[:100],
         outcome=outcome,
         note=note,
+        attested_at=now or datetime.now(UTC),
     )
     session.add(attestation)
     session.flush()
@@ -292,7 +295,7 @@ def attest_system(
         system_id=system.id,
         after={"round": round_.title, "outcome": outcome, "note": note},
     )
-    note_progress(session, round_, system.owner_agency_id, actor=actor)
+    note_progress(session, round_, system.owner_agency_id, actor=actor, now=now)
     return attestation
 
 
@@ -330,7 +333,9 @@ def extend_deadline(
     return part
 
 
-def confirm_no_systems(session: Session, round_id: int, agency_id: int, *, actor: Actor) -> RoundAgency:
+def confirm_no_systems(
+    session: Session, round_id: int, agency_id: int, *, actor: Actor, now: datetime | None = None
+) -> RoundAgency:
     """An agency that manages no system in operation completes its part by saying so."""
     round_, part = _open_part(session, round_id, agency_id, actor)
     if part.completed_at is not None:
@@ -338,11 +343,18 @@ def confirm_no_systems(session: Session, round_id: int, agency_id: int, *, actor
     counts = _counts(session, round_, [agency_id]).get(agency_id, (0, 0, 0))
     if counts[0]:
         raise ReportingError(_l("This agency has systems in operation: attest them and report their usage."))
-    _complete(session, round_, part, actor, confirmed_empty=True)
+    _complete(session, round_, part, actor, now, confirmed_empty=True)
     return part
 
 
-def note_progress(session: Session, round_: ReportingRound, agency_id: int | None, *, actor: Actor) -> bool:
+def note_progress(
+    session: Session,
+    round_: ReportingRound,
+    agency_id: int | None,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+) -> bool:
     """Complete the agency's part once every system is attested and reported; say whether it did."""
     if round_.status != RoundStatus.OPEN or round_.id is None:
         return False
@@ -352,14 +364,19 @@ def note_progress(session: Session, round_: ReportingRound, agency_id: int | Non
     total, attested, reported = _counts(session, round_, [part.agency_id]).get(part.agency_id, (0, 0, 0))
     if total == 0 or attested < total or reported < total:
         return False
-    _complete(session, round_, part, actor)
+    _complete(session, round_, part, actor, now)
     return True
 
 
 def _complete(
-    session: Session, round_: ReportingRound, part: RoundAgency, actor: Actor, confirmed_empty: bool = False
+    session: Session,
+    round_: ReportingRound,
+    part: RoundAgency,
+    actor: Actor,
+    now: datetime | None,
+    confirmed_empty: bool = False,
 ) -> None:
-    part.completed_at = datetime.now(UTC)
+    part.completed_at = now or datetime.now(UTC)
     session.flush()
     agency = session.get(Agency, part.agency_id)
     audit.record(

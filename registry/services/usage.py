@@ -108,12 +108,14 @@ def file_usage_report(
     *,
     actor: Actor,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> tuple[UsageReport, bool]:
     """File (or correct) ``system``'s report for the period; return it and whether it changed.
 
     Permission, validation, the write, the audit event (``usage.file``, or ``usage.correct``
     with the figures before and after), then rule R9 and the agency's round progress. Filing
     the same figures again changes and records nothing. Flushes; the caller commits.
+    ``today`` and ``now`` (UTC) stand in for the clock in tests and the seed's demo round.
     """
     check_may_report(actor, system)
     data = validate_usage_input(data, today=today)
@@ -138,7 +140,7 @@ def file_usage_report(
         report.round_id = round_.id
     report.filed_by_id = actor.user_id
     report.filed_by_label = actor.label[:100]
-    report.filed_at = datetime.now(UTC)
+    report.filed_at = now or datetime.now(UTC)
     session.flush()
     after = snapshot(report)
     if before is None:
@@ -167,7 +169,7 @@ def file_usage_report(
         )
     refresh_findings(session, [system], today=today)
     if round_ is not None:
-        reporting.note_progress(session, round_, system.owner_agency_id, actor=actor)
+        reporting.note_progress(session, round_, system.owner_agency_id, actor=actor, now=now)
     return report, True
 
 

@@ -558,8 +558,8 @@ class AgencyProgress:
             "state": self.state,
             "deadline": self.deadline.isoformat(),
             "days_late": self.days_late,
-            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
-            "last_reminded_at": self.last_reminded_at.isoformat() if self.last_reminded_at else None,
+            "completed_at": iso_utc(self.completed_at),
+            "last_reminded_at": iso_utc(self.last_reminded_at),
         }
 
 
@@ -690,8 +690,8 @@ class RoundSummary:
             "period_end": r.period_end.isoformat(),
             "deadline": r.deadline.isoformat(),
             "opened_by": r.opened_by_label,
-            "opened_at": r.opened_at.isoformat(),
-            "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+            "opened_at": iso_utc(r.opened_at),
+            "closed_at": iso_utc(r.closed_at),
             "agencies": self.agencies,
             "completed": self.completed,
             "in_progress": self.by_state.get(ReportingState.IN_PROGRESS, 0),
@@ -815,3 +815,8 @@ def latest_attestations(session: Session, system_ids: Collection[int] | None = N
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """A stored time as ISO 8601 in UTC (SQLite hands times back without their zone)."""
+    return None if moment is None else _aware(moment).astimezone(UTC).isoformat()

@@ -195,5 +195,5 @@ def report_record(report: UsageReport) -> dict[str, Any]:
         "note": report.note,
         "round_id": report.round_id,
         "filed_by": report.filed_by_label,
-        "filed_at": report.filed_at.isoformat() if report.filed_at else None,
+        "filed_at": reporting.iso_utc(report.filed_at),
     }

@@ -167,7 +167,7 @@ def round_attest(round_id: int) -> Response:
         outcome=attestation.outcome,
         note=attestation.note,
         attested_by=attestation.attested_by_label,
-        attested_at=attestation.attested_at.isoformat(),
+        attested_at=reporting.iso_utc(attestation.attested_at),
         agency_completed=part is not None and part.completed_at is not None,
     )
     response.status_code = 201

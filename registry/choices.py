@@ -179,7 +179,7 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         DependencyKind.REPLACES: _l("Replaces"),
     },
     RoundStatus: {
-        RoundStatus.OPEN: _l("Open"),
+        RoundStatus.OPEN: _l("Open for reporting"),
         RoundStatus.CLOSED: _l("Closed"),
     },
     AttestationOutcome: {

@@ -19,7 +19,7 @@ from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filt
 from registry.models import InformationSystem
 from registry.models.system import INPUT_FIELDS
 from registry.services import agencies as agency_service
-from registry.services import audit, consequences, overlaps, similar, taxonomy, workflow
+from registry.services import audit, consequences, overlaps, similar, taxonomy, usage, workflow
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.findings import findings_of
 from registry.services.systems import (
@@ -33,6 +33,7 @@ from registry.web import access
 from registry.web.access import current_actor
 from registry.web.audit_display import present
 from registry.web.forms import DependencyForm, SystemForm
+from registry.web.usage_chart import usage_chart
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
 
@@ -100,6 +101,7 @@ def _may_edit(system: InformationSystem) -> bool:
 
 def _render_detail(system: InformationSystem, dependency_form: DependencyForm, status: int = 200) -> Any:
     dependency_form.fill_choices()
+    reports = usage.reports_of(get_session(), system.id)  # type: ignore[arg-type]
     return (
         render_template(
             "systems/detail.html",
@@ -122,6 +124,10 @@ def _render_detail(system: InformationSystem, dependency_form: DependencyForm, s
             levels=AgencyLevel,
             locale=_locale(),
             localized=taxonomy.localized_name,
+            usage_reports=reports,
+            usage_chart=usage_chart(reports),
+            may_report=system.status in policy.ATTESTED_STATUSES
+            and policy.can_report_for(current_actor(), system.owner_agency_id),
         ),
         status,
     )

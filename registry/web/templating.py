@@ -11,11 +11,14 @@ from flask_babel import format_currency, format_date, format_datetime, format_de
 from registry.choices import (
     AgencyBlock,
     AgencyLevel,
+    AttestationOutcome,
     DependencyKind,
     Disposition,
     Hosting,
     LabelledEnum,
+    ReportingState,
     Role,
+    RoundStatus,
     Severity,
     SystemStatus,
     TokenScope,
@@ -31,6 +34,9 @@ VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "role": Role,
     "scope": TokenScope,
     "severity": Severity,
+    "round_status": RoundStatus,
+    "outcome": AttestationOutcome,
+    "reporting_state": ReportingState,
 }
 
 

@@ -255,6 +255,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "dependencies",
                 "review",
                 "portfolio",
+                "reporting",
                 "agencies",
                 "similar",
                 "account",

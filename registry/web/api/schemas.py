@@ -387,3 +387,99 @@ class SimilarQuery(BaseModel):
 class SimilarResult(BaseModel):
     matches: list[dict[str, Any]]
     too_short: bool
+
+
+# --- usage reports and reporting rounds ------------------------------------------------------------
+
+
+class UsageWrite(BaseModel):
+    """A usage report for one period; sending the same period again corrects it."""
+
+    period_start: date
+    period_end: date
+    active_users: int | None = Field(None, ge=0, description="People who used the system in the period.")
+    transactions: int | None = Field(None, ge=0, description="Documents, requests or records handled.")
+    cost_vnd: int | None = Field(None, ge=0, description="Operating cost for the period, in VND.")
+    note: str | None = Field(None, max_length=500)
+
+
+class UsageReport(BaseModel):
+    period_start: date
+    period_end: date
+    active_users: int | None
+    transactions: int | None
+    cost_vnd: int | None
+    note: str | None
+    round_id: int | None = Field(description="The reporting round it was filed in, if any.")
+    filed_by: str | None
+    filed_at: datetime | None
+
+
+class UsageReportList(BaseModel):
+    items: list[UsageReport] = Field(description="Latest period first.")
+
+
+class RoundListQuery(PageQuery):
+    status: Literal["open", "closed"] | None = None
+
+
+class RoundSummary(BaseModel):
+    id: int
+    title: str
+    status: Literal["open", "closed"]
+    period_start: date
+    period_end: date
+    deadline: date
+    opened_by: str
+    opened_at: datetime
+    closed_at: datetime | None
+    agencies: int = Field(description="Agencies the round covers.")
+    completed: int
+    in_progress: int
+    late: int
+    not_started: int
+    not_reported: int = Field(description="Agencies that attested and reported nothing at all (late or not).")
+
+
+class RoundPage(PageInfo):
+    items: list[RoundSummary]
+
+
+class AgencyProgress(BaseModel):
+    agency: str = Field(description="Agency code.")
+    name: str
+    level: AgencyLevel
+    systems: int = Field(description="Systems in operation it manages.")
+    attested: int = Field(description="Of them, attested in this round.")
+    with_usage: int = Field(description="Of them, with a usage report for the round's period.")
+    state: Literal["not_started", "in_progress", "completed", "late"]
+    deadline: date = Field(description="The round's deadline, or the extension granted to this agency.")
+    days_late: int = Field(description="Past the deadline (as of today, or when it completed).")
+    completed_at: datetime | None
+    last_reminded_at: datetime | None
+
+
+class Round(RoundSummary):
+    progress: list[AgencyProgress] = Field(description="Late agencies first, most late first.")
+
+
+class AttestationWrite(BaseModel):
+    system: str = Field(description="The system's public code.")
+    outcome: Literal["confirmed", "corrected"]
+    note: str | None = Field(None, max_length=500)
+    changes: dict[str, Any] | None = Field(
+        None, description="For `corrected`: the columns to change, as in PATCH /systems/{code}."
+    )
+    version: int | None = Field(None, description="For `corrected`: the system's version you read.")
+
+
+class Attestation(BaseModel):
+    id: int
+    round_id: int
+    system: str
+    agency: str
+    outcome: Literal["confirmed", "corrected"]
+    note: str | None
+    attested_by: str
+    attested_at: datetime
+    agency_completed: bool = Field(description="True once the agency's part of the round is complete.")

@@ -12,8 +12,8 @@ from sqlalchemy import delete
 from sqlmodel import Session
 
 from registry.models import DuplicateWarning, Finding, InformationSystem
+from registry.services import reporting, workflow
 from registry.services import stats as stats_service
-from registry.services import workflow
 from registry.services.stats import compute_stats, portfolio_stats
 from tests.conftest import OPERATOR, only_these_warnings, proposal_fields
 
@@ -245,3 +245,44 @@ def test_the_list_reports_an_unknown_block_severity_or_duplication_filter(client
     assert client.get("/api/v1/systems?warnings=maybe").status_code == 400
     page = client.get("/systems/?severity=extreme", follow_redirects=True)
     assert page.status_code == 200
+
+
+def test_an_open_round_shows_who_reported_and_who_is_late(app, client, session, portfolio):
+    today = date.today()
+    round_ = reporting.open_round(
+        session,
+        reporting.RoundInput(
+            title="Rà soát quý IV",
+            period_start=today - timedelta(days=90),
+            period_end=today,
+            deadline=today + timedelta(days=10),
+            agency_ids=(portfolio["province"].id, portfolio["commune"].id, portfolio["ministry"].id),
+        ),
+        actor=OPERATOR,
+    )
+    session.commit()
+    reporting.confirm_no_systems(session, round_.id, portfolio["commune"].id, actor=OPERATOR)
+    session.commit()
+    with app.test_request_context():
+        before_deadline = compute_stats(session, today=today)
+        overdue = compute_stats(session, today=today + timedelta(days=13))
+        scoped = compute_stats(session, agency="TU-THA", today=today + timedelta(days=13))
+    (standing,) = before_deadline.rounds
+    assert standing.agencies == 3 and standing.not_reported == 2
+    assert {b.key: b.value for b in standing.states.bars} == {
+        "completed": 1,
+        "in_progress": 0,
+        "late": 0,
+        "not_started": 2,
+    }
+    (late,) = overdue.rounds
+    assert [(p.code, p.days_late) for p in late.late] == [("BO-01", 3), ("TU-THA", 3)]
+    assert {b.key: b.value for b in late.states.bars}["late"] == 2
+    assert scoped.rounds[0].agencies == 2  # the province and its commune, not the ministry
+    html = client.get("/").get_data(as_text=True)
+    assert f'data-round="{round_.id}"' in html
+    assert f"/reporting/{round_.id}?state=not_reported" in html
+    body = client.get("/api/v1/stats").get_json()
+    assert body["rounds"][0]["not_reported"] == 2 and body["rounds"][0]["states"]["completed"] == 1
+    download = client.get(f"/dashboard/round-{round_.id}.csv")
+    assert download.status_code == 200 and "completed" in download.get_data(as_text=True)

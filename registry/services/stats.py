@@ -22,9 +22,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, union_all
 from sqlmodel import Session, col
 
-from registry.choices import LABELS, AgencyBlock, AgencyLevel, Disposition, Severity, SystemStatus
+from registry.choices import (
+    LABELS,
+    AgencyBlock,
+    AgencyLevel,
+    Disposition,
+    ReportingState,
+    RoundStatus,
+    Severity,
+    SystemStatus,
+)
 from registry.filters import agency_subtree
 from registry.models import Agency, AuditEvent, DuplicateWarning, Finding, InformationSystem
+from registry.services import reporting
+from registry.services.reporting import AgencyProgress
 from registry.services.watermark import WatermarkCache
 
 WAITING_STATUSES = (SystemStatus.SUBMITTED, SystemStatus.IN_REVIEW)
@@ -60,6 +71,13 @@ TREND_SERIES: tuple[tuple[str, tuple[str, ...], object], ...] = (
 
 TREND_MONTHS = 12
 
+ROUND_STATES = (
+    ReportingState.COMPLETED,
+    ReportingState.IN_PROGRESS,
+    ReportingState.LATE,
+    ReportingState.NOT_STARTED,
+)
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -81,7 +99,9 @@ class Breakdown:
     unit: object
     bars: list[Bar]
     target: str = "systems"
-    """``systems`` (the filtered systems list) or ``review`` (the review queue)."""
+    """``systems`` (the filtered systems list), ``review`` (the review queue) or ``round`` (the
+    reporting round ``round_id``, filtered by state)."""
+    round_id: int | None = None
 
     @property
     def total(self) -> int:
@@ -110,6 +130,21 @@ class Trend:
 
 
 @dataclass(frozen=True)
+class RoundStanding:
+    """An open reporting round: who has reported, who is late and by how much."""
+
+    id: int
+    title: str
+    deadline: date
+    agencies: int
+    not_reported: int
+    """Agencies that have done nothing at all in the round."""
+    states: Breakdown
+    late: list[AgencyProgress]
+    """The latest agencies, longest overdue first (at most ten)."""
+
+
+@dataclass(frozen=True)
 class PortfolioStats:
     scope: str | None
     """The agency code the figures are limited to (owned by it or an agency below it), or None."""
@@ -119,6 +154,7 @@ class PortfolioStats:
     oldest_waiting: list[WaitingProposal]
     median_wait_days: int | None
     trend: Trend
+    rounds: list[RoundStanding] = field(default_factory=list)
 
     def breakdown(self, key: str) -> Breakdown:
         return next(b for b in self.breakdowns if b.key == key)
@@ -159,6 +195,7 @@ def compute_stats(session: Session, *, agency: str | None = None, today: date) -
         oldest_waiting=oldest,
         median_wait_days=median,
         trend=_trend(session, scope, today),
+        rounds=_open_rounds(session, scope, today),
     )
 
 
@@ -358,6 +395,43 @@ def _waiting(
         target="review",
     )
     return breakdown, _describe_waiting(session, oldest), _median(by_day)
+
+
+def _open_rounds(session: Session, scope: _Scope, today: date) -> list[RoundStanding]:
+    """Every open round's progress, limited to the agencies in scope."""
+    standings = []
+    for summary in reporting.list_rounds(session, today=today, status=RoundStatus.OPEN):
+        round_ = summary.round
+        progress = reporting.round_progress(session, round_.id, today=today)  # type: ignore[arg-type]  # saved rows have ids
+        if scope.owners is not None:
+            inside = set(scope.owners)
+            progress = [p for p in progress if p.agency_id in inside]
+        counts = Counter(p.state for p in progress)
+        late = sorted(
+            (p for p in progress if p.state == ReportingState.LATE), key=lambda p: (-p.days_late, p.code)
+        )
+        standings.append(
+            RoundStanding(
+                id=round_.id,  # type: ignore[arg-type]  # saved rows have ids
+                title=round_.title,
+                deadline=round_.deadline,
+                agencies=len(progress),
+                not_reported=sum(1 for p in progress if not p.started),
+                states=Breakdown(
+                    "round",
+                    _l("Agencies by reporting state"),
+                    _l("agencies"),
+                    [
+                        Bar(str(state), LABELS[ReportingState][state], counts.get(state, 0))
+                        for state in ROUND_STATES
+                    ],
+                    target="round",
+                    round_id=round_.id,
+                ),
+                late=late[:10],
+            )
+        )
+    return standings
 
 
 def _median(counted: list[tuple[int, int]]) -> int | None:

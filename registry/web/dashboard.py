@@ -74,6 +74,8 @@ def render_dashboard() -> str:
 def bar_link(chart: Breakdown, bar: Bar) -> str | None:
     """Where a bar leads: the systems list filtered to it, or the review queue for those who
     review (others see the waiting proposals in the systems list)."""
+    if chart.target == "round":
+        return url_for("reporting.round_page", round_id=chart.round_id, state=bar.key)
     if chart.target == "review":
         if policy.allows(current_actor(), Permission.REVIEW):
             return url_for("review.queue")
@@ -98,9 +100,10 @@ def chart_csv(key: str) -> Response:
 
 
 def breakdown_rows(stats: PortfolioStats, key: str) -> list[list[Any]]:
-    try:
-        chart = stats.breakdown(key)
-    except StopIteration:
+    charts = {chart.key: chart for chart in stats.breakdowns}
+    charts.update({f"round-{standing.id}": standing.states for standing in stats.rounds})
+    chart = charts.get(key)
+    if chart is None:
         abort(404)
     money = any(bar.amount_vnd is not None for bar in chart.bars)
     header = ["key", _("Category"), _("Count")] + ([_("Estimated cost (VND)")] if money else [])

@@ -59,6 +59,28 @@ class StatsTrend(BaseModel):
     labels: dict[str, str]
 
 
+class StatsLateAgency(BaseModel):
+    code: str
+    name: str
+    days_late: int
+    systems: int
+    attested: int
+
+
+class StatsRound(BaseModel):
+    id: int
+    title: str
+    deadline: str
+    agencies: int
+    not_reported: int = Field(description="Agencies that have done nothing at all in the round.")
+    states: dict[str, int] = Field(
+        description="Agencies by state: completed, in_progress, late, not_started."
+    )
+    late: list[StatsLateAgency] = Field(
+        description="The latest agencies, longest overdue first (at most ten)."
+    )
+
+
 class Stats(BaseModel):
     agency: str | None
     computed_at: datetime
@@ -67,6 +89,7 @@ class Stats(BaseModel):
     median_wait_days: int | None
     oldest_waiting: list[StatsWaiting]
     trend: StatsTrend
+    rounds: list[StatsRound] = Field(description="Open reporting rounds, limited to the agencies in scope.")
 
 
 @bp.get("/stats")
@@ -75,7 +98,8 @@ class Stats(BaseModel):
 def stats() -> Response:
     """The dashboard's figures: systems by status, scope level and block; open findings by
     severity; open warnings by score; systems and money in confirmed or suspected duplicates;
-    proposals waiting by age; and twelve months of activity from the audit trail. The same
+    proposals waiting by age; twelve months of activity from the audit trail; and each open
+    reporting round's agencies by state, with the latest ones. The same
     numbers as the home page, in the reader's language, recomputed after any write."""
     query = read_query(StatsQuery)
     session = get_session()
@@ -124,4 +148,25 @@ def as_json(stats: PortfolioStats) -> dict[str, object]:
             "series": stats.trend.series,
             "labels": {key: str(label) for key, label in stats.trend.labels.items()},
         },
+        "rounds": [
+            {
+                "id": standing.id,
+                "title": standing.title,
+                "deadline": standing.deadline.isoformat(),
+                "agencies": standing.agencies,
+                "not_reported": standing.not_reported,
+                "states": {bar.key: bar.value for bar in standing.states.bars},
+                "late": [
+                    {
+                        "code": p.code,
+                        "name": p.name,
+                        "days_late": p.days_late,
+                        "systems": p.systems,
+                        "attested": p.attested,
+                    }
+                    for p in standing.late
+                ],
+            }
+            for standing in stats.rounds
+        ],
     }

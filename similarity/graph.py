@@ -74,7 +74,7 @@ def duplicate_clusters(
     graph = nx.Graph()
     for pair in pairs:
         a, b = pair[0], pair[1]
-        score = float(pair[2]) if len(pair) > 2 else 1.0  # type: ignore[misc]
+        score = float(pair[2]) if len(pair) > 2 else 1.0
         graph.add_edge(a, b, score=score)
     return complete_linkage(graph)
 

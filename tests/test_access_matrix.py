@@ -77,6 +77,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.warnings_list": EVERYONE,
     "api.findings_list": EVERYONE,
     "api.decisions_list": EVERYONE,  # submitters: decisions on their agency's systems
+    "api.clusters_list": EVERYONE,
     "api.warning_detail": EVERYONE,
     "api.warning_dispose": frozenset({"reviewer"}),
     "api.agencies_list": EVERYONE,

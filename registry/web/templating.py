@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 
 from registry.choices import (
     AgencyBlock,
@@ -45,6 +45,11 @@ def fmt_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+def fmt_money(value: int | float | None) -> str:
+    """An amount in đồng as the reader's language writes money ("1.200.000 ₫", "₫1,200,000")."""
+    return "" if value is None else format_currency(value, "VND")
+
+
 def may(permission: str) -> bool:
     """Whether the signed-in person holds ``permission``: menus show only what they can open."""
     from flask_login import current_user
@@ -75,6 +80,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         label_of=label_of,
         fmt_number=fmt_number,
+        fmt_money=fmt_money,
         format_date=format_date,
         format_datetime=format_datetime,
         may=may,

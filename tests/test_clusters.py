@@ -305,7 +305,7 @@ def test_short_agency_names_for_the_drawing():
     assert short_agency("Tỉnh ủy Bắc Ninh") == "Bắc Ninh"
     assert short_agency("Ủy ban nhân dân thành phố Đà Nẵng") == "Đà Nẵng"
     assert short_agency("Đảng ủy phường Sài Gòn") == "phường Sài Gòn"
-    assert short_agency("Văn phòng Trung ương Đảng và các ban ngành") == "Văn phòng Trung ương…"
+    assert short_agency("Văn phòng Trung ương Đảng và các ban ngành") == "Văn phòng Trung ư…"
 
 
 # --- the page and the API ---------------------------------------------------------------------

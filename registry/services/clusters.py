@@ -38,8 +38,7 @@ from typing import Any, TypeVar
 import networkx as nx
 from flask import current_app, has_app_context
 from flask_babel import gettext
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from registry.choices import Disposition
@@ -58,9 +57,11 @@ from similarity.graph import complete_linkage
 from similarity.knowledge import default_knowledge
 
 CACHE_KEY = "registry.clusters"
+STANDING = (Disposition.OPEN.value, Disposition.CONFIRMED.value)
+"""Dispositions that still stand: dismissed and justified pairs link nothing and point nowhere."""
 CHUNK = 5_000
 """Ids per ``IN (…)`` list: below SQLite's limit on bound parameters, cheap for PostgreSQL."""
-LABEL_LENGTH = 22
+LABEL_LENGTH = 18
 
 T = TypeVar("T")
 
@@ -228,29 +229,45 @@ def portfolio_clusters(session: Session) -> ClusterSet:
 
 
 def watermark(session: Session) -> tuple[Any, ...]:
-    """What any write that could change the clusters moves: three small aggregate queries."""
-    warnings = session.execute(
-        select(func.count(), func.max(DuplicateWarning.id), func.max(DuplicateWarning.updated_at))
-    ).one()
-    systems = session.execute(select(func.count(), func.max(InformationSystem.updated_at))).one()
-    head = session.scalar(select(col(AuditHead.seq)))
-    return (*(str(v) for v in warnings), *(str(v) for v in systems), head)
+    """What every write that could change the clusters moves, read from indexes (no scan).
+
+    Every write path (saves, dependency changes, decisions on warnings, scans, imports, the
+    seed) appends to the audit chain in its own transaction, so the chain's head moves with
+    it; the warnings' count and highest id and the systems' highest id also catch rows
+    bulk-loaded or deleted outside the services.
+    """
+    warnings = session.execute(select(func.count(), func.max(col(DuplicateWarning.id)))).one()
+    system = session.scalar(select(func.max(col(InformationSystem.id))))
+    head = session.execute(select(col(AuditHead.seq), col(AuditHead.updated_at))).first()
+    return (*warnings, system, *(head or (None, None)))
+
+
+@dataclass(frozen=True)
+class _System:
+    code: str
+    name: str
+    status: str
+    owner: int
+    cost: int | None
+    shared: bool
+    instance_of: int | None
+    scope: str
+
+    @property
+    def member(self) -> bool:
+        """Whether it may be a cluster member: live, and neither a platform nor a deployment."""
+        return not self.shared and self.instance_of is None and self.status not in EXCLUDED_STATUSES
 
 
 def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet:
-    """Cluster the whole portfolio now (no cache)."""
-    started = time.perf_counter()
-    graph = nx.Graph()
-    for warning_id, a, b, score, disposition in session.execute(_linking_warnings()):
-        graph.add_edge(
-            a, b, score=float(score), confirmed=disposition == Disposition.CONFIRMED, id=warning_id
-        )
-    groups: list[set[int]] = [g for g in complete_linkage(graph) if len(g) >= 2]  # type: ignore[misc]
-    member_ids = [i for g in groups for i in g]
+    """Cluster the whole portfolio now (no cache).
 
+    Four plain scans (systems, warnings, capability links, agencies) and the rest in memory:
+    at 100,000 systems and 300,000 warnings that is cheaper than joins and ``IN`` lists.
+    """
+    started = time.perf_counter()
     systems = {
-        row.id: row
-        for chunk in _chunks(member_ids)
+        row[0]: _System(*row[1:])
         for row in session.execute(
             select(
                 col(InformationSystem.id),
@@ -259,16 +276,64 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
                 col(InformationSystem.status),
                 col(InformationSystem.owner_agency_id),
                 col(InformationSystem.estimated_cost_vnd),
-            ).where(col(InformationSystem.id).in_(chunk))
+                col(InformationSystem.is_shared_platform),
+                col(InformationSystem.instance_of_id),
+                col(InformationSystem.scope_level),
+            )
         )
     }
+    graph = nx.Graph()
+    reuse_links: list[tuple[int, int, float]] = []
+    """(member, platform it points at, score), from warnings to platforms or their deployments."""
+    for warning_id, a, b, score, relation, disposition in session.execute(
+        select(
+            col(DuplicateWarning.id),
+            col(DuplicateWarning.system_a_id),
+            col(DuplicateWarning.system_b_id),
+            col(DuplicateWarning.score),
+            col(DuplicateWarning.relation),
+            col(DuplicateWarning.disposition),
+        ).where(col(DuplicateWarning.disposition).in_(STANDING))
+    ):
+        first, second = systems.get(a), systems.get(b)
+        if first is None or second is None:
+            continue
+        if first.member and second.member:
+            confirmed = disposition == Disposition.CONFIRMED.value
+            if relation == "overlap" and (confirmed or score >= WARNING_THRESHOLD):
+                graph.add_edge(a, b, score=float(score), confirmed=confirmed, id=warning_id)
+            continue
+        for member, other, target in ((first, second, b), (second, first, a)):
+            if member.member and not other.member and (other.shared or other.instance_of is not None):
+                platform = other.instance_of if other.instance_of is not None else target
+                reuse_links.append((a if member is first else b, platform, float(score)))
+
+    groups: list[set[int]] = [g for g in complete_linkage(graph) if len(g) >= 2]  # type: ignore[misc]
+    cluster_of = {i: n for n, g in enumerate(groups) for i in g}
+    pairs_of: dict[int, list[tuple[int, int, dict[str, Any]]]] = defaultdict(list)
+    for a, b, data in graph.edges(data=True):
+        n = cluster_of.get(a)
+        if n is not None and n == cluster_of.get(b):
+            pairs_of[n].append((a, b, data))
+    votes: dict[int, dict[int, tuple[set[int], float]]] = defaultdict(dict)
+    for member_id, platform_id, score in reuse_links:
+        n = cluster_of.get(member_id)
+        if n is not None:
+            linked, best = votes[n].get(platform_id, (set(), 0.0))
+            linked.add(member_id)
+            votes[n][platform_id] = (linked, max(best, score))
+
+    capability_codes = {
+        row.id: row.code for row in session.execute(select(col(Capability.id), col(Capability.code)))
+    }
     capabilities: dict[int, set[str]] = defaultdict(set)
-    for chunk in _chunks(member_ids):
-        for system_id, code in session.execute(
-            select(col(SystemCapabilityLink.system_id), col(Capability.code))
-            .join(Capability, col(Capability.id) == col(SystemCapabilityLink.capability_id))
-            .where(col(SystemCapabilityLink.system_id).in_(chunk))
-        ):
+    frequency: Counter[str] = Counter()
+    for system_id, capability_id in session.execute(
+        select(col(SystemCapabilityLink.system_id), col(SystemCapabilityLink.capability_id))
+    ):
+        code = capability_codes[capability_id]
+        frequency[code] += 1
+        if system_id in cluster_of or systems[system_id].shared:
             capabilities[system_id].add(code)
     agencies = {
         row.id: row
@@ -284,58 +349,54 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
             select(col(Capability.code), col(Capability.name), col(Capability.name_en))
         )
     }
-    cluster_of = {i: n for n, g in enumerate(groups) for i in g}
-    votes = _platform_votes(session, cluster_of)
-    platforms = _shared_platforms(session)
-    frequency = dict(
-        session.execute(
-            select(col(Capability.code), func.count())
-            .join(SystemCapabilityLink, col(SystemCapabilityLink.capability_id) == col(Capability.id))
-            .group_by(col(Capability.code))
-        ).all()
-    )
-    knowledge = default_knowledge()
+    platforms = _shared_platforms(systems, capabilities)
+    providers = _providers(platforms)
+    provinces_of: dict[int, Place | None] = {}
 
     unnamed: list[int] = []
     built: list[dict[str, Any]] = []
     for n, group in enumerate(groups):
         ids = sorted(group, key=lambda i: systems[i].name)
-        codes = {i: systems[i].code for i in ids}
         pairs = tuple(
             sorted(
                 (
-                    Pair(data["id"], codes[a], codes[b], data["score"], data["confirmed"])
-                    for a, b, data in graph.subgraph(group).edges(data=True)
+                    Pair(data["id"], systems[a].code, systems[b].code, data["score"], data["confirmed"])
+                    for a, b, data in pairs_of[n]
                 ),
                 key=lambda p: (-p.score, p.a, p.b),
             )
         )
-        naming = _naming(
-            [capabilities.get(i, set()) for i in ids],
-            [set(knowledge.find(systems[i].name)) for i in ids],
-            frequency,
-        )
+        naming = _naming([capabilities.get(i, set()) for i in ids], [systems[i].name for i in ids], frequency)
         if naming.kind == "none":
             unnamed.append(n)
-        members = tuple(
-            Member(
-                id=i,
-                code=systems[i].code,
-                name=systems[i].name,
-                label=short_agency(agencies[systems[i].owner_agency_id].name),
-                status=systems[i].status,
-                agency=Place(
-                    agencies[systems[i].owner_agency_id].code, agencies[systems[i].owner_agency_id].name
-                ),
-                province=_province(systems[i].owner_agency_id, agencies),
-                cost_vnd=systems[i].estimated_cost_vnd,
+        members = []
+        for i in ids:
+            system = systems[i]
+            owner = agencies[system.owner]
+            if system.owner not in provinces_of:
+                provinces_of[system.owner] = _province(system.owner, agencies)
+            members.append(
+                Member(
+                    id=i,
+                    code=system.code,
+                    name=system.name,
+                    label=short_agency(owner.name),
+                    status=system.status,
+                    agency=Place(owner.code, owner.name),
+                    province=provinces_of[system.owner],
+                    cost_vnd=system.cost,
+                )
             )
-            for i in ids
-        )
         capability = naming.value if naming.kind == "capability" else None
-        platform, basis = _replacement(len(ids), capability, votes.get(n, {}), platforms)
+        platform, basis = _replacement(len(ids), capability, votes.get(n, {}), platforms, providers)
         built.append(
-            {"naming": naming, "members": members, "pairs": pairs, "platform": platform, "basis": basis}
+            {
+                "naming": naming,
+                "members": tuple(members),
+                "pairs": pairs,
+                "platform": platform,
+                "basis": basis,
+            }
         )
 
     if unnamed:
@@ -355,34 +416,6 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
     )
 
 
-def _linking_warnings() -> Any:
-    """Warnings that link two systems that can be members (see the module's docstring)."""
-    a, b = aliased(InformationSystem), aliased(InformationSystem)
-    w = DuplicateWarning
-
-    def member(s: Any) -> Any:
-        return and_(
-            col(s.is_shared_platform).is_(False),
-            col(s.instance_of_id).is_(None),
-            col(s.status).not_in(EXCLUDED_STATUSES),
-        )
-
-    return (
-        select(col(w.id), col(w.system_a_id), col(w.system_b_id), col(w.score), col(w.disposition))
-        .join(a, col(a.id) == col(w.system_a_id))
-        .join(b, col(b.id) == col(w.system_b_id))
-        .where(
-            col(w.relation) == "overlap",
-            or_(
-                col(w.disposition) == Disposition.CONFIRMED.value,
-                and_(col(w.disposition) == Disposition.OPEN.value, col(w.score) >= WARNING_THRESHOLD),
-            ),
-            member(a),
-            member(b),
-        )
-    )
-
-
 @dataclass(frozen=True)
 class _Platform:
     place: Place
@@ -393,89 +426,32 @@ class _Platform:
     """Most deployed first, then central ones, then by code."""
 
 
-def _shared_platforms(session: Session) -> dict[int, _Platform]:
+def _shared_platforms(systems: dict[int, _System], capabilities: dict[int, set[str]]) -> dict[int, _Platform]:
     """Live shared platforms with their capabilities and how often they are deployed."""
     knowledge = default_knowledge()
-    deployments = dict(
-        session.execute(
-            select(col(InformationSystem.instance_of_id), func.count())
-            .where(col(InformationSystem.instance_of_id).is_not(None))
-            .group_by(col(InformationSystem.instance_of_id))
-        ).all()
-    )
-    capabilities: dict[int, set[str]] = defaultdict(set)
-    for system_id, code in session.execute(
-        select(col(SystemCapabilityLink.system_id), col(Capability.code))
-        .join(Capability, col(Capability.id) == col(SystemCapabilityLink.capability_id))
-        .join(InformationSystem, col(InformationSystem.id) == col(SystemCapabilityLink.system_id))
-        .where(col(InformationSystem.is_shared_platform).is_(True))
-    ):
-        capabilities[system_id].add(code)
+    deployments = Counter(s.instance_of for s in systems.values() if s.instance_of is not None)
     return {
-        row.id: _Platform(
-            Place(row.code, row.name),
-            frozenset(capabilities.get(row.id, ())),
-            frozenset(knowledge.find(row.name)),
-            (-deployments.get(row.id, 0), 0 if row.scope_level == "central" else 1, row.code),
+        system_id: _Platform(
+            Place(s.code, s.name),
+            frozenset(capabilities.get(system_id, ())),
+            frozenset(knowledge.find(s.name)),
+            (-deployments.get(system_id, 0), 0 if s.scope == "central" else 1, s.code),
         )
-        for row in session.execute(
-            select(
-                col(InformationSystem.id),
-                col(InformationSystem.code),
-                col(InformationSystem.name),
-                col(InformationSystem.scope_level),
-            ).where(
-                col(InformationSystem.is_shared_platform).is_(True),
-                col(InformationSystem.status).not_in(EXCLUDED_STATUSES),
-            )
-        )
+        for system_id, s in systems.items()
+        if s.shared and s.status not in EXCLUDED_STATUSES
     }
 
 
-def _platform_votes(
-    session: Session, cluster_of: dict[int, int]
-) -> dict[int, dict[int, tuple[set[int], float]]]:
-    """Per cluster, the platforms that standing warnings from its members point at (directly
-    or through one of the platform's deployments): platform id → (members pointing, best score)."""
-    votes: dict[int, dict[int, tuple[set[int], float]]] = defaultdict(dict)
-    if not cluster_of:
-        return votes
-    a, b = aliased(InformationSystem), aliased(InformationSystem)
-    w = DuplicateWarning
-
-    def reuse_side(s: Any) -> Any:
-        return or_(col(s.is_shared_platform).is_(True), col(s.instance_of_id).is_not(None))
-
-    rows = session.execute(
-        select(
-            col(w.system_a_id),
-            col(w.system_b_id),
-            col(w.score),
-            col(a.is_shared_platform),
-            col(a.instance_of_id),
-            col(b.is_shared_platform),
-            col(b.instance_of_id),
-        )
-        .join(a, col(a.id) == col(w.system_a_id))
-        .join(b, col(b.id) == col(w.system_b_id))
-        .where(
-            col(w.disposition).in_((Disposition.OPEN.value, Disposition.CONFIRMED.value)),
-            or_(reuse_side(a), reuse_side(b)),
-        )
-    )
-    for a_id, b_id, score, a_shared, a_instance, b_shared, b_instance in rows:
-        for member, other, shared, instance in (
-            (a_id, b_id, b_shared, b_instance),
-            (b_id, a_id, a_shared, a_instance),
-        ):
-            n = cluster_of.get(member)
-            if n is None or not (shared or instance is not None):
-                continue
-            platform = instance if instance is not None else other
-            linked, best = votes[n].get(platform, (set(), 0.0))
-            linked.add(member)
-            votes[n][platform] = (linked, max(best, float(score)))
-    return votes
+def _providers(platforms: dict[int, _Platform]) -> dict[str, Place]:
+    """Per capability, the platform to offer when no warning points at one: a platform named
+    for that capability first, then the most deployed."""
+    best: dict[str, tuple[tuple[bool, tuple[int, int, str]], Place]] = {}
+    for platform in platforms.values():
+        for capability in platform.capabilities:
+            rank = (capability not in platform.named, platform.rank)
+            if capability not in best or rank < best[capability][0]:
+                best[capability] = (rank, platform.place)
+    return {capability: place for capability, (_rank, place) in best.items()}
 
 
 def _replacement(
@@ -483,10 +459,10 @@ def _replacement(
     capability: str | None,
     votes: dict[int, tuple[set[int], float]],
     platforms: dict[int, _Platform],
+    providers: dict[str, Place],
 ) -> tuple[Place | None, str | None]:
     """The platform the warnings point at, if it provides the cluster's capability or half the
-    members point at it; else a platform providing the capability, one named for it first, then
-    the most deployed."""
+    members point at it; else a platform providing the capability (see :func:`_providers`)."""
     pointed = [
         (len(linked), capability in platforms[p].capabilities, best, -p)
         for p, (linked, best) in votes.items()
@@ -494,29 +470,33 @@ def _replacement(
     ]
     if pointed:
         return platforms[-max(pointed)[3]].place, "warning"
-    if capability:
-        providing = [platform for platform in platforms.values() if capability in platform.capabilities]
-        if providing:
-            best = min(providing, key=lambda platform: (capability not in platform.named, platform.rank))
-            return best.place, "capability"
+    if capability and capability in providers:
+        return providers[capability], "capability"
     return None, None
 
 
-def _naming(declared: Sequence[set[str]], named: Sequence[set[str]], frequency: dict[str, int]) -> Naming:
+def _naming(declared: Sequence[set[str]], names: Sequence[str], frequency: Counter[str]) -> Naming:
     """The capability at least half the members declare (the most shared one; on a tie the one
     their names also tell, then the rarer in the portfolio), else the function at least half
     their names tell, else nothing yet."""
     size = len(declared)
-    told = Counter(code for codes in named for code in codes)
-    for kind, sets in (("capability", declared), ("function", named)):
-        counts = Counter(code for codes in sets for code in codes)
-        if counts:
-            code, shared = min(
-                counts.items(),
-                key=lambda item: (-item[1], -told.get(item[0], 0), frequency.get(item[0], 0), item[0]),
-            )
-            if shared * 2 >= size:
-                return Naming(kind, code, shared)
+    knowledge = default_knowledge()
+    told: Counter[str] | None = None
+    counts = Counter(code for codes in declared for code in codes)
+    if counts:
+        top = max(counts.values())
+        if top * 2 >= size:
+            tied = [code for code, shared in counts.items() if shared == top]
+            if len(tied) > 1:
+                told = Counter(code for name in names for code in knowledge.find(name))
+            hints = told or Counter()
+            code = min(tied, key=lambda c: (-hints.get(c, 0), frequency.get(c, 0), c))
+            return Naming("capability", code, top)
+    told = told if told is not None else Counter(code for name in names for code in knowledge.find(name))
+    if told:
+        code, shared = min(told.items(), key=lambda item: (-item[1], item[0]))
+        if shared * 2 >= size:
+            return Naming("function", code, shared)
     return Naming("none")
 
 
@@ -602,20 +582,21 @@ def _chunks(values: Sequence[T] | Iterable[T]) -> Iterator[list[T]]:
         yield values[start : start + CHUNK]
 
 
-def drawing(cluster: Cluster, width: int = 360, height: int = 260, limit: int = 24) -> dict[str, Any]:
-    """Coordinates for a server-side SVG: members on a circle (at most ``limit``), edges whose
-    width grows with the score. Pure geometry; the template draws it."""
+def drawing(cluster: Cluster, width: int = 480, height: int = 300, limit: int = 24) -> dict[str, Any]:
+    """Coordinates for a server-side SVG: members on a circle (at most ``limit``), labels
+    outside it, edges whose width grows with the score. Pure geometry; the template draws it."""
     shown = cluster.members[:limit]
     count = len(shown)
     cx, cy = width / 2, height / 2
-    radius = min(width, height) / 2 - 38
+    radius = min(height / 2 - 36, width / 2 - 135)
     nodes = {}
     for n, member in enumerate(shown):
         angle = -math.pi / 2 + 2 * math.pi * n / max(count, 1)
-        x, y = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
-        anchor = "middle" if abs(x - cx) < 1 else ("start" if x > cx else "end")
-        lx = x + (12 if anchor == "start" else -12 if anchor == "end" else 0)
-        ly = y + (20 if y > cy + 1 else -12 if y < cy - 1 else 4)
+        dx, dy = math.cos(angle), math.sin(angle)
+        x, y = cx + radius * dx, cy + radius * dy
+        anchor = "middle" if abs(dx) < 0.3 else ("start" if dx > 0 else "end")
+        lx = x + 15 * dx + (0 if anchor == "middle" else (4 if dx > 0 else -4))
+        ly = y + 15 * dy + (4 if anchor != "middle" else (10 if dy > 0 else -2))
         nodes[member.code] = {
             "n": n + 1,
             "x": round(x, 1),

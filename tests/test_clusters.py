@@ -442,3 +442,29 @@ def test_the_openapi_document_describes_the_clusters(anon_client):
         "min_score",
         "platform",
     } <= set(schema["properties"])
+
+
+def test_the_workers_of_one_machine_share_one_computation(app, session, systems, monkeypatch):
+    from sqlmodel import Session
+
+    from registry.db import get_engine
+    from registry.factory import create_app
+    from registry.services import clusters as service
+
+    a, b, c = (systems[x] for x in "ABC")
+    only_these_warnings(session, warn(a, b), warn(b, c), warn(a, c))
+    computed = []
+    real = service.compute_clusters
+    monkeypatch.setattr(service, "compute_clusters", lambda *args: computed.append(1) or real(*args))
+    other = create_app(dict(app.config))  # another worker: its own memory, the same instance folder
+    other.instance_path = app.instance_path
+    first = portfolio_clusters(session)
+    with other.app_context(), Session(get_engine(other)) as other_session:
+        second = portfolio_clusters(other_session)
+    get_engine(other).dispose()
+    assert computed == [1]
+    assert second is not first and [c.key for c in second.clusters] == [c.key for c in first.clusters]
+    session.add(warn(a, systems["D"]))
+    session.commit()
+    portfolio_clusters(session)
+    assert computed == [1, 1]

@@ -19,20 +19,26 @@ of its members declare, else by the function their names tell (``similarity/data
 the words their warnings share.
 
 **Cost.** The whole portfolio is clustered at once (about O(m log m) for m warnings) and kept
-per process, keyed by a watermark that every write moves: the warnings' count, highest id and
-latest update, the systems' count and latest update, and the audit chain's head. Several web
-workers each compute once per change, and none serves a stale result.
+per process, keyed by a watermark that every write moves: the warnings' count and highest id,
+the systems' highest id, and the audit chain's head. The web workers of one machine share one
+computation per change through a snapshot in the instance folder, and none serves a stale
+result.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import logging
 import math
+import os
+import pickle
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import networkx as nx
@@ -55,6 +61,8 @@ from registry.services.review import shared_terms
 from registry.text import fold
 from similarity.graph import complete_linkage
 from similarity.knowledge import default_knowledge
+
+log = logging.getLogger(__name__)
 
 CACHE_KEY = "registry.clusters"
 STANDING = (Disposition.OPEN.value, Disposition.CONFIRMED.value)
@@ -211,7 +219,9 @@ def find_clusters(
 
 
 def portfolio_clusters(session: Session) -> ClusterSet:
-    """All clusters, from this process's cache when no write happened since it was computed."""
+    """All clusters, from this process's cache when no write happened since it was computed,
+    else from the snapshot another worker of this machine saved for the same watermark, else
+    computed now (and saved for the others)."""
     mark = watermark(session)
     if not has_app_context():
         return compute_clusters(session, mark)
@@ -223,9 +233,42 @@ def portfolio_clusters(session: Session) -> ClusterSet:
         cached = holder["value"]
         if cached is not None and cached.watermark == mark:
             return cached
-        result = compute_clusters(session, mark)
+        result = _shared_snapshot(session, mark)
         holder["value"] = result
         return result
+
+
+def _shared_snapshot(session: Session, mark: tuple[Any, ...]) -> ClusterSet:
+    """One computation per watermark for all the web workers of a machine: the first to need
+    it computes under a file lock and saves a pickle in the instance folder; the others wait
+    for the lock and load it (a fraction of the cost). Older snapshots are removed."""
+    folder = Path(current_app.instance_path) / "cache"
+    digest = hashlib.sha256(repr((current_app.config.get("DATABASE_URL"), mark)).encode()).hexdigest()[:24]
+    path = folder / f"clusters-{digest}.pickle"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "clusters.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if path.exists():
+                    with path.open("rb") as handle:
+                        loaded = pickle.load(handle)  # noqa: S301 - written by this application only
+                    if isinstance(loaded, ClusterSet) and loaded.watermark == mark:
+                        return loaded
+                result = compute_clusters(session, mark)
+                temporary = path.with_suffix(f".{os.getpid()}.tmp")
+                with temporary.open("wb") as handle:
+                    pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(temporary, path)
+                for old in folder.glob("clusters-*.pickle"):
+                    if old != path:
+                        old.unlink(missing_ok=True)
+                return result
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    except (OSError, pickle.PickleError, EOFError, AttributeError):
+        log.warning("Duplicate clusters: the shared snapshot could not be used", exc_info=True)
+        return compute_clusters(session, mark)
 
 
 def watermark(session: Session) -> tuple[Any, ...]:

@@ -81,6 +81,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.findings_list": EVERYONE,
     "api.stats": EVERYONE,
     "api.decisions_list": EVERYONE,  # submitters: decisions on their agency's systems
+    "api.clusters_list": EVERYONE,
     "api.warning_detail": EVERYONE,
     "api.warning_dispose": frozenset({"reviewer"}),
     "api.agencies_list": EVERYONE,

@@ -58,6 +58,9 @@ def fmt_compact_money(value: int | None) -> str:
     if value is None:
         return ""
     return format_compact_currency(value, "VND", locale=current_locale(), fraction_digits=1)
+def fmt_money(value: int | float | None) -> str:
+    """An amount in đồng as the reader's language writes money ("1.200.000 ₫", "₫1,200,000")."""
+    return "" if value is None else format_currency(value, "VND")
 
 
 def may(permission: str) -> bool:
@@ -91,6 +94,7 @@ def init_app(app: Flask) -> None:
         label_of=label_of,
         fmt_number=fmt_number,
         fmt_compact_money=fmt_compact_money,
+        fmt_money=fmt_money,
         format_date=format_date,
         format_datetime=format_datetime,
         format_currency=format_currency,

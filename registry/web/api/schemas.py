@@ -373,6 +373,69 @@ class AgencyPage(PageInfo):
     items: list[Agency]
 
 
+class ClusterListQuery(PageQuery):
+    capability: str = Field("", max_length=40, description="Only clusters named by this capability code.")
+    province: str = Field(
+        "", max_length=40, description="Only clusters with a member in this province (its agency code)."
+    )
+    min_size: int = Field(3, ge=2, le=100_000, description="Only clusters of at least this many systems.")
+
+
+class ClusterPlace(BaseModel):
+    code: str
+    name: str
+
+
+class ClusterMember(BaseModel):
+    code: str
+    name: str
+    status: str
+    agency: ClusterPlace = Field(description="The managing agency.")
+    province: ClusterPlace | None = Field(
+        description="The province of the managing agency; null for central ones."
+    )
+    cost_vnd: int | None = Field(description="Estimated cost in đồng, if recorded.")
+
+
+class ClusterPair(BaseModel):
+    warning_id: int
+    a: str = Field(description="A member's code.")
+    b: str = Field(description="Another member's code.")
+    score: float
+    confirmed: bool = Field(description="Confirmed as a duplicate by the standing office (else open).")
+
+
+class ClusterPlatform(ClusterPlace):
+    basis: Literal["warning", "capability"] = Field(
+        description="`warning`: the members' warnings point at this shared platform; `capability`: "
+        "it provides the cluster's capability."
+    )
+
+
+class Cluster(BaseModel):
+    """Systems that all do the same job: every two members are linked by a standing warning."""
+
+    id: str = Field(description="Stable for the same members.", examples=["C-0a4cf4c186e6"])
+    name: str = Field(description="The shared capability (or function, or terms), in the reader's language.")
+    capability: str | None = Field(description="The capability code naming the cluster, if one does.")
+    named_by: Literal["capability", "function", "terms", "none"]
+    size: int
+    members: list[ClusterMember]
+    agencies: list[ClusterPlace]
+    provinces: list[ClusterPlace]
+    total_cost_vnd: int = Field(description="Sum of the members' recorded estimated costs.")
+    cost_unknown: int = Field(description="Members whose cost is not recorded.")
+    best_score: float
+    min_score: float = Field(description="The weakest link: every pair scores at least this.")
+    platform: ClusterPlatform | None = Field(description="A shared platform that could replace the cluster.")
+    confirmed_pairs: int
+    pairs: list[ClusterPair]
+
+
+class ClusterPage(PageInfo):
+    items: list[Cluster]
+
+
 class SimilarQuery(BaseModel):
     name: str | None = None
     description: str | None = None

@@ -58,6 +58,8 @@ def fmt_compact_money(value: int | None) -> str:
     if value is None:
         return ""
     return format_compact_currency(value, "VND", locale=current_locale(), fraction_digits=1)
+
+
 def fmt_money(value: int | float | None) -> str:
     """An amount in đồng as the reader's language writes money ("1.200.000 ₫", "₫1,200,000")."""
     return "" if value is None else format_currency(value, "VND")

@@ -24,11 +24,12 @@ from typing import Any
 
 import networkx as nx
 from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from registry.choices import AgencyLevel, DependencyKind
-from registry.errors import NotFoundError
+from registry.errors import NotFoundError, ValidationError
 from registry.models import Agency, Dependency, Finding, InformationSystem
 
 __all__ = [
@@ -39,14 +40,18 @@ __all__ = [
     "OVERLAYS",
     "GraphView",
     "neighbourhood_graph",
+    "parse_hops",
     "kind_label",
     "short_label",
+    "system_code",
 ]
 
 MAX_HOPS = 3
 DEFAULT_HOPS = 2
 NODE_CAP = 150
 """Most nodes an answer holds, collapsed groups included: what a browser draws legibly."""
+SMALL_CAP = 30
+"""Most nodes of the small picture on a system's page."""
 FETCH_LIMIT = 200
 """A frontier system with more connections than this has them counted by group in SQL
 rather than read one by one; the picture could not show them singly anyway."""
@@ -93,6 +98,27 @@ class GraphView:
 
     def system_nodes(self) -> list[dict[str, Any]]:
         return [n for n in self.nodes if n["type"] == "system"]
+
+
+def system_code(session: Session, text: str) -> str | None:
+    """The code typed, if a system has it (what a search box tries before searching)."""
+    code = (text or "").strip().upper()
+    found = session.scalar(select(col(InformationSystem.code)).where(col(InformationSystem.code) == code))
+    return str(found) if found else None
+
+
+def parse_hops(value: str | int | None) -> int:
+    """How many hops out a request asks for (:data:`DEFAULT_HOPS` when it does not say);
+    anything but a whole number from 1 to :data:`MAX_HOPS` is a :class:`ValidationError`."""
+    if value is None or value == "":
+        return DEFAULT_HOPS
+    try:
+        hops = int(value)
+    except (TypeError, ValueError):
+        hops = 0
+    if not 1 <= hops <= MAX_HOPS:
+        raise ValidationError({"hops": [_l("Choose from 1 to %(most)s hops.", most=MAX_HOPS)]})
+    return hops
 
 
 def short_label(name: str, limit: int = LABEL_LENGTH) -> str:
@@ -323,36 +349,55 @@ def _owners(session: Session, ids: Collection[int]) -> dict[int, int]:
     return owners
 
 
+def _outgoing(session: Session, via: int, rows: dict[int, Any], limit: int) -> list[_Link] | None:
+    """What ``via`` depends on (and the platform it deploys), or ``None`` if more than ``limit``."""
+    found = [
+        _Link(via, target, kind, outgoing=True)
+        for target, kind in session.execute(
+            select(col(Dependency.target_id), col(Dependency.kind))
+            .where(col(Dependency.source_id) == via)
+            .limit(limit + 1)
+        )
+    ]
+    if len(found) > limit:
+        return None
+    platform = rows[via].instance_of_id
+    return found + ([_Link(via, platform, INSTANCE_OF, outgoing=True)] if platform is not None else [])
+
+
 def _counted_by_owner(
-    session: Session, busy: int, shown: Collection[int]
-) -> list[tuple[bool, str, int, int]]:
+    session: Session, busy: int, shown: Collection[int], *, coarse: bool = False, outgoing: bool = True
+) -> list[tuple[bool, str, int | None, int]]:
     """(outgoing, kind, owner agency id, count) of a busy system's connections to systems not
-    shown: grouped in SQL, so a platform with 30,000 consumers costs one indexed pass."""
+    shown: grouped in SQL, so a platform with 30,000 consumers costs one indexed pass.
+    ``coarse`` counts by kind only (owner ``None``), reading the dependency index alone."""
     system = InformationSystem
-    hidden_source = col(Dependency.source_id).not_in(list(shown))
-    hidden_target = col(Dependency.target_id).not_in(list(shown))
+    others = list(shown)
     owner = col(system.owner_agency_id)
-    counted: list[tuple[bool, str, int, int]] = []
-    incoming = (
-        select(col(Dependency.kind), owner, func.count())
-        .join(system, col(system.id) == col(Dependency.source_id))
-        .where(col(Dependency.target_id) == busy, hidden_source)
-        .group_by(col(Dependency.kind), owner)
-    )
-    counted += [(False, kind, agency, n) for kind, agency, n in session.execute(incoming)]
-    outgoing = (
-        select(col(Dependency.kind), owner, func.count())
-        .join(system, col(system.id) == col(Dependency.target_id))
-        .where(col(Dependency.source_id) == busy, hidden_target)
-        .group_by(col(Dependency.kind), owner)
-    )
-    counted += [(True, kind, agency, n) for kind, agency, n in session.execute(outgoing)]
-    deployments = (
-        select(owner, func.count())
-        .where(col(system.instance_of_id) == busy, col(system.id).not_in(list(shown)))
-        .group_by(owner)
-    )
-    counted += [(False, INSTANCE_OF, agency, n) for agency, n in session.execute(deployments)]
+    kind = col(Dependency.kind)
+    counted: list[tuple[bool, str, int | None, int]] = []
+    directions = [(False, col(Dependency.target_id), col(Dependency.source_id))]
+    if outgoing:
+        directions.append((True, col(Dependency.source_id), col(Dependency.target_id)))
+    for out, near, far in directions:
+        if coarse:
+            query = select(kind, func.count()).where(near == busy, far.not_in(others)).group_by(kind)
+            counted += [(out, k, None, n) for k, n in session.execute(query)]
+        else:
+            query = (
+                select(kind, owner, func.count())
+                .join(system, col(system.id) == far)
+                .where(near == busy, far.not_in(others))
+                .group_by(kind, owner)
+            )
+            counted += [(out, k, agency, n) for k, agency, n in session.execute(query)]
+    deployed = (col(system.instance_of_id) == busy, col(system.id).not_in(others))
+    if coarse:
+        n = session.scalar(select(func.count()).select_from(system).where(*deployed)) or 0
+        counted += [(False, INSTANCE_OF, None, n)] if n else []
+    else:
+        query = select(owner, func.count()).where(*deployed).group_by(owner)
+        counted += [(False, INSTANCE_OF, agency, n) for agency, n in session.execute(query)]
     return counted
 
 
@@ -389,6 +434,7 @@ def neighbourhood_graph(
     hops: int = DEFAULT_HOPS,
     cap: int = NODE_CAP,
     locale: str = "vi",
+    coarse: bool = False,
 ) -> GraphView:
     """The systems within ``hops`` connections of the system ``focus_code``, at most ``cap``
     nodes, busy neighbourhoods collapsed into groups.
@@ -399,14 +445,17 @@ def neighbourhood_graph(
     are not expanded further. Edges are then every relation among the systems shown (so links
     between two neighbours appear too), plus one edge per group.
 
+    ``coarse`` groups a busy system's connections by relation kind only, without reading the
+    systems at the other end: what the small picture on every system's page does, so that a
+    national platform's page stays fast.
+
     Cost: O(hops) rounds of indexed queries, each bounded by :data:`FETCH_BUDGET` rows read
     singly and one grouped pass per busy system; never the whole graph.
 
-    Raises :class:`~registry.errors.NotFoundError` for an unknown code and ``ValueError`` for
-    hops outside 1..:data:`MAX_HOPS`.
+    Raises :class:`~registry.errors.NotFoundError` for an unknown code and
+    :class:`~registry.errors.ValidationError` for hops outside 1..:data:`MAX_HOPS`.
     """
-    if not 1 <= hops <= MAX_HOPS:
-        raise ValueError(f"hops must be between 1 and {MAX_HOPS}")
+    hops = parse_hops(hops)
     focus_id = session.scalar(
         select(col(InformationSystem.id)).where(
             col(InformationSystem.code) == (focus_code or "").strip().upper()
@@ -457,8 +506,7 @@ def neighbourhood_graph(
 
         if to_collapse or busy:
             agencies = agencies or _Agencies(session, locale)
-            shown_now = set(depth)
-            hidden = {lk.other for v in to_collapse for lk in new_by_via[v] if lk.other not in shown_now}
+            hidden = {lk.other for v in to_collapse for lk in new_by_via[v] if lk.other not in depth}
             owner = _owners(session, hidden) if hidden else {}
             order = to_collapse + sorted(busy, key=lambda i: (degree[i], i))
             for position, via in enumerate(order):
@@ -467,8 +515,22 @@ def neighbourhood_graph(
                     unexpanded.append(via)
                     continue
                 room = max(1, left // (len(order) - position))
+                # What a system depends on is usually a handful (its platforms, its host): shown
+                # singly when it fits, leaving the groups to the crowd that depends on it.
                 if via in busy:
-                    entries = _counted_by_owner(session, via, shown_now)
+                    out_links = _outgoing(session, via, rows, FETCH_LIMIT)
+                else:
+                    out_links = [lk for lk in new_by_via[via] if lk.outgoing]
+                new_out = sorted({lk.other for lk in out_links or () if lk.other not in depth})
+                singly = out_links is not None and len(new_out) < room
+                if singly:
+                    for other in new_out:
+                        depth[other] = hop
+                        next_frontier.append(other)
+                    room -= len(new_out)
+                shown_now = set(depth)
+                if via in busy:
+                    entries = _counted_by_owner(session, via, shown_now, coarse=coarse, outgoing=not singly)
                 else:
                     entries = [
                         (lk.outgoing, lk.kind, owner.get(lk.other), 1)

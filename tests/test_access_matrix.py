@@ -40,6 +40,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "review.dispose": frozenset({"reviewer"}),
     "review.compare": EVERYONE,
     "review.clusters": EVERYONE,
+    "graph.explorer": EVERYONE,
     "exports.systems": EVERYONE,  # submitters get their own agency's systems only
     "imports.index": frozenset({"submitter", "admin"}),  # submitters into their own agency only
     "imports.preview": frozenset({"submitter", "admin"}),
@@ -77,6 +78,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.warnings_list": EVERYONE,
     "api.findings_list": EVERYONE,
     "api.decisions_list": EVERYONE,  # submitters: decisions on their agency's systems
+    "api.graph_neighbourhood": EVERYONE,
     "api.warning_detail": EVERYONE,
     "api.warning_dispose": frozenset({"reviewer"}),
     "api.agencies_list": EVERYONE,

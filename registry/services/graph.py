@@ -381,23 +381,23 @@ def _counted_by_owner(
         directions.append((True, col(Dependency.source_id), col(Dependency.target_id)))
     for out, near, far in directions:
         if coarse:
-            query = select(kind, func.count()).where(near == busy, far.not_in(others)).group_by(kind)
-            counted += [(out, k, None, n) for k, n in session.execute(query)]
+            by_kind = select(kind, func.count()).where(near == busy, far.not_in(others)).group_by(kind)
+            counted += [(out, k, None, n) for k, n in session.execute(by_kind)]
         else:
-            query = (
+            by_owner = (
                 select(kind, owner, func.count())
                 .join(system, col(system.id) == far)
                 .where(near == busy, far.not_in(others))
                 .group_by(kind, owner)
             )
-            counted += [(out, k, agency, n) for k, agency, n in session.execute(query)]
+            counted += [(out, k, agency, n) for k, agency, n in session.execute(by_owner)]
     deployed = (col(system.instance_of_id) == busy, col(system.id).not_in(others))
     if coarse:
         n = session.scalar(select(func.count()).select_from(system).where(*deployed)) or 0
         counted += [(False, INSTANCE_OF, None, n)] if n else []
     else:
-        query = select(owner, func.count()).where(*deployed).group_by(owner)
-        counted += [(False, INSTANCE_OF, agency, n) for agency, n in session.execute(query)]
+        deployments = select(owner, func.count()).where(*deployed).group_by(owner)
+        counted += [(False, INSTANCE_OF, agency, n) for agency, n in session.execute(deployments)]
     return counted
 
 

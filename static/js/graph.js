@@ -56,8 +56,8 @@
     return nodes.concat(edges);
   }
 
-  function styles(colours, small) {
-    var font = small ? 9 : 10;
+  function styles(colours, small, labelWidth) {
+    var font = small ? 10 : 10;
     var sheet = [
       { selector: "node", style: {
         "background-color": "data(colour)", "border-width": 1, "border-color": "#fff",
@@ -72,7 +72,7 @@
         "shape": "round-rectangle", "background-color": colours.group.background, "border-color": colours.group.border,
         "border-style": "dashed", "border-width": 2, "width": 26, "height": 18, "color": "#495057", "font-style": "italic"
       } },
-      { selector: "node.focus", style: { "border-width": 5, "border-color": colours.focus, "width": small ? 28 : 34, "height": small ? 28 : 34, "font-size": font + 2, "font-weight": "bold", "min-zoomed-font-size": 0, "z-index": 10 } },
+      { selector: "node.focus", style: { "text-max-width": 170, "border-width": 5, "border-color": colours.focus, "width": small ? 28 : 34, "height": small ? 28 : 34, "font-size": font + 2, "font-weight": "bold", "min-zoomed-font-size": 0, "z-index": 10 } },
       { selector: "node.platform.focus", style: { "width": small ? 36 : 48, "height": small ? 36 : 48 } },
       { selector: "node.overlay-on.flag-isolated", style: { "border-color": colours.isolated, "border-style": "dashed", "border-width": 4 } },
       { selector: "node.overlay-on.flag-duplicates", style: { "border-color": colours.duplicates, "border-style": "double", "border-width": 6 } },
@@ -80,7 +80,9 @@
         "width": 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "arrow-scale": 0.8, "opacity": 0.85
       } },
       { selector: "edge.many", style: { "width": "mapData(count, 2, 2000, 2, 8)" } },
-      { selector: "node:selected", style: { "overlay-opacity": 0.15 } }
+      { selector: "node:selected", style: { "overlay-opacity": 0.15 } },
+      { selector: "node.column-left", style: { "text-halign": "left", "text-valign": "center", "text-margin-x": -8, "text-margin-y": 0, "text-max-width": labelWidth } },
+      { selector: "node.column-right", style: { "text-halign": "right", "text-valign": "center", "text-margin-x": 8, "text-margin-y": 0, "text-max-width": labelWidth } }
     ];
     RELATIONS.forEach(function (r) {
       var c = colours.relation[r];
@@ -102,17 +104,61 @@
     });
   }
 
+  var COLUMN_MOST = 12;
+
+  /* A star with few arms reads best as three columns, as the comparison page drew it: what
+     depends on the focus on the left, the focus, what it depends on on the right. Returns
+     null when one side is too long for a column (concentric rings then). */
+  function columns(data, labelWidth, available) {
+    var focus = data.nodes.filter(function (n) { return n.focus; })[0];
+    if (!focus) { return null; }
+    var side = {};
+    data.edges.forEach(function (e) {
+      if (e.source === focus.id) { side[e.target] = "right"; }
+      else if (e.target === focus.id && side[e.source] !== "right") { side[e.source] = "left"; }
+    });
+    var left = [], right = [];
+    data.nodes.forEach(function (n) {
+      if (n.focus) { return; }
+      if (side[n.id] === "left") { left.push(n.id); }
+      else if (side[n.id] === "right") { right.push(n.id); }
+    });
+    if (left.length + right.length !== data.nodes.length - 1) { return null; }
+    if (left.length > COLUMN_MOST || right.length > COLUMN_MOST) { return null; }
+    var positions = {}, gap = 52;
+    var width = Math.max(50, Math.min(260, (available - 2 * labelWidth - 60) / 2));
+    positions[focus.id] = { x: 0, y: 0 };
+    [[left, -width], [right, width]].forEach(function (column) {
+      var ids = column[0];
+      ids.forEach(function (id, i) { positions[id] = { x: column[1], y: (i - (ids.length - 1) / 2) * gap }; });
+    });
+    return { positions: positions, side: side };
+  }
+
   function draw(container) {
     var source = document.getElementById(container.dataset.graphSource);
     if (!source || typeof window.cytoscape !== "function") { return; }
     var data = JSON.parse(source.textContent);
     var small = container.dataset.graph === "small";
     var colours = palette();
+    var labelWidth = container.clientWidth < 560 ? 90 : 190;
+    var laid = columns(data, labelWidth, container.clientWidth);
+    var items = elements(data);
+    if (laid) {
+      items.forEach(function (item) {
+        if (item.group === "nodes" && laid.side[item.data.id]) { item.classes += " column-" + laid.side[item.data.id]; }
+      });
+    }
     var cy = window.cytoscape({
       container: container,
-      elements: elements(data),
-      style: styles(colours, small),
-      layout: {
+      elements: items,
+      style: styles(colours, small, labelWidth),
+      layout: laid ? {
+        name: "preset",
+        positions: function (node) { return laid.positions[node.id()]; },
+        fit: true,
+        padding: small ? 16 : 40
+      } : {
         name: "concentric",
         concentric: function (node) { return 10 - node.data("hops"); },
         levelWidth: function () { return 1; },

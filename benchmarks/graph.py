@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import statistics
 import sys
 import time
@@ -28,10 +29,32 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import client_fetch, make_app, percentile, reader_token  # noqa: E402
+from pages import client_fetch, make_app, percentile  # noqa: E402
 
+from registry.auth.actor import Actor  # noqa: E402
 from registry.db import get_engine  # noqa: E402
-from registry.models import Dependency, InformationSystem  # noqa: E402
+from registry.models import Dependency, InformationSystem, User  # noqa: E402
+from registry.services.tokens import issue_token  # noqa: E402
+from registry.services.users import UserInput, create_user  # noqa: E402
+from registry.web.access import password_hasher  # noqa: E402
+
+
+def reader_token(app) -> str:  # type: ignore[no-untyped-def]
+    """A read-only API token of an auditor account, committed before the first request."""
+    actor = Actor.operator("benchmark")
+    with app.app_context(), Session(get_engine(app), expire_on_commit=False) as session:
+        user = session.scalar(select(User).where(User.username == "benchmark-graph"))
+        if user is None:
+            data = UserInput(
+                username="benchmark-graph",
+                full_name="Graph benchmark reader",
+                role="auditor",
+                password=secrets.token_urlsafe(24),
+            )
+            user = create_user(session, data, actor=actor, hasher=password_hasher(app))
+        secret = issue_token(session, user, name="graph benchmark", scope="read", days=1, actor=actor).secret
+        session.commit()
+        return secret
 
 
 def busiest_platforms(session: Session, n: int) -> list[tuple[str, int]]:

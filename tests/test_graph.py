@@ -152,11 +152,23 @@ def test_three_hops_never_exceed_the_cap(session, busy_platform):
         assert all(e["source"] in node_ids and e["target"] in node_ids for e in view.edges)
 
 
-def test_the_small_picture_counts_a_busy_platform_by_kind_only(session, busy_platform, monkeypatch):
+def test_the_small_picture_counts_a_busy_platform_from_the_indexes(session, busy_platform, monkeypatch):
     monkeypatch.setattr(graph, "FETCH_LIMIT", 2)
     view = neighbourhood_graph(session, busy_platform.platform.code, hops=1, cap=4, coarse=True)
     grouped = [n for n in view.nodes if n["type"] == "group"]
     assert [(n["count"], n["group"]["by"]) for n in grouped] == [(9, "all")]
+    assert busy_platform.host.code in codes(view)
+    assert {e["kind"] for e in view.edges if e["source"] == grouped[0]["id"]} == {graph.VARIOUS}
+
+
+def test_a_busy_neighbour_is_counted_without_its_systems(session, busy_platform, monkeypatch):
+    """Two hops from a consumer, the platform's other consumers are one group of 8."""
+    monkeypatch.setattr(graph, "FETCH_LIMIT", 2)
+    consumer = busy_platform.consumers[0]
+    view = neighbourhood_graph(session, consumer.code, hops=2, cap=20)
+    assert codes(view) == {consumer.code, busy_platform.platform.code, busy_platform.host.code}
+    grouped = [n for n in view.nodes if n["type"] == "group"]
+    assert [(n["count"], n["via"], n["hops"]) for n in grouped] == [(8, busy_platform.platform.code, 2)]
 
 
 def test_overlays_come_from_rules_r6_and_r7(session, make_agency, make_capability, make_system):

@@ -60,6 +60,8 @@ FETCH_BUDGET = 2000
 LABEL_LENGTH = 48
 INSTANCE_OF = "instance_of"
 """The relation of a deployment to the shared platform it deploys (not a dependency kind)."""
+VARIOUS = "various"
+"""The relation of a group counted from the indexes alone, whose kinds were not read."""
 OVERLAYS = {"R7": "isolated", "R6": "duplicates_central"}
 """Rule code → the overlay flag it sets on a node."""
 GROUPINGS = ("agency", "province", "level", "all")
@@ -262,25 +264,53 @@ def _in_chunks(ids: Collection[int], size: int = 900) -> Iterable[list[int]]:
         yield ordered[start : start + size]
 
 
-def _degrees(session: Session, ids: Collection[int], instance_of: dict[int, int | None]) -> dict[int, int]:
-    """Connections of each system in the whole portfolio: dependencies both ways, deployments
-    of it, and the platform it deploys. Counted from the indexes alone."""
-    degree: Counter[int] = Counter(dict.fromkeys(ids, 0))
+def _degrees(
+    session: Session, ids: Collection[int], instance_of: dict[int, int | None]
+) -> tuple[dict[int, int], dict[int, tuple[int, int, int]]]:
+    """Connections of each system in the whole portfolio, counted from the indexes alone: the
+    total (dependencies both ways, deployments of it, the platform it deploys) and the parts
+    (what it depends on, what depends on it, its deployments)."""
+    parts: dict[int, list[int]] = {i: [0, 0, 0] for i in ids}
     for chunk in _in_chunks(ids):
-        for column in (col(Dependency.source_id), col(Dependency.target_id)):
+        for position, column in enumerate(
+            (col(Dependency.source_id), col(Dependency.target_id), col(InformationSystem.instance_of_id))
+        ):
             for system_id, n in session.execute(
                 select(column, func.count()).where(column.in_(chunk)).group_by(column)
             ):
-                degree[system_id] += n
-        deployed = col(InformationSystem.instance_of_id)
-        for system_id, n in session.execute(
-            select(deployed, func.count()).where(deployed.in_(chunk)).group_by(deployed)
-        ):
-            degree[system_id] += n
-    for system_id in ids:
-        if instance_of.get(system_id) is not None:
-            degree[system_id] += 1
-    return dict(degree)
+                parts[system_id][position] += n
+    degree = {i: sum(p) + (instance_of.get(i) is not None) for i, p in parts.items()}
+    return degree, {i: (p[0], p[1], p[2]) for i, p in parts.items()}
+
+
+def _counted_by_index(
+    session: Session, via: int, parts: tuple[int, int, int], shown: Collection[int], *, outgoing: bool
+) -> list[tuple[bool, str, int | None, int]]:
+    """A busy system's connections to systems not shown, from the index counts alone: what
+    the picture needs when the system is not the focus (one group per direction, kinds left
+    unread), or on the small picture of a system's page."""
+    out_n, in_n, deployed_n = parts
+    others = list(shown)
+    in_shown = session.scalar(
+        select(func.count()).where(col(Dependency.target_id) == via, col(Dependency.source_id).in_(others))
+    )
+    deployed_shown = session.scalar(
+        select(func.count()).where(
+            col(InformationSystem.instance_of_id) == via, col(InformationSystem.id).in_(others)
+        )
+    )
+    entries = [
+        (False, VARIOUS, None, in_n - (in_shown or 0)),
+        (False, INSTANCE_OF, None, deployed_n - (deployed_shown or 0)),
+    ]
+    if outgoing:
+        out_shown = session.scalar(
+            select(func.count()).where(
+                col(Dependency.source_id) == via, col(Dependency.target_id).in_(others)
+            )
+        )
+        entries.append((True, VARIOUS, None, out_n - (out_shown or 0)))
+    return [entry for entry in entries if entry[3] > 0]
 
 
 def _system_rows(session: Session, ids: Collection[int]) -> dict[int, Any]:
@@ -366,11 +396,10 @@ def _outgoing(session: Session, via: int, rows: dict[int, Any], limit: int) -> l
 
 
 def _counted_by_owner(
-    session: Session, busy: int, shown: Collection[int], *, coarse: bool = False, outgoing: bool = True
+    session: Session, busy: int, shown: Collection[int], *, outgoing: bool = True
 ) -> list[tuple[bool, str, int | None, int]]:
     """(outgoing, kind, owner agency id, count) of a busy system's connections to systems not
-    shown: grouped in SQL, so a platform with 30,000 consumers costs one indexed pass.
-    ``coarse`` counts by kind only (owner ``None``), reading the dependency index alone."""
+    shown: grouped in SQL, so a platform with 30,000 consumers costs one indexed pass."""
     system = InformationSystem
     others = list(shown)
     owner = col(system.owner_agency_id)
@@ -380,24 +409,19 @@ def _counted_by_owner(
     if outgoing:
         directions.append((True, col(Dependency.source_id), col(Dependency.target_id)))
     for out, near, far in directions:
-        if coarse:
-            by_kind = select(kind, func.count()).where(near == busy, far.not_in(others)).group_by(kind)
-            counted += [(out, k, None, n) for k, n in session.execute(by_kind)]
-        else:
-            by_owner = (
-                select(kind, owner, func.count())
-                .join(system, col(system.id) == far)
-                .where(near == busy, far.not_in(others))
-                .group_by(kind, owner)
-            )
-            counted += [(out, k, agency, n) for k, agency, n in session.execute(by_owner)]
-    deployed = (col(system.instance_of_id) == busy, col(system.id).not_in(others))
-    if coarse:
-        n = session.scalar(select(func.count()).select_from(system).where(*deployed)) or 0
-        counted += [(False, INSTANCE_OF, None, n)] if n else []
-    else:
-        deployments = select(owner, func.count()).where(*deployed).group_by(owner)
-        counted += [(False, INSTANCE_OF, agency, n) for agency, n in session.execute(deployments)]
+        by_owner = (
+            select(kind, owner, func.count())
+            .join(system, col(system.id) == far)
+            .where(near == busy, far.not_in(others))
+            .group_by(kind, owner)
+        )
+        counted += [(out, k, agency, n) for k, agency, n in session.execute(by_owner)]
+    deployments = (
+        select(owner, func.count())
+        .where(col(system.instance_of_id) == busy, col(system.id).not_in(others))
+        .group_by(owner)
+    )
+    counted += [(False, INSTANCE_OF, agency, n) for agency, n in session.execute(deployments)]
     return counted
 
 
@@ -445,8 +469,10 @@ def neighbourhood_graph(
     are not expanded further. Edges are then every relation among the systems shown (so links
     between two neighbours appear too), plus one edge per group.
 
-    ``coarse`` groups a busy system's connections by relation kind only, without reading the
-    systems at the other end: what the small picture on every system's page does, so that a
+    A busy system other than the focus has its hidden connections counted from the indexes
+    alone, one group per direction: the picture has little room for them, and reading tens
+    of thousands of rows for it would cost more than the rest of the answer. ``coarse`` does
+    the same for the focus: what the small picture on every system's page does, so that a
     national platform's page stays fast.
 
     Cost: O(hops) rounds of indexed queries, each bounded by :data:`FETCH_BUDGET` rows read
@@ -467,7 +493,7 @@ def neighbourhood_graph(
     rows = _system_rows(session, [focus_id])
     depth: dict[int, int] = {focus_id: 0}
     instance_of = {focus_id: rows[focus_id].instance_of_id}
-    degree = _degrees(session, [focus_id], instance_of)
+    degree, parts = _degrees(session, [focus_id], instance_of)
     groups: list[_Group] = []
     unexpanded: list[int] = []
     agencies: _Agencies | None = None
@@ -529,8 +555,10 @@ def neighbourhood_graph(
                         next_frontier.append(other)
                     room -= len(new_out)
                 shown_now = set(depth)
-                if via in busy:
-                    entries = _counted_by_owner(session, via, shown_now, coarse=coarse, outgoing=not singly)
+                if via in busy and (coarse or hop > 1):
+                    entries = _counted_by_index(session, via, parts[via], shown_now, outgoing=not singly)
+                elif via in busy:
+                    entries = _counted_by_owner(session, via, shown_now, outgoing=not singly)
                 else:
                     entries = [
                         (lk.outgoing, lk.kind, owner.get(lk.other), 1)
@@ -550,7 +578,9 @@ def neighbourhood_graph(
             new_rows = _system_rows(session, next_frontier)
             rows.update(new_rows)
             instance_of.update({i: r.instance_of_id for i, r in new_rows.items()})
-            degree.update(_degrees(session, next_frontier, instance_of))
+            more_degrees, more_parts = _degrees(session, next_frontier, instance_of)
+            degree.update(more_degrees)
+            parts.update(more_parts)
         frontier = next_frontier
 
     return _assemble(session, focus_id, hops, cap, rows, degree, depth, groups, unexpanded, agencies, locale)
@@ -678,4 +708,6 @@ def kind_label(kind: str) -> str:
     """A relation's name in the reader's language, the deployment relation included."""
     if kind == INSTANCE_OF:
         return gettext("Deployment of")
+    if kind == VARIOUS:
+        return gettext("Various relations")
     return DependencyKind(kind).label if kind in DependencyKind._value2member_map_ else kind

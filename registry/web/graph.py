@@ -21,7 +21,7 @@ bp = Blueprint("graph", __name__, url_prefix="/graph")
 
 FLAGGED_SHOWN = 10
 """Systems listed per overlay on the explorer's start page; the findings API pages the rest."""
-RELATIONS = [*(kind.value for kind in DependencyKind), graph.INSTANCE_OF]
+RELATIONS = [*(kind.value for kind in DependencyKind), graph.INSTANCE_OF, graph.VARIOUS]
 
 
 def legend() -> dict[str, Any]:

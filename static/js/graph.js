@@ -11,7 +11,7 @@
 
   var STATUSES = ["draft", "submitted", "in_review", "changes_requested", "approved", "rejected", "in_operation", "retired"];
   var LEVELS = ["central", "province", "commune"];
-  var RELATIONS = ["data_exchange", "authentication", "hosted_on", "consumes_api", "replaces", "instance_of"];
+  var RELATIONS = ["data_exchange", "authentication", "hosted_on", "consumes_api", "replaces", "instance_of", "various"];
 
   function cssOf(className) {
     var probe = document.createElement("span");

@@ -375,7 +375,7 @@ class SimilarResult(BaseModel):
     too_short: bool
 
 
-RelationKind = Literal[(*(kind.value for kind in DependencyKind), "instance_of")]  # type: ignore[valid-type]
+RelationKind = Literal[(*(kind.value for kind in DependencyKind), "instance_of", "various")]  # type: ignore[valid-type]
 
 
 class GraphQuery(BaseModel):
@@ -417,13 +417,14 @@ class GraphNode(BaseModel):
         False, description="Rule R6: a local system doing what a central shared platform does."
     )
     duplicates_platform: str | None = Field(None, description="For R6: the central platform's code.")
-    count: int | None = Field(None, description="For a group: how many systems it stands for.")
+    count: int | None = Field(None, description="For a group: how many connections it stands for.")
     via: str | None = Field(None, description="For a group: the system whose connections it collapses.")
     group: GraphGroup | None = None
 
 
 class GraphEdge(BaseModel):
-    """``source`` depends on ``target`` (or, for ``instance_of``, deploys it)."""
+    """``source`` depends on ``target`` (or, for ``instance_of``, deploys it); ``various`` joins a
+    group whose relations were counted without reading their kinds."""
 
     id: str
     source: str

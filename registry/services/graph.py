@@ -434,6 +434,8 @@ def _grouped(
     for outgoing, kind, owner, n in entries:
         by_owner[(outgoing, owner)][kind] += n
     for grouping in GROUPINGS:
+        if grouping == "agency" and len(by_owner) > room:
+            continue  # one group per owner: too many, without computing a key
         keyed = [
             ((outgoing, agencies.key(owner, grouping)), kinds)
             for (outgoing, owner), kinds in by_owner.items()

@@ -43,6 +43,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "review.dispose": frozenset({"reviewer"}),
     "review.compare": EVERYONE,
     "review.clusters": EVERYONE,
+    "graph.explorer": EVERYONE,
     "exports.systems": EVERYONE,  # submitters get their own agency's systems only
     "imports.index": frozenset({"submitter", "admin"}),  # submitters into their own agency only
     "imports.preview": frozenset({"submitter", "admin"}),
@@ -82,6 +83,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.stats": EVERYONE,
     "api.decisions_list": EVERYONE,  # submitters: decisions on their agency's systems
     "api.clusters_list": EVERYONE,
+    "api.graph_neighbourhood": EVERYONE,
     "api.warning_detail": EVERYONE,
     "api.warning_dispose": frozenset({"reviewer"}),
     "api.agencies_list": EVERYONE,

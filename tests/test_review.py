@@ -151,7 +151,7 @@ def test_the_reviewer_compares_confirms_and_rejects_naming_the_system_to_reuse(
         '<mark class="shared">Sổ tay đảng viên</mark> điện tử Thanh Hóa' in compare
     )  # the existing system's name
     assert '<mark class="shared">sinh hoạt chi bộ</mark>' in compare
-    assert compare.count('<svg class="dep-graph"') == 2  # both neighbourhoods drawn
+    assert compare.count('data-graph="small"') == 2  # both neighbourhoods drawn
     bad = reviewer.post(
         f"/review/warnings/{warning.id}/dispose",
         data={"disposition": "confirmed", "reason": "", "version": "1", "code": proposal.code},

@@ -14,7 +14,7 @@ from registry.db import get_session
 from registry.errors import StaleEditError, ValidationError
 from registry.fields import field_label
 from registry.models import DuplicateWarning, InformationSystem
-from registry.services import embeddings, overlaps, review, workflow
+from registry.services import embeddings, graph, overlaps, review, workflow
 from registry.services.clusters import drawing, find_clusters
 from registry.services.dependencies import neighbourhood
 from registry.services.findings import findings_of
@@ -162,6 +162,12 @@ def compare(code: str, warning_id: int) -> str:
         spans=review.highlight_spans,
         signals=review.signal_rows(warning.components),
         around=(neighbourhood(session, system), neighbourhood(session, other)),  # type: ignore[arg-type]
+        pictures=tuple(
+            graph.neighbourhood_graph(
+                session, s.code, hops=1, cap=graph.SMALL_CAP, locale=current_locale(), coarse=True
+            )
+            for s in (system, other)
+        ),
         statuses=SystemStatus,
     )
 

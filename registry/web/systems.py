@@ -20,6 +20,7 @@ from registry.models import InformationSystem
 from registry.models.system import INPUT_FIELDS
 from registry.services import agencies as agency_service
 from registry.services import audit, consequences, overlaps, similar, taxonomy, usage, workflow
+from registry.services import graph as graph_service
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.findings import findings_of
 from registry.services.systems import (
@@ -107,6 +108,9 @@ def _render_detail(system: InformationSystem, dependency_form: DependencyForm, s
             "systems/detail.html",
             system=system,
             around=neighbourhood(get_session(), system),
+            picture=graph_service.neighbourhood_graph(
+                get_session(), system.code, hops=1, cap=graph_service.SMALL_CAP, locale=_locale(), coarse=True
+            ),
             overlaps=overlaps.warnings_seen_from(get_session(), system, _locale()),
             dependency_form=dependency_form,
             may_edit=_may_edit(system),

@@ -546,3 +546,81 @@ class Attestation(BaseModel):
     attested_by: str
     attested_at: datetime
     agency_completed: bool = Field(description="True once the agency's part of the round is complete.")
+
+
+RelationKind = Literal[(*(kind.value for kind in DependencyKind), "instance_of", "various")]  # type: ignore[valid-type]
+
+
+class GraphQuery(BaseModel):
+    focus: str = Field(description="Public code of the system at the centre, e.g. HTTT-2026-000123.")
+    hops: int = Field(2, ge=1, le=3, description="How many connections out to follow (1 to 3).")
+
+
+class GraphGroup(BaseModel):
+    by: Literal["agency", "province", "level", "all"] = Field(
+        description="What the collapsed systems share: their owner agency, its province (or, for "
+        "central agencies, the branch), their agency level, or nothing more."
+    )
+    agency: str | None = Field(None, description="Agency code, when grouped by agency or province.")
+    name: str | None = Field(None, description="The agency's or level's name in the caller's language.")
+    level: str | None = None
+
+
+class GraphNode(BaseModel):
+    """A system, or a group of systems collapsed into one node (``type`` says which)."""
+
+    id: str = Field(description="The system's code, or `g<n>` for a group.")
+    type: Literal["system", "group"]
+    label: str = Field(
+        description="Short label: the name, cut at a word boundary; a group's count and owner."
+    )
+    name: str
+    hops: int = Field(description="Connections between this node and the focus.")
+    degree: int = Field(description="The system's connections in the whole portfolio; a group's size.")
+    code: str | None = None
+    status: SystemStatus | None = None
+    scope_level: str | None = None
+    agency: str | None = Field(None, description="Owner agency code.")
+    agency_name: str | None = None
+    agency_level: str | None = None
+    is_shared_platform: bool = False
+    focus: bool = False
+    isolated: bool = Field(False, description="Rule R7: connected to no shared platform.")
+    duplicates_central: bool = Field(
+        False, description="Rule R6: a local system doing what a central shared platform does."
+    )
+    duplicates_platform: str | None = Field(None, description="For R6: the central platform's code.")
+    count: int | None = Field(None, description="For a group: how many connections it stands for.")
+    via: str | None = Field(None, description="For a group: the system whose connections it collapses.")
+    group: GraphGroup | None = None
+
+
+class GraphEdge(BaseModel):
+    """``source`` depends on ``target`` (or, for ``instance_of``, deploys it); ``various`` joins a
+    group whose relations were counted without reading their kinds."""
+
+    id: str
+    source: str
+    target: str
+    kind: RelationKind
+    count: int = Field(description="1 for a single relation; for a group, the relations it stands for.")
+    kinds: dict[str, int] | None = Field(None, description="For a group: relations by kind.")
+
+
+class GraphCollapsed(GraphGroup):
+    node: str = Field(description="The group node's id.")
+    via: str
+    count: int
+
+
+class Graph(BaseModel):
+    """A system's neighbourhood: at most `cap` nodes, busy neighbourhoods collapsed into groups."""
+
+    focus: str
+    hops: int
+    cap: int
+    truncated: bool = Field(description="True when something was collapsed or left unexpanded.")
+    collapsed: list[GraphCollapsed]
+    unexpanded: list[str] = Field(description="Systems whose further connections did not fit.")
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]

@@ -585,7 +585,7 @@ def scorecards(session: Session, today: date | None = None) -> Scorecards:
     """
     today = today or datetime.now(UTC).date()
     head = watermark(session)
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     cached = _cache.get(key)
     if cached is not None and cached.computed_for == (head, today):
         return cached

@@ -34,11 +34,13 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import make_app  # noqa: E402
 
+from registry import migrate  # noqa: E402
 from registry.auth.actor import Actor  # noqa: E402
 from registry.choices import AgencyLevel  # noqa: E402
+from registry.config import normalise_database_url  # noqa: E402
 from registry.db import get_engine  # noqa: E402
+from registry.factory import create_app  # noqa: E402
 from registry.models import (  # noqa: E402
     Dependency,
     DuplicateWarning,
@@ -119,6 +121,17 @@ def top_up(session: Session, seed: int = 7) -> None:
         )
         print(f"added {WARNINGS:,} duplication warnings")
     session.commit()
+
+
+def make_app(database_url: str) -> Flask:
+    """The real app, without the background embedder: at first start it would embed 100,000
+    texts on the same two cores and time itself instead of the scorecards."""
+    url = normalise_database_url(database_url)
+    app = create_app(
+        {"DATABASE_URL": url, "AUTO_SETUP": False, "SECRET_KEY": "bench", "EMBED_IN_BACKGROUND": False}
+    )
+    migrate.upgrade(get_engine(app))
+    return app
 
 
 def reader_token(app: Flask) -> str:

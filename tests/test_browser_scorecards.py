@@ -55,6 +55,8 @@ def test_open_the_ranking_a_scorecard_and_its_print_view(
     expect(rows.last).to_contain_text("Chưa đăng ký hệ thống")
     expect(rows.first.locator("td").first).to_have_text("1")
     page.screenshot(path=str(SCREENSHOTS / f"scorecards-ranking-{size}.png"), full_page=True)
+    rows.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"scorecards-ranking-{size}-table.png"))
 
     page.get_by_role("link", name="Đảng ủy phường Vinh").click()
     expect(page.get_by_role("heading", name="Đảng ủy phường Vinh")).to_be_visible()
@@ -63,6 +65,7 @@ def test_open_the_ranking_a_scorecard_and_its_print_view(
     expect(page.locator(figure("usage_reporting"))).to_have_text("0,0%")  # in operation, never reported
     expect(page.get_by_text("Cách tính từng chỉ số")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / f"scorecards-detail-{size}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"scorecards-detail-{size}-first-screen.png"))
 
     page.get_by_role("link", name="Trang để in").click()
     expect(page.get_by_role("button", name="In")).to_be_visible()

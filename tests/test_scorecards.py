@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, update
+from sqlmodel import Session
 
 from registry.models import (
     Dependency,
@@ -277,10 +278,13 @@ def test_a_write_through_the_services_changes_the_next_answer(session, portfolio
     session.commit()
     assert sc.scorecards(session, TODAY) is before
 
-    s2 = session.get(InformationSystem, portfolio.s2.id)
-    data = SystemInput.from_system(s2).replace(operating_rules_ref="QĐ 9/QC")
-    update_system(session, s2, data, actor=OPERATOR, expected_version=s2.version)
-    session.commit()
+    # Another worker saves through the service, in its own connection and transaction.
+    with Session(session.get_bind()) as other:
+        s2 = other.get(InformationSystem, portfolio.s2.id)
+        data = SystemInput.from_system(s2).replace(operating_rules_ref="QĐ 9/QC")
+        update_system(other, s2, data, actor=OPERATOR, expected_version=s2.version)
+        other.commit()
+    session.commit()  # end this worker's read transaction, as each request does
     after = sc.scorecards(session, TODAY)
     assert after is not before
     assert _row(after, "X1").values["governance"] == 1.0

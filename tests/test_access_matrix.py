@@ -56,6 +56,10 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "notifications.index": EVERYONE,
     "notifications.mark_read": EVERYONE,
     "agencies.index": EVERYONE,
+    "scorecards.index": EVERYONE,
+    "scorecards.download": EVERYONE,
+    "scorecards.detail": EVERYONE,
+    "scorecards.printable": EVERYONE,
     "account.index": EVERYONE,
     "account.change_password": EVERYONE,
     "account.issue_token": EVERYONE,
@@ -106,6 +110,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.rounds_list": EVERYONE,
     "api.round_detail": EVERYONE,
     "api.round_attest": frozenset({"submitter", "admin"}),  # own agency's systems for submitters
+    "api.scorecards_list": EVERYONE,
+    "api.scorecard_detail": EVERYONE,
     "api.openapi_json": PUBLIC,
     "api.docs": PUBLIC,
 }

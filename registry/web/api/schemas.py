@@ -624,3 +624,80 @@ class Graph(BaseModel):
     unexpanded: list[str] = Field(description="Systems whose further connections did not fit.")
     nodes: list[GraphNode]
     edges: list[GraphEdge]
+
+
+class ScorecardListQuery(PageQuery):
+    """Which scorecards: one level (every agency of it has a row), optionally one block."""
+
+    level: AgencyLevel = AgencyLevel.PROVINCE
+    block: AgencyBlock | None = None
+    parent: str | None = Field(None, max_length=40, description="Only the children of this agency code.")
+
+
+class ScorecardAgency(BaseModel):
+    code: str
+    name: str
+    level: str
+    block: str
+    parent: str | None = Field(description="The parent agency's code.")
+
+
+class ScorecardSystems(BaseModel):
+    registered: int = Field(description="Systems managed by the agency and those below it, any status.")
+    portfolio: int = Field(description="Of those, submitted, in review, approved or in operation.")
+    in_operation: int
+    own_registered: int = Field(description="Systems the agency itself manages, any status.")
+
+
+class ScorecardIndicators(BaseModel):
+    """Shares are fractions from 0 to 1; ``null`` means nothing to measure (no division by zero)."""
+
+    governance: float | None
+    connected: float | None
+    findings_high: int | None
+    findings_medium: int | None
+    findings_low: int | None
+    duplicates: float | None
+    fresh: float | None
+    usage_reporting: float | None
+    active_user_rate: float | None
+    cost_per_active_user: float | None = Field(description="Đồng per active user.")
+
+
+class Scorecard(BaseModel):
+    """One agency's figures: its own managed systems together with those of every agency below."""
+
+    agency: ScorecardAgency
+    rank: int | None = Field(description="Within the level by composite score; null without a score.")
+    score: float | None = Field(description="Composite score 0–100; null when nothing can be measured.")
+    no_systems: bool = Field(description="No system registered for the agency or below it: itself a finding.")
+    systems: ScorecardSystems
+    indicators: ScorecardIndicators
+    counts: dict[str, int] = Field(description="The numerators and denominators behind the indicators.")
+
+
+class ScorecardPage(PageInfo):
+    items: list[Scorecard]
+
+
+class IndicatorDefinition(BaseModel):
+    key: str
+    name: str
+    definition: str
+    unit: Literal["share", "count", "vnd"]
+    better: Literal["higher", "lower"]
+    in_score: bool
+
+
+class ScorecardDetail(Scorecard):
+    """An agency's scorecard with its own systems alone, its level's medians and its children."""
+
+    own_indicators: ScorecardIndicators = Field(description="The agency's own systems only.")
+    level_median: dict[str, float | None] = Field(
+        description="Median per indicator (and `score`) of the level."
+    )
+    level_size: int
+    children: list[Scorecard]
+    definitions: list[IndicatorDefinition]
+    score_definition: str
+    scope_definition: str

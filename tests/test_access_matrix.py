@@ -49,8 +49,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "imports.preview": frozenset({"submitter", "admin"}),
     "imports.commit": frozenset({"submitter", "admin"}),
     "imports.template": frozenset({"submitter", "admin"}),
-    "exports.decisions": EVERYONE,  # submitters: decisions on their agency's systems
-    "exports.warnings": EVERYONE,  # submitters: warnings touching their agency's systems
+    "exports.decisions": EVERYONE,  # every decision, for every reader: review outcomes are transparent
+    "exports.warnings": EVERYONE,  # every warning, for every reader
     "exports.audit_trail": frozenset({"auditor", "admin"}),
     "exports.system": EVERYONE,  # one system; submitters only their own agency's (the draft here)
     "notifications.index": EVERYONE,
@@ -85,7 +85,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.warnings_list": EVERYONE,
     "api.findings_list": EVERYONE,
     "api.stats": EVERYONE,
-    "api.decisions_list": EVERYONE,  # submitters: decisions on their agency's systems
+    "api.decisions_list": EVERYONE,  # every decision, for every reader
     "api.clusters_list": EVERYONE,
     "api.graph_neighbourhood": EVERYONE,
     "api.warning_detail": EVERYONE,

@@ -272,13 +272,31 @@ def test_the_decision_list_holds_what_the_export_holds(session, portfolio):
     assert {item["system"] for item in listed.items} == exported and listed.total == 2
 
 
-def test_submitters_see_the_decisions_on_their_own_agency_s_systems(get, portfolio):
-    # As in the export: the submitter's own agency, not the agencies below it.
-    ours = portfolio["systems"]["ours"].code
-    assert [i["system"] for i in get("submitter", "/api/v1/decisions")["items"]] == [ours]
-    assert get("submitter", "/api/v1/decisions?agency=TU-HUE")["total"] == 0
-    assert get("submitter", "/api/v1/decisions?agency=VPTW")["total"] == 1
-    assert get("read", "/api/v1/decisions")["total"] == 3
+def test_review_outcomes_are_transparent_to_every_reader_at_every_door(get, portfolio, client_for):
+    """A submitter reads another agency's decisions and findings as a reviewer does: on the
+    API's lists, on the system's own routes, on its page and in the decision-log export."""
+    theirs = portfolio["systems"]["theirs"].code
+    everyone = get("read", "/api/v1/decisions")
+    assert everyone["total"] == 3
+    assert get("submitter", "/api/v1/decisions") == everyone
+    assert (
+        get("submitter", "/api/v1/decisions?agency=TU-HUE")["total"]
+        == get("read", "/api/v1/decisions?agency=TU-HUE")["total"]
+        == 1
+    )
+    assert get("submitter", f"/api/v1/systems/{theirs}/decisions") == get(
+        "read", f"/api/v1/systems/{theirs}/decisions"
+    )
+    assert get("submitter", f"/api/v1/systems/{theirs}/findings") == get(
+        "read", f"/api/v1/systems/{theirs}/findings"
+    )
+    assert get("submitter", "/api/v1/findings?agency=TU-HUE") == get("read", "/api/v1/findings?agency=TU-HUE")
+    submitter = client_for("submitter", agency_id=portfolio["agencies"]["province"].id)
+    exported = submitter.get("/exports/decisions.csv").get_data(as_text=True)
+    assert theirs in exported
+    page = submitter.get(f"/systems/{theirs}").get_data(as_text=True)
+    reason = get("read", f"/api/v1/systems/{theirs}/decisions")["items"][0]["reason"]
+    assert reason in page
 
 
 # --- access, errors, document ------------------------------------------------------------------

@@ -131,12 +131,15 @@ def test_warnings_carry_both_systems_score_components_detector_and_disposition(c
     assert [w["status"] for w in body["warnings"]] == ["open"]
 
 
-def test_submitters_take_out_only_what_touches_their_agency(client_for, decided):
+def test_submitters_take_out_every_decision_and_warning(client, client_for, decided):
+    """Review outcomes are transparent: a submitter's download is the reviewer's."""
     submitter = client_for("submitter", agency_id=decided["province"].id)
     _meta, decisions = _csv(submitter.get("/exports/decisions.csv").get_data())
-    assert [d["system_code"] for d in decisions] == [decided["ours"].code]
+    _meta, everyone = _csv(client.get("/exports/decisions.csv").get_data())
+    assert decisions == everyone and len(decisions) > 1
     _meta, warnings = _csv(submitter.get("/exports/warnings.csv").get_data())
-    assert [w["status"] for w in warnings] == ["justified"]
+    _meta, all_warnings = _csv(client.get("/exports/warnings.csv").get_data())
+    assert warnings == all_warnings
 
 
 def test_each_export_is_an_audit_event(client, decided, session):

@@ -136,6 +136,20 @@ def can_report_for(actor: Actor, agency_id: int | None) -> bool:
     return True
 
 
+def may_read_review_outcomes(actor: Actor) -> bool:
+    """Whether ``actor`` reads the standing office's decisions, the duplication warnings and the
+    rule findings: every one of them, whichever agency's system they concern.
+
+    One rule for every door (system page, review comparison, API, the decision-log and warnings
+    exports): review outcomes are transparent inside the registry. The directives stop
+    duplicate and unjustified systems by letting every agency see what was refused, what was
+    found to duplicate what, and why; hiding another agency's decisions from a submitter would
+    hide exactly what they must not build again. Only the inventory export keeps a submitter
+    to their own agency's systems (:func:`registry.services.exports.restricted_agency`).
+    """
+    return allows(actor, Permission.VIEW_PORTFOLIO)
+
+
 def of_agency(actor: Actor, agency_id: int | None) -> bool:
     return actor.agency_id is not None and agency_id == actor.agency_id
 

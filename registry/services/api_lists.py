@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
+from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.exports import records
 from registry.filters import agency_subtree
 from registry.models import Agency, Finding, InformationSystem
 from registry.rules import RULES
 from registry.services.api_records import iso
-from registry.services.exports import restricted_agency
 from registry.services.findings import SEVERITY_ORDER, FindingView, capability_names, describe
 from registry.services.workflow import decision_label
 
@@ -137,14 +137,15 @@ def list_decisions(
 ) -> ListPage:
     """The decision log, latest first: the export's rows and filters, one page at a time.
 
-    A submitter sees only decisions on their own agency's systems, as in the export; ``agency``
-    (an owner agency code, its sub-agencies included) narrows further.
+    Every reader sees every decision, as in the export
+    (:func:`registry.auth.policy.may_read_review_outcomes`); ``agency`` (an owner agency code,
+    its sub-agencies included) narrows the log.
     """
+    policy.ensure(policy.may_read_review_outcomes(actor))
     flt = records.RecordFilter(
         since=since,
         until=until,
         statuses=list(outcomes),
-        agency_id=restricted_agency(actor),
         owner_ids=tuple(agency_subtree(session, agency)) if agency else None,
     )
     rows = records.latest_decisions(session, flt, offset=(page - 1) * per_page, limit=per_page)

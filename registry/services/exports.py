@@ -26,9 +26,10 @@ TRAIL_FORMATS = ("csv", "jsonl")
 
 
 def restricted_agency(actor: Actor) -> int | None:
-    """The agency a submitter's exports and decision lists keep to; ``None``: the whole portfolio.
+    """The agency a submitter's inventory export keeps to; ``None``: the whole portfolio.
 
-    One rule for the downloads and the API's decision list, so neither shows a submitter more.
+    Review outcomes (decisions, warnings, findings) are not restricted this way: see
+    :func:`registry.auth.policy.may_read_review_outcomes`.
     """
     return actor.agency_id if actor.role == Role.SUBMITTER else None
 
@@ -92,9 +93,10 @@ def as_of_scope(scope: inventory.ExportScope, instant: datetime) -> as_of_export
 
 
 def record_filter_for(actor: Actor, args: Any) -> records.RecordFilter:
-    """The decision log and warnings follow the inventory's rule: submitters see their agency's."""
-    policy.ensure(policy.allows(actor, policy.Permission.EXPORT))
-    return records.RecordFilter.parse(args, restricted_agency(actor))
+    """The decision log and the warnings are review outcomes: every reader takes out all of them
+    (:func:`registry.auth.policy.may_read_review_outcomes`), narrowed only by the query."""
+    policy.ensure(policy.allows(actor, policy.Permission.EXPORT) and policy.may_read_review_outcomes(actor))
+    return records.RecordFilter.parse(args)
 
 
 RECORD_KINDS = {

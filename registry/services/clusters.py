@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import networkx as nx
 from flask import current_app, has_app_context
 from flask_babel import gettext
 from sqlalchemy import func, select
@@ -59,7 +58,7 @@ from registry.models import (
 from registry.services.overlaps import EXCLUDED_STATUSES, WARNING_THRESHOLD
 from registry.services.review import shared_terms
 from registry.text import fold
-from similarity.graph import complete_linkage
+from similarity.graph import complete_linkage_edges
 from similarity.knowledge import default_knowledge
 
 log = logging.getLogger(__name__)
@@ -325,7 +324,8 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
             )
         )
     }
-    graph = nx.Graph()
+    links: dict[tuple[int, int], tuple[float, bool, int]] = {}
+    """(a, b) → (score, confirmed, warning id), for the warnings that link two members."""
     reuse_links: list[tuple[int, int, float]] = []
     """(member, platform it points at, score), from warnings to platforms or their deployments."""
     for warning_id, a, b, score, relation, disposition in session.execute(
@@ -344,20 +344,21 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
         if first.member and second.member:
             confirmed = disposition == Disposition.CONFIRMED.value
             if relation == "overlap" and (confirmed or score >= WARNING_THRESHOLD):
-                graph.add_edge(a, b, score=float(score), confirmed=confirmed, id=warning_id)
+                links[(a, b)] = (float(score), confirmed, warning_id)
             continue
         for member, other, target in ((first, second, b), (second, first, a)):
             if member.member and not other.member and (other.shared or other.instance_of is not None):
                 platform = other.instance_of if other.instance_of is not None else target
                 reuse_links.append((a if member is first else b, platform, float(score)))
 
-    groups: list[set[int]] = [g for g in complete_linkage(graph) if len(g) >= 2]  # type: ignore[misc]
+    linkage = complete_linkage_edges((a, b, score) for (a, b), (score, _c, _i) in links.items())
+    groups: list[set[int]] = [g for g in linkage if len(g) >= 2]  # type: ignore[misc]
     cluster_of = {i: n for n, g in enumerate(groups) for i in g}
-    pairs_of: dict[int, list[tuple[int, int, dict[str, Any]]]] = defaultdict(list)
-    for a, b, data in graph.edges(data=True):
+    pairs_of: dict[int, list[Pair]] = defaultdict(list)
+    for (a, b), (score, confirmed, warning_id) in links.items():
         n = cluster_of.get(a)
         if n is not None and n == cluster_of.get(b):
-            pairs_of[n].append((a, b, data))
+            pairs_of[n].append(Pair(warning_id, systems[a].code, systems[b].code, score, confirmed))
     votes: dict[int, dict[int, tuple[set[int], float]]] = defaultdict(dict)
     for member_id, platform_id, score in reuse_links:
         n = cluster_of.get(member_id)
@@ -400,15 +401,7 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
     built: list[dict[str, Any]] = []
     for n, group in enumerate(groups):
         ids = sorted(group, key=lambda i: systems[i].name)
-        pairs = tuple(
-            sorted(
-                (
-                    Pair(data["id"], systems[a].code, systems[b].code, data["score"], data["confirmed"])
-                    for a, b, data in pairs_of[n]
-                ),
-                key=lambda p: (-p.score, p.a, p.b),
-            )
-        )
+        pairs = tuple(sorted(pairs_of[n], key=lambda p: (-p.score, p.a, p.b)))
         naming = _naming([capabilities.get(i, set()) for i in ids], [systems[i].name for i in ids], frequency)
         if naming.kind == "none":
             unnamed.append(n)

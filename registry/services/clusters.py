@@ -19,10 +19,10 @@ of its members declare, else by the function their names tell (``similarity/data
 the words their warnings share.
 
 **Cost.** The whole portfolio is clustered at once (about O(m log m) for m warnings) and kept
-per process, keyed by a watermark that every write moves: the warnings' count and highest id,
-the systems' highest id, and the audit chain's head. The web workers of one machine share one
-computation per change through a snapshot in the instance folder, and none serves a stale
-result.
+per process, keyed by a watermark that every write moves: the audit chain's head (every write
+through the services is audited) and the highest warning and system ids. The web workers of
+one machine share one computation per change through a snapshot in the instance folder, and
+none serves a stale result.
 """
 
 from __future__ import annotations
@@ -275,13 +275,13 @@ def watermark(session: Session) -> tuple[Any, ...]:
 
     Every write path (saves, dependency changes, decisions on warnings, scans, imports, the
     seed) appends to the audit chain in its own transaction, so the chain's head moves with
-    it; the warnings' count and highest id and the systems' highest id also catch rows
-    bulk-loaded or deleted outside the services.
+    it; the highest warning and system ids also catch rows bulk-loaded outside the services.
+    Three lookups of one row each: no count, no scan.
     """
-    warnings = session.execute(select(func.count(), func.max(col(DuplicateWarning.id)))).one()
+    warning = session.scalar(select(func.max(col(DuplicateWarning.id))))
     system = session.scalar(select(func.max(col(InformationSystem.id))))
     head = session.execute(select(col(AuditHead.seq), col(AuditHead.updated_at))).first()
-    return (*warnings, system, *(head or (None, None)))
+    return (warning, system, *(head or (None, None)))
 
 
 @dataclass(frozen=True)

@@ -129,16 +129,21 @@ def complete_linkage_edges(
     except TypeError:  # nodes of several types
         order = sorted(joined, key=str)
     rank = {node: position for position, node in enumerate(order)}
+    size = len(order)
     members: dict[Hashable, list[Hashable]] = {node: [node] for node in joined}
+    # a queued pair is (-weight, rank of one * size + rank of the other): two-item tuples
+    # compare and pop faster than the nodes themselves would
     heap = [
-        (-value, rank[a], rank[b], a, b)
+        (-value, rank[a] * size + rank[b])
         for a, around in joined.items()
         for b, value in around.items()
         if rank[a] < rank[b]
     ]
     heapq.heapify(heap)
     while heap:
-        negative, _, _, a, b = heapq.heappop(heap)
+        negative, key = heapq.heappop(heap)
+        first, second = divmod(key, size)
+        a, b = order[first], order[second]
         if a not in members or b not in members or joined[a].get(b) != -negative:
             continue  # one side was merged away, or this pair's linkage changed since it was queued
         if len(members[a]) < len(members[b]) or (len(members[a]) == len(members[b]) and rank[b] < rank[a]):
@@ -155,9 +160,10 @@ def complete_linkage_edges(
             else:
                 del joined[other][a]  # b had no edge to some member of ``other``: never again
         joined[a] = kept
+        ra = rank[a]
         for other, value in kept.items():
             joined[other][a] = value
-            first, second = (a, other) if rank[a] < rank[other] else (other, a)
-            heapq.heappush(heap, (-value, rank[first], rank[second], first, second))
+            ro = rank[other]
+            heapq.heappush(heap, (-value, ra * size + ro if ra < ro else ro * size + ra))
     groups = [set(group) for group in members.values()]
     return sorted(groups, key=lambda c: (-len(c), min(rank[n] for n in c)))

@@ -478,3 +478,30 @@ def test_the_workers_of_one_machine_share_one_computation(app, session, systems,
     session.commit()
     portfolio_clusters(session)
     assert computed == [1, 1]
+
+
+def test_the_drawing_places_every_member_and_widens_stronger_links():
+    from registry.services.clusters import Cluster, Member, Naming, Pair, Place, drawing
+
+    def cluster(size: int) -> Cluster:
+        members = tuple(
+            Member(
+                n, f"S{n}", f"System {n}", f"Place {n}", "draft", Place(f"A{n}", f"Agency {n}"), None, None
+            )
+            for n in range(size)
+        )
+        pairs = tuple(
+            Pair(n, f"S{a}", f"S{b}", 0.6 + 0.4 * ((a + b) % 2), False)
+            for n, (a, b) in enumerate((a, b) for a in range(size) for b in range(a + 1, size))
+        )
+        return Cluster("C-x", Naming("none"), members, pairs, (), (), 0, size, None, None)
+
+    small = drawing(cluster(5))
+    assert len(small["nodes"]) == 5 and len(small["edges"]) == 10 and small["hidden"] == 0
+    for node in small["nodes"]:
+        assert 0 < node["x"] < small["width"] and 0 < node["y"] < small["height"]
+    widths = {edge["pair"].score: edge["width"] for edge in small["edges"]}
+    assert widths[1.0] > widths[0.6]
+    large = drawing(cluster(30))
+    assert (len(large["nodes"]), large["hidden"]) == (24, 6)
+    assert all(edge["a"].code in {n["member"].code for n in large["nodes"]} for edge in large["edges"])

@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     query.add_argument("--description", default="")
     query.add_argument("-k", type=int, default=10)
 
-    clusters = commands.add_parser("clusters", help="groups of systems connected by overlaps")
+    clusters = commands.add_parser("clusters", help="groups of systems that all overlap one another")
     clusters.add_argument("records", type=Path)
     clusters.add_argument("--min-score", type=float, default=0.5)
     clusters.add_argument("-k", type=int, default=10)

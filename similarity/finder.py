@@ -559,7 +559,8 @@ class DuplicateFinder(BaseEstimator):
         return left, right
 
     def clusters(self, min_score: float = 0.5, k: int | None = 10) -> list[set[Hashable]]:
-        """Groups of systems connected by overlaps: "14 provinces built the same thing".
+        """Groups of systems that all overlap one another: "14 provinces built the same thing"
+        (complete linkage, so a chain of overlaps whose ends are unrelated is not one group).
 
         A shared platform and its deployments count as one member, named by the platform, so
         a province that built its own copy forms a cluster with the platform it should have

@@ -12,6 +12,7 @@ import networkx as nx
 
 __all__ = [
     "complete_linkage",
+    "complete_linkage_edges",
     "dependency_graph",
     "duplicate_clusters",
     "isolated",
@@ -86,13 +87,8 @@ def complete_linkage(graph: nx.Graph, weight: str = "score") -> list[set[Hashabl
     whose weakest cross edge is the strongest merge first, and two groups merge only if every
     node of one has an edge to every node of the other. A path a-b-c-d therefore gives
     ``{a, b}`` and ``{c, d}`` (or ``{b, c}`` and two singletons, whichever edges are stronger),
-    never one group; a clique stays one group. Nodes without edges are singletons.
-
-    Each connected component is clustered on its own. Only pairs of groups that are still
-    fully joined are tracked (a missing pair never reappears as groups grow), so a merge costs
-    the smaller of the two groups' lists of fully-joined neighbours: about O(m log m) for m
-    edges, with no n × n matrix. Ties break on the nodes' order, so the result is
-    deterministic. Groups come largest first.
+    never one group; a clique stays one group. Nodes without edges are singletons. See
+    :func:`complete_linkage_edges` for the cost.
 
     >>> G = nx.Graph()
     >>> G.add_weighted_edges_from([(1, 2, 0.9), (2, 3, 0.8), (3, 4, 0.7)], weight="score")
@@ -102,33 +98,52 @@ def complete_linkage(graph: nx.Graph, weight: str = "score") -> list[set[Hashabl
     >>> sorted(sorted(c) for c in complete_linkage(G))
     [[1, 2, 3], [4]]
     """
-    groups: list[set[Hashable]] = []
-    for component in nx.connected_components(graph):
-        if len(component) == 1:
-            groups.append(set(component))
-        else:
-            groups.extend(_complete_linkage_component(graph, component, weight))
-    return sorted(groups, key=lambda c: (-len(c), sorted(map(str, c))))
+    edges = ((a, b, float(data.get(weight, 1.0))) for a, b, data in graph.edges(data=True))
+    return complete_linkage_edges(edges, nodes=graph.nodes)
 
 
-def _complete_linkage_component(
-    graph: nx.Graph, component: set[Hashable], weight: str
+def complete_linkage_edges(
+    edges: Iterable[tuple[Hashable, Hashable, float]], nodes: Iterable[Hashable] = ()
 ) -> list[set[Hashable]]:
-    rank = {node: position for position, node in enumerate(sorted(component, key=str))}
-    members: dict[Hashable, list[Hashable]] = {node: [node] for node in component}
+    """:func:`complete_linkage` of weighted edges ``(a, b, weight)``, without building a graph.
+
+    Only pairs of groups that are still fully joined are tracked (a missing pair never
+    reappears as groups grow), so a merge costs the smaller of the two groups' lists of
+    fully-joined neighbours: about O(m log m) for m edges, with no n × n matrix; merges never
+    cross connected components, so each is clustered on its own. Ties break on the nodes'
+    order, so the result is deterministic. Groups come largest first; ``nodes`` adds
+    singletons for nodes without edges.
+
+    >>> edges = [("a", "b", 0.9), ("b", "c", 0.9), ("a", "c", 0.7), ("c", "d", 0.6)]
+    >>> [sorted(group) for group in complete_linkage_edges(edges)]
+    [['a', 'b', 'c'], ['d']]
+    """
+    joined: dict[Hashable, dict[Hashable, float]] = {node: {} for node in nodes}
     # joined[x][y]: the weakest edge between groups x and y, kept only while they are fully joined
-    joined: dict[Hashable, dict[Hashable, float]] = {node: {} for node in component}
-    heap: list[tuple[float, int, int, Hashable, Hashable]] = []
-    for a, b, data in graph.edges(component, data=True):
-        if a == b:
-            continue
-        value = float(data.get(weight, 1.0))
-        joined[a][b] = joined[b][a] = value
-        first, second = (a, b) if rank[a] < rank[b] else (b, a)
-        heap.append((-value, rank[first], rank[second], first, second))
+    for a, b, value in edges:
+        if a != b:
+            joined.setdefault(a, {})[b] = value
+            joined.setdefault(b, {})[a] = value
+    try:
+        order = sorted(joined)  # type: ignore[type-var]  # mixed types are handled below
+    except TypeError:  # nodes of several types
+        order = sorted(joined, key=str)
+    rank = {node: position for position, node in enumerate(order)}
+    size = len(order)
+    members: dict[Hashable, list[Hashable]] = {node: [node] for node in joined}
+    # a queued pair is (-weight, rank of one * size + rank of the other): two-item tuples
+    # compare and pop faster than the nodes themselves would
+    heap = [
+        (-value, rank[a] * size + rank[b])
+        for a, around in joined.items()
+        for b, value in around.items()
+        if rank[a] < rank[b]
+    ]
     heapq.heapify(heap)
     while heap:
-        negative, _, _, a, b = heapq.heappop(heap)
+        negative, key = heapq.heappop(heap)
+        first, second = divmod(key, size)
+        a, b = order[first], order[second]
         if a not in members or b not in members or joined[a].get(b) != -negative:
             continue  # one side was merged away, or this pair's linkage changed since it was queued
         if len(members[a]) < len(members[b]) or (len(members[a]) == len(members[b]) and rank[b] < rank[a]):
@@ -145,8 +160,10 @@ def _complete_linkage_component(
             else:
                 del joined[other][a]  # b had no edge to some member of ``other``: never again
         joined[a] = kept
+        ra = rank[a]
         for other, value in kept.items():
             joined[other][a] = value
-            first, second = (a, other) if rank[a] < rank[other] else (other, a)
-            heapq.heappush(heap, (-value, rank[first], rank[second], first, second))
-    return [set(group) for group in members.values()]
+            ro = rank[other]
+            heapq.heappush(heap, (-value, ra * size + ro if ra < ro else ro * size + ra))
+    groups = [set(group) for group in members.values()]
+    return sorted(groups, key=lambda c: (-len(c), min(rank[n] for n in c)))

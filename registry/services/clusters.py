@@ -19,10 +19,10 @@ of its members declare, else by the function their names tell (``similarity/data
 the words their warnings share.
 
 **Cost.** The whole portfolio is clustered at once (about O(m log m) for m warnings) and kept
-per process, keyed by a watermark that every write moves: the warnings' count and highest id,
-the systems' highest id, and the audit chain's head. The web workers of one machine share one
-computation per change through a snapshot in the instance folder, and none serves a stale
-result.
+per process, keyed by a watermark that every write moves: the audit chain's head (every write
+through the services is audited) and the highest warning and system ids. The web workers of
+one machine share one computation per change through a snapshot in the instance folder, and
+none serves a stale result.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-import networkx as nx
 from flask import current_app, has_app_context
 from flask_babel import gettext
 from sqlalchemy import func, select
@@ -59,7 +59,7 @@ from registry.models import (
 from registry.services.overlaps import EXCLUDED_STATUSES, WARNING_THRESHOLD
 from registry.services.review import shared_terms
 from registry.text import fold
-from similarity.graph import complete_linkage
+from similarity.graph import complete_linkage_edges
 from similarity.knowledge import default_knowledge
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ STANDING = (Disposition.OPEN.value, Disposition.CONFIRMED.value)
 CHUNK = 5_000
 """Ids per ``IN (…)`` list: below SQLite's limit on bound parameters, cheap for PostgreSQL."""
 LABEL_LENGTH = 18
+NAMES_READ = 6
+"""Members' names read for functions when naming a cluster: enough to tell, bounded in cost."""
 
 T = TypeVar("T")
 
@@ -133,9 +135,16 @@ class Cluster:
     """``warning`` when warnings already point at the platform, ``capability`` when it only
     provides the cluster's capability."""
 
-    @property
-    def size(self) -> int:
-        return len(self.members)
+    size: int = 0
+    """How many members (set from ``members``)."""
+    capability: str | None = None
+    """The capability code naming the cluster, if one does (set from ``naming``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", len(self.members))
+        object.__setattr__(
+            self, "capability", self.naming.value if self.naming.kind == "capability" else None
+        )
 
     @property
     def best_score(self) -> float:
@@ -149,10 +158,6 @@ class Cluster:
     def confirmed(self) -> int:
         return sum(1 for p in self.pairs if p.confirmed)
 
-    @property
-    def capability(self) -> str | None:
-        return self.naming.value if self.naming.kind == "capability" else None
-
 
 @dataclass(frozen=True)
 class ClusterSet:
@@ -164,6 +169,8 @@ class ClusterSet:
     watermark: tuple[Any, ...]
     seconds: float
     provinces: tuple[Place, ...] = field(default=())
+    capabilities: tuple[str, ...] = field(default=())
+    """Codes of the capabilities that name a cluster, for the filter."""
 
     def name_of(self, cluster: Cluster, locale: str) -> str:
         naming = cluster.naming
@@ -276,17 +283,16 @@ def watermark(session: Session) -> tuple[Any, ...]:
 
     Every write path (saves, dependency changes, decisions on warnings, scans, imports, the
     seed) appends to the audit chain in its own transaction, so the chain's head moves with
-    it; the warnings' count and highest id and the systems' highest id also catch rows
-    bulk-loaded or deleted outside the services.
+    it; the highest warning and system ids also catch rows bulk-loaded outside the services.
+    Three lookups of one row each: no count, no scan.
     """
-    warnings = session.execute(select(func.count(), func.max(col(DuplicateWarning.id)))).one()
+    warning = session.scalar(select(func.max(col(DuplicateWarning.id))))
     system = session.scalar(select(func.max(col(InformationSystem.id))))
     head = session.execute(select(col(AuditHead.seq), col(AuditHead.updated_at))).first()
-    return (*warnings, system, *(head or (None, None)))
+    return (warning, system, *(head or (None, None)))
 
 
-@dataclass(frozen=True)
-class _System:
+class _System(NamedTuple):
     code: str
     name: str
     status: str
@@ -295,11 +301,6 @@ class _System:
     shared: bool
     instance_of: int | None
     scope: str
-
-    @property
-    def member(self) -> bool:
-        """Whether it may be a cluster member: live, and neither a platform nor a deployment."""
-        return not self.shared and self.instance_of is None and self.status not in EXCLUDED_STATUSES
 
 
 def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet:
@@ -310,7 +311,7 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
     """
     started = time.perf_counter()
     systems = {
-        row[0]: _System(*row[1:])
+        row[0]: _System._make(row[1:])
         for row in session.execute(
             select(
                 col(InformationSystem.id),
@@ -325,7 +326,14 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
             )
         )
     }
-    graph = nx.Graph()
+    eligible = {
+        i
+        for i, s in systems.items()
+        if not s.shared and s.instance_of is None and s.status not in EXCLUDED_STATUSES
+    }
+    """Who may be a member: live systems that are neither a platform nor a deployment."""
+    links: dict[tuple[int, int], tuple[float, bool, int]] = {}
+    """(a, b) → (score, confirmed, warning id), for the warnings that link two members."""
     reuse_links: list[tuple[int, int, float]] = []
     """(member, platform it points at, score), from warnings to platforms or their deployments."""
     for warning_id, a, b, score, relation, disposition in session.execute(
@@ -338,26 +346,26 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
             col(DuplicateWarning.disposition),
         ).where(col(DuplicateWarning.disposition).in_(STANDING))
     ):
-        first, second = systems.get(a), systems.get(b)
-        if first is None or second is None:
-            continue
-        if first.member and second.member:
+        a_member, b_member = a in eligible, b in eligible
+        if a_member and b_member:
             confirmed = disposition == Disposition.CONFIRMED.value
             if relation == "overlap" and (confirmed or score >= WARNING_THRESHOLD):
-                graph.add_edge(a, b, score=float(score), confirmed=confirmed, id=warning_id)
-            continue
-        for member, other, target in ((first, second, b), (second, first, a)):
-            if member.member and not other.member and (other.shared or other.instance_of is not None):
-                platform = other.instance_of if other.instance_of is not None else target
-                reuse_links.append((a if member is first else b, platform, float(score)))
+                links[(a, b)] = (float(score), confirmed, warning_id)
+        elif a_member or b_member:
+            member, other_id = (a, b) if a_member else (b, a)
+            other = systems.get(other_id)
+            if other is not None and (other.shared or other.instance_of is not None):
+                platform = other.instance_of if other.instance_of is not None else other_id
+                reuse_links.append((member, platform, float(score)))
 
-    groups: list[set[int]] = [g for g in complete_linkage(graph) if len(g) >= 2]  # type: ignore[misc]
+    linkage = complete_linkage_edges((a, b, score) for (a, b), (score, _c, _i) in links.items())
+    groups: list[set[int]] = [g for g in linkage if len(g) >= 2]  # type: ignore[misc]
     cluster_of = {i: n for n, g in enumerate(groups) for i in g}
-    pairs_of: dict[int, list[tuple[int, int, dict[str, Any]]]] = defaultdict(list)
-    for a, b, data in graph.edges(data=True):
+    pairs_of: dict[int, list[Pair]] = defaultdict(list)
+    for (a, b), (score, confirmed, warning_id) in links.items():
         n = cluster_of.get(a)
         if n is not None and n == cluster_of.get(b):
-            pairs_of[n].append((a, b, data))
+            pairs_of[n].append(Pair(warning_id, systems[a].code, systems[b].code, score, confirmed))
     votes: dict[int, dict[int, tuple[set[int], float]]] = defaultdict(dict)
     for member_id, platform_id, score in reuse_links:
         n = cluster_of.get(member_id)
@@ -394,39 +402,37 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
     }
     platforms = _shared_platforms(systems, capabilities)
     providers = _providers(platforms)
-    provinces_of: dict[int, Place | None] = {}
+    owners: dict[int, tuple[Place, Place | None, str]] = {}
+    """Agency id → (the agency, its province, its short label), worked out once per agency."""
 
     unnamed: list[int] = []
     built: list[dict[str, Any]] = []
     for n, group in enumerate(groups):
         ids = sorted(group, key=lambda i: systems[i].name)
-        pairs = tuple(
-            sorted(
-                (
-                    Pair(data["id"], systems[a].code, systems[b].code, data["score"], data["confirmed"])
-                    for a, b, data in pairs_of[n]
-                ),
-                key=lambda p: (-p.score, p.a, p.b),
-            )
-        )
+        pairs = tuple(sorted(pairs_of[n], key=lambda p: (-p.score, p.a, p.b)))
         naming = _naming([capabilities.get(i, set()) for i in ids], [systems[i].name for i in ids], frequency)
         if naming.kind == "none":
             unnamed.append(n)
         members = []
         for i in ids:
             system = systems[i]
-            owner = agencies[system.owner]
-            if system.owner not in provinces_of:
-                provinces_of[system.owner] = _province(system.owner, agencies)
+            if system.owner not in owners:
+                owner = agencies[system.owner]
+                owners[system.owner] = (
+                    Place(owner.code, owner.name),
+                    _province(system.owner, agencies),
+                    short_agency(owner.name),
+                )
+            agency, province, label = owners[system.owner]
             members.append(
                 Member(
                     id=i,
                     code=system.code,
                     name=system.name,
-                    label=short_agency(owner.name),
+                    label=label,
                     status=system.status,
-                    agency=Place(owner.code, owner.name),
-                    province=provinces_of[system.owner],
+                    agency=agency,
+                    province=province,
                     cost_vnd=system.cost,
                 )
             )
@@ -456,6 +462,7 @@ def compute_clusters(session: Session, mark: tuple[Any, ...] = ()) -> ClusterSet
         watermark=mark,
         seconds=time.perf_counter() - started,
         provinces=tuple(provinces),
+        capabilities=tuple(sorted({c.capability for c in clusters if c.capability})),
     )
 
 
@@ -521,7 +528,7 @@ def _replacement(
 def _naming(declared: Sequence[set[str]], names: Sequence[str], frequency: Counter[str]) -> Naming:
     """The capability at least half the members declare (the most shared one; on a tie the one
     their names also tell, then the rarer in the portfolio), else the function at least half
-    their names tell, else nothing yet."""
+    their names tell (of the first few), else nothing yet."""
     size = len(declared)
     knowledge = default_knowledge()
     told: Counter[str] | None = None
@@ -531,14 +538,15 @@ def _naming(declared: Sequence[set[str]], names: Sequence[str], frequency: Count
         if top * 2 >= size:
             tied = [code for code, shared in counts.items() if shared == top]
             if len(tied) > 1:
-                told = Counter(code for name in names for code in knowledge.find(name))
+                told = Counter(code for name in names[:NAMES_READ] for code in knowledge.find(name))
             hints = told or Counter()
             code = min(tied, key=lambda c: (-hints.get(c, 0), frequency.get(c, 0), c))
             return Naming("capability", code, top)
-    told = told if told is not None else Counter(code for name in names for code in knowledge.find(name))
+    if told is None:
+        told = Counter(code for name in names[:NAMES_READ] for code in knowledge.find(name))
     if told:
         code, shared = min(told.items(), key=lambda item: (-item[1], item[0]))
-        if shared * 2 >= size:
+        if shared * 2 >= min(size, NAMES_READ):
             return Naming("function", code, shared)
     return Naming("none")
 
@@ -569,8 +577,8 @@ def _cluster(
     platform: Place | None,
     basis: str | None,
 ) -> Cluster:
-    agencies = sorted({m.agency for m in members}, key=lambda p: fold(p.name))
-    provinces = sorted({m.province for m in members if m.province is not None}, key=lambda p: fold(p.name))
+    agencies = sorted({m.agency for m in members}, key=_place_key)
+    provinces = sorted({m.province for m in members if m.province is not None}, key=_place_key)
     digest = hashlib.sha256("\n".join(sorted(m.code for m in members)).encode()).hexdigest()
     return Cluster(
         key=f"C-{digest[:12]}",
@@ -584,6 +592,11 @@ def _cluster(
         platform=platform,
         platform_basis=basis,
     )
+
+
+@lru_cache(maxsize=20_000)
+def _place_key(place: Place) -> str:
+    return fold(place.name)
 
 
 def _province(agency_id: int, agencies: dict[int, Any]) -> Place | None:

@@ -211,7 +211,7 @@ def clusters() -> str:
         pages=max(1, -(-found.total // CLUSTERS_PER_PAGE)),
         sizes=CLUSTER_SIZES,
         capability_codes=sorted(
-            {c.capability for c in found.clusters.clusters if c.capability},
+            found.clusters.capabilities,
             key=lambda code: found.clusters.capability_name(code, current_locale()),
         ),
         locale=current_locale(),

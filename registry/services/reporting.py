@@ -403,7 +403,10 @@ class ReminderReport:
     def summary(self) -> str:
         text = f"{self.messages} reminders to {self.agencies} agencies in {self.rounds} open rounds."
         if self.without_accounts:
-            text += f" No account to remind in: {', '.join(self.without_accounts)}."
+            shown = ", ".join(self.without_accounts[:10])
+            more = len(self.without_accounts) - 10
+            text += f" No account to remind in {len(self.without_accounts)} agencies: {shown}"
+            text += f" and {more} more." if more > 0 else "."
         return text
 
 
@@ -625,13 +628,23 @@ def round_progress(session: Session, round_id: int, *, today: date | None = None
     if round_.closed_at is not None:
         today = min(today, _day(round_.closed_at))
     counts = _counts(session, round_)
+    # Plain columns, not ORM objects: a national round has 3,500 agencies.
     rows = session.execute(
-        select(RoundAgency, Agency)
+        select(
+            col(RoundAgency.agency_id),
+            col(RoundAgency.deadline),
+            col(RoundAgency.completed_at),
+            col(RoundAgency.last_reminded_at),
+            col(RoundAgency.reminder_count),
+            col(Agency.code),
+            col(Agency.name),
+            col(Agency.level),
+        )
         .join(Agency, col(Agency.id) == col(RoundAgency.agency_id))
         .where(col(RoundAgency.round_id) == round_id)
     ).all()
     result = []
-    for part, agency in rows:
+    for part in rows:
         total, attested, reported = counts.get(part.agency_id, (0, 0, 0))
         deadline = part.deadline or round_.deadline
         if part.completed_at is not None:
@@ -647,9 +660,9 @@ def round_progress(session: Session, round_id: int, *, today: date | None = None
             AgencyProgress(
                 agency_id=part.agency_id,
                 deadline=deadline,
-                code=agency.code,
-                name=agency.name,
-                level=agency.level,
+                code=part.code,
+                name=part.name,
+                level=part.level,
                 systems=total,
                 attested=attested,
                 with_usage=reported,

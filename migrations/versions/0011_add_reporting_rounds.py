@@ -74,9 +74,6 @@ def upgrade() -> None:
     # "When was each system last attested": one index range per system, newest last.
     op.create_index('ix_system_attestation_system_latest', 'system_attestation', ['system_id', 'attested_at'])
 
-    # A round counts each agency's systems in operation from the index alone.
-    op.create_index('ix_information_system_status_owner', 'information_system', ['status', 'owner_agency_id'])
-
     with op.batch_alter_table('usage_report', schema=None) as batch_op:
         batch_op.add_column(sa.Column('round_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('filed_by_id', sa.Integer(), nullable=True))
@@ -98,7 +95,6 @@ def downgrade() -> None:
         batch_op.drop_column('filed_by_label')
         batch_op.drop_column('filed_by_id')
         batch_op.drop_column('round_id')
-    op.drop_index('ix_information_system_status_owner', table_name='information_system')
     op.drop_table('system_attestation')
     op.drop_table('round_agency')
     op.drop_table('reporting_round')

@@ -13,11 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from registry.models.system import InformationSystem, utcnow
-
-_systems = InformationSystem.__table__  # type: ignore[attr-defined]  # SQLModel adds __table__ at run time
-Index("ix_information_system_status_owner", _systems.c.status, _systems.c.owner_agency_id)
-"""A round counts each agency's systems in operation from this index alone (no table reads)."""
+from registry.models.system import utcnow
 
 
 class ReportingRound(SQLModel, table=True):

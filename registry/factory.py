@@ -49,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api,
         audit_trail,
         auth,
+        dashboard,
         errors,
         exports,
         headers,
@@ -69,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     blueprints = (
         pages,
         auth,
+        dashboard,
         systems,
         agencies,
         review,

@@ -24,6 +24,7 @@ PUBLIC = "public"
 
 EXPECTED: dict[str, frozenset[str] | str] = {
     "pages.home": EVERYONE,
+    "dashboard.chart_csv": EVERYONE,
     "pages.set_language": PUBLIC,
     "pages.health": PUBLIC,
     "auth.login": PUBLIC,
@@ -78,6 +79,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.system_decisions": EVERYONE,
     "api.warnings_list": EVERYONE,
     "api.findings_list": EVERYONE,
+    "api.stats": EVERYONE,
     "api.decisions_list": EVERYONE,  # submitters: decisions on their agency's systems
     "api.warning_detail": EVERYONE,
     "api.warning_dispose": frozenset({"reviewer"}),
@@ -175,6 +177,7 @@ def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
         "warning_id": world["warning"].id,
         "fmt": "csv",
         "token": "not-an-upload",
+        "key": "status",
         "round_id": world["round"].id,
     }
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from registry.auth import policy
 from registry.auth.policy import Permission
-from registry.choices import AgencyLevel, DependencyKind, Hosting, SystemStatus
+from registry.choices import AgencyBlock, AgencyLevel, DependencyKind, Hosting, Severity, SystemStatus
 from registry.config import PAGE_SIZES
 from registry.db import get_session
 from registry.errors import NotFoundError, StaleEditError, ValidationError
@@ -66,6 +66,8 @@ def index() -> str:
         capabilities=taxonomy.capabilities(session),
         statuses=SystemStatus,
         levels=AgencyLevel,
+        blocks=AgencyBlock,
+        severities=Severity,
         roles=AGENCY_ROLES,
         sort_labels=SORT_LABELS,
         page_sizes=PAGE_SIZES,

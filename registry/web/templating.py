@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.numbers import format_compact_currency
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 
 from registry.choices import (
     AgencyBlock,
@@ -51,6 +52,14 @@ def fmt_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+def fmt_compact_money(value: int | None) -> str:
+    """A large sum in a few characters ("17 T ₫", "₫17B"), for figures read at a glance; the
+    exact amount is shown beside it wherever it matters."""
+    if value is None:
+        return ""
+    return format_compact_currency(value, "VND", locale=current_locale(), fraction_digits=1)
+
+
 def may(permission: str) -> bool:
     """Whether the signed-in person holds ``permission``: menus show only what they can open."""
     from flask_login import current_user
@@ -81,8 +90,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         label_of=label_of,
         fmt_number=fmt_number,
+        fmt_compact_money=fmt_compact_money,
         format_date=format_date,
         format_datetime=format_datetime,
+        format_currency=format_currency,
         may=may,
         unread_notifications=unread_notifications,
     )

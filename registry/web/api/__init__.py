@@ -149,4 +149,4 @@ def page_response(endpoint: str, query: PageQuery, items: list[Any], total: int)
     )
 
 
-from registry.web.api import docs, portfolio, reference, reporting, systems  # noqa: E402,F401 - register the routes
+from registry.web.api import docs, portfolio, reference, reporting, stats, systems  # noqa: E402,F401 - register the routes

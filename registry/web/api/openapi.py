@@ -254,6 +254,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "workflow",
                 "dependencies",
                 "review",
+                "portfolio",
                 "reporting",
                 "agencies",
                 "similar",

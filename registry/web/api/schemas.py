@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal, TypeVar
 import annotated_types
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 
-from registry.choices import AgencyLevel, DependencyKind, Disposition, Hosting, Severity, SystemStatus
+from registry.choices import (
+    AgencyBlock,
+    AgencyLevel,
+    DependencyKind,
+    Disposition,
+    Hosting,
+    Severity,
+    SystemStatus,
+)
 from registry.config import PAGE_SIZES
 from registry.exports.records import OUTCOMES
 from registry.filters import AGENCY_ROLES, SORTS
@@ -172,6 +180,12 @@ class SystemListQuery(BaseModel):
     level: AgencyLevel | None = None
     capability: str = Field("", max_length=40, description="Capability code.")
     shared: Literal["yes", "no"] | None = None
+    block: AgencyBlock | None = Field(None, description="Block of the managing agency.")
+    severity: Severity | None = Field(None, description="Systems with an open finding of this severity.")
+    warnings: Literal["confirmed", "suspected"] | None = Field(
+        None,
+        description="In a confirmed duplicate pair, or only in open duplication warnings (suspected).",
+    )
     sort: SortOrder = "name"
     page: int = Field(1, ge=1, le=100_000, description="Past the last page, the last page is returned.")
     per_page: int = Field(25, json_schema_extra={"enum": list(PAGE_SIZES)})

@@ -34,7 +34,7 @@ from pages import make_app, percentile  # noqa: E402
 
 from registry.auth.actor import Actor  # noqa: E402
 from registry.db import get_engine  # noqa: E402
-from registry.models import Agency, InformationSystem  # noqa: E402
+from registry.models import Agency, InformationSystem, ReportingRound  # noqa: E402
 from registry.services import reporting  # noqa: E402
 from registry.services.usage import UsageInput, file_usage_report  # noqa: E402
 
@@ -68,7 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with app.app_context(), Session(engine, expire_on_commit=False) as session:
         agencies = session.scalar(select(func.count()).select_from(Agency)) or 0
         systems = session.scalar(select(func.count()).select_from(InformationSystem)) or 0
+        # A month not used by an earlier run, so that every report is a new one.
+        earlier = session.scalar(select(func.count()).select_from(ReportingRound)) or 0
         period_end = date.today().replace(day=1) - timedelta(days=1)
+        for _ in range(earlier):
+            period_end = period_end.replace(day=1) - timedelta(days=1)
         period_start = period_end.replace(day=1)
         agency_ids = tuple(session.scalars(select(Agency.id)))
         times, round_ = timed(

@@ -7,6 +7,7 @@ server error, and every answer must match the status codes and schemas the docum
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from registry.factory import create_app
 from registry.models import Decision, DuplicateWarning
 from registry.services.dependencies import add_dependency
+from registry.services.reporting import RoundInput, open_round
 from registry.services.tokens import issue_token
 from registry.web.api.openapi import PLACEHOLDER, build_document
 from tests.conftest import OPERATOR, only_these_warnings
@@ -113,6 +115,17 @@ def fuzz_world(
         registered_year=2026,
     )
     draft = make_system(name="Phần mềm đề xuất", owner_agency_id=province.id, registered_year=2026)
+    round_ = open_round(
+        session,
+        RoundInput(
+            title="Báo cáo quý",
+            period_start=date(2026, 7, 1),
+            period_end=date(2026, 9, 30),
+            deadline=date.today() + timedelta(days=30),
+            agency_ids=(province.id, platform.owner_agency_id),
+        ),
+        actor=OPERATOR,
+    )
     dependency = add_dependency(
         session, draft, actor=OPERATOR, target_code=platform.code, kind="data_exchange"
     )
@@ -136,6 +149,7 @@ def fuzz_world(
             "code": [draft.code, platform.code],
             "warning_id": [warning.id],
             "dependency_id": [dependency.id],
+            "round_id": [round_.id],
         },
     }
 

@@ -362,3 +362,36 @@ def test_every_door_stores_the_same_report(app, session, world, tokens, door):
     session.commit()
     assert through_door == _report_and_event(session)
     assert through_door[0][2:6] == (1200, 45000, 350000000, "6 tháng")
+
+
+def test_round_notifications_link_to_the_round(app, world):
+    page = client_of(app, world, "submitter").get("/notifications/")
+    assert f'href="/reporting/{world["round"].id}"' in page.text
+    assert 'data-notification="round_opened"' in page.text
+
+
+def test_the_history_labels_usage_and_attestation_events(app, session, world):
+    client = client_of(app, world, "submitter")
+    code = world["portal"].code
+    client.post(f"/reporting/{world['round'].id}/systems/{code}/confirm", data={"note": ""})
+    client.post(f"/systems/{code}/usage", data=USAGE_FORM)
+    client.post(f"/systems/{code}/usage", data={**USAGE_FORM, "active_users": "1.500"})
+    history = client.get(f"/systems/{code}/history").text
+    for label in ("Đã xác nhận hồ sơ", "Đã báo cáo sử dụng", "Đã hiệu chỉnh báo cáo sử dụng", "Đợt báo cáo"):
+        assert label in history, label
+    assert "usage.correct" not in history and "period_start" not in history
+
+
+def test_the_usage_import_command_previews_then_files(app, session, world, tmp_path):
+    path = tmp_path / "usage.csv"
+    path.write_bytes(usage_csv(world, f"{world['portal'].code},2026-01-01,2026-06-30,1200,45000,,"))
+    runner = app.test_cli_runner()
+    preview = runner.invoke(args=["reporting", "import-usage", str(path)])
+    assert preview.exit_code == 0, preview.output
+    assert "1 reports read: 1 new" in preview.output and count(session, UsageReport) == 0
+    done = runner.invoke(args=["reporting", "import-usage", str(path), "--commit"])
+    assert done.exit_code == 0, done.output
+    assert "Filed: 1 reports." in done.output and count(session, UsageReport) == 1
+    path.write_bytes(usage_csv(world, "HTTT-1999-000001,2026-01-01,2026-06-30,5,,,"))
+    refused = runner.invoke(args=["reporting", "import-usage", str(path), "--commit"])
+    assert refused.exit_code != 0 and "No system has the code HTTT-1999-000001" in refused.output

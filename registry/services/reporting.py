@@ -403,7 +403,10 @@ class ReminderReport:
     def summary(self) -> str:
         text = f"{self.messages} reminders to {self.agencies} agencies in {self.rounds} open rounds."
         if self.without_accounts:
-            text += f" No account to remind in: {', '.join(self.without_accounts)}."
+            shown = ", ".join(self.without_accounts[:10])
+            more = len(self.without_accounts) - 10
+            text += f" No account to remind in {len(self.without_accounts)} agencies: {shown}"
+            text += f" and {more} more." if more > 0 else "."
         return text
 
 
@@ -570,12 +573,32 @@ def _in_operation(agency_ids: ColumnElement[bool] | Any) -> list[ColumnElement[b
     ]
 
 
+def systems_in_operation(session: Session) -> dict[int, int]:
+    """Agency id → how many systems in operation it manages, over the whole portfolio.
+
+    The costly part of a round's progress (a pass over every system in operation); several
+    rounds read it once (:func:`list_rounds`).
+    """
+    owner = col(InformationSystem.owner_agency_id)
+    return dict(
+        session.execute(
+            select(owner, func.count())
+            .where(col(InformationSystem.status).in_(policy.ATTESTED_STATUSES))
+            .group_by(owner)
+        ).all()
+    )
+
+
 def _counts(
-    session: Session, round_: ReportingRound, agency_ids: Collection[int] | None = None
+    session: Session,
+    round_: ReportingRound,
+    agency_ids: Collection[int] | None = None,
+    totals: dict[int, int] | None = None,
 ) -> dict[int, tuple[int, int, int]]:
     """Agency id → (systems in operation, of them attested in the round, reported for its period).
 
-    Three grouped queries whatever the number of agencies (3,300 communes in a round).
+    Three grouped queries whatever the number of agencies (3,300 communes in a round);
+    ``totals`` (from :func:`systems_in_operation`) spares the first.
     """
     scope: Any = (
         list(agency_ids)
@@ -583,9 +606,10 @@ def _counts(
         else select(col(RoundAgency.agency_id)).where(col(RoundAgency.round_id) == round_.id)
     )
     owner = col(InformationSystem.owner_agency_id)
-    totals = dict(
-        session.execute(select(owner, func.count()).where(*_in_operation(scope)).group_by(owner)).all()
-    )
+    if totals is None:
+        totals = dict(
+            session.execute(select(owner, func.count()).where(*_in_operation(scope)).group_by(owner)).all()
+        )
     attested = dict(
         session.execute(
             select(owner, func.count(func.distinct(col(SystemAttestation.system_id))))
@@ -611,7 +635,9 @@ def _counts(
     }
 
 
-def round_progress(session: Session, round_id: int, *, today: date | None = None) -> list[AgencyProgress]:
+def round_progress(
+    session: Session, round_id: int, *, today: date | None = None, totals: dict[int, int] | None = None
+) -> list[AgencyProgress]:
     """Per agency of the round: systems in operation, attested, with usage for the period, its
     state and how many days late it is (against the deadline, as of ``today`` or the day the
     round closed), and when it was last reminded. Latest agencies first, then by code.
@@ -619,19 +645,30 @@ def round_progress(session: Session, round_id: int, *, today: date | None = None
     States: ``completed`` once its part is done (even after the deadline); otherwise ``late``
     past the deadline, ``in_progress`` when something was attested or reported, else
     ``not_started``. ``days_late`` of a completed agency says how late it completed.
+    ``totals`` is :func:`systems_in_operation`, when the caller already has it.
     """
     round_ = get_round(session, round_id)
     today = today or datetime.now(UTC).date()
     if round_.closed_at is not None:
         today = min(today, _day(round_.closed_at))
-    counts = _counts(session, round_)
+    counts = _counts(session, round_, totals=totals)
+    # Plain columns, not ORM objects: a national round has 3,500 agencies.
     rows = session.execute(
-        select(RoundAgency, Agency)
+        select(
+            col(RoundAgency.agency_id),
+            col(RoundAgency.deadline),
+            col(RoundAgency.completed_at),
+            col(RoundAgency.last_reminded_at),
+            col(RoundAgency.reminder_count),
+            col(Agency.code),
+            col(Agency.name),
+            col(Agency.level),
+        )
         .join(Agency, col(Agency.id) == col(RoundAgency.agency_id))
         .where(col(RoundAgency.round_id) == round_id)
     ).all()
     result = []
-    for part, agency in rows:
+    for part in rows:
         total, attested, reported = counts.get(part.agency_id, (0, 0, 0))
         deadline = part.deadline or round_.deadline
         if part.completed_at is not None:
@@ -647,9 +684,9 @@ def round_progress(session: Session, round_id: int, *, today: date | None = None
             AgencyProgress(
                 agency_id=part.agency_id,
                 deadline=deadline,
-                code=agency.code,
-                name=agency.name,
-                level=agency.level,
+                code=part.code,
+                name=part.name,
+                level=part.level,
                 systems=total,
                 attested=attested,
                 with_usage=reported,
@@ -722,7 +759,12 @@ def list_rounds(
     rounds = session.scalars(
         query.order_by(col(ReportingRound.status) != RoundStatus.OPEN, col(ReportingRound.id).desc())
     ).all()
-    return [summarise(r, round_progress(session, r.id, today=today)) for r in rounds if r.id is not None]
+    totals = systems_in_operation(session) if rounds else {}
+    return [
+        summarise(r, round_progress(session, r.id, today=today, totals=totals))
+        for r in rounds
+        if r.id is not None
+    ]
 
 
 @dataclass

@@ -505,3 +505,23 @@ def test_the_drawing_places_every_member_and_widens_stronger_links():
     large = drawing(cluster(30))
     assert (len(large["nodes"]), large["hidden"]) == (24, 6)
     assert all(edge["a"].code in {n["member"].code for n in large["nodes"]} for edge in large["edges"])
+
+
+def test_after_a_write_readers_get_the_previous_clusters_while_one_refresh_runs(app, session, systems):
+    """At national scale a computation takes seconds: a write must not make the next reader
+    wait. The previous result is served, marked as not current, and one background refresh
+    replaces it."""
+    from registry.services import clusters as service
+
+    app.config["CLUSTERS_REFRESH_IN_BACKGROUND"] = True
+    a, b, c, d = (systems[x] for x in "ABCD")
+    only_these_warnings(session, warn(a, b), warn(b, c), warn(a, c))
+    first = portfolio_clusters(session)
+    session.add_all([warn(a, d), warn(b, d), warn(c, d)])
+    session.commit()
+    served = portfolio_clusters(session)
+    assert served is first and not service.is_current(session, served)
+    app.extensions[service.CACHE_KEY]["refresh"].join(timeout=60)
+    refreshed = portfolio_clusters(session)
+    assert service.is_current(session, refreshed)
+    assert {"A", "B", "C", "D"} in member_sets(session)

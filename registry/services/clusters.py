@@ -38,6 +38,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -168,6 +169,7 @@ class ClusterSet:
     """Capability code → (Vietnamese name, English name)."""
     watermark: tuple[Any, ...]
     seconds: float
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     provinces: tuple[Place, ...] = field(default=())
     capabilities: tuple[str, ...] = field(default=())
     """Codes of the capabilities that name a cluster, for the filter."""
@@ -228,13 +230,27 @@ def find_clusters(
 def portfolio_clusters(session: Session) -> ClusterSet:
     """All clusters, from this process's cache when no write happened since it was computed,
     else from the snapshot another worker of this machine saved for the same watermark, else
-    computed now (and saved for the others)."""
+    computed now (and saved for the others).
+
+    At national scale a computation costs seconds, and every write moves the watermark. So once
+    a worker holds a result, a write does not make the next reader wait: they get the previous
+    result (its ``computed_at`` says when; :func:`is_current` says whether it still is) while one
+    background thread computes the new one (``CLUSTERS_REFRESH_IN_BACKGROUND``, on unless
+    testing). Only a worker's very first reader waits.
+    """
     mark = watermark(session)
     if not has_app_context():
         return compute_clusters(session, mark)
-    holder = current_app.extensions.setdefault(CACHE_KEY, {"lock": threading.Lock(), "value": None})
+    holder = current_app.extensions.setdefault(
+        CACHE_KEY, {"lock": threading.Lock(), "value": None, "refresh": None}
+    )
     cached: ClusterSet | None = holder["value"]
     if cached is not None and cached.watermark == mark:
+        return cached
+    config = current_app.config
+    background = config.get("CLUSTERS_REFRESH_IN_BACKGROUND", not config.get("TESTING"))
+    if cached is not None and background:
+        _refresh_in_background(current_app._get_current_object(), holder)  # type: ignore[attr-defined]  # the proxy's real app
         return cached
     with holder["lock"]:
         cached = holder["value"]
@@ -243,6 +259,35 @@ def portfolio_clusters(session: Session) -> ClusterSet:
         result = _shared_snapshot(session, mark)
         holder["value"] = result
         return result
+
+
+def is_current(session: Session, found: ClusterSet) -> bool:
+    """Whether ``found`` still reflects every write (else a newer one is being computed)."""
+    return found.watermark == watermark(session)
+
+
+def _refresh_in_background(app: Any, holder: dict[str, Any]) -> threading.Thread:
+    """Start computing the clusters of the current watermark, unless a refresh already runs."""
+    with holder["lock"]:
+        running: threading.Thread | None = holder.get("refresh")
+        if running is not None and running.is_alive():
+            return running
+
+        def refresh() -> None:
+            from registry.db import get_engine
+
+            try:
+                with app.app_context(), Session(get_engine(app)) as own:
+                    result = _shared_snapshot(own, watermark(own))
+                with holder["lock"]:
+                    holder["value"] = result
+            except Exception:  # noqa: BLE001 - readers keep the previous result; the next write retries
+                log.exception("Duplicate clusters: the background refresh failed")
+
+        thread = threading.Thread(target=refresh, name="clusters-refresh", daemon=True)
+        holder["refresh"] = thread
+        thread.start()
+        return thread
 
 
 def _shared_snapshot(session: Session, mark: tuple[Any, ...]) -> ClusterSet:

@@ -15,7 +15,7 @@ from registry.errors import StaleEditError, ValidationError
 from registry.fields import field_label
 from registry.models import DuplicateWarning, InformationSystem
 from registry.services import embeddings, graph, overlaps, review, workflow
-from registry.services.clusters import drawing, find_clusters
+from registry.services.clusters import drawing, find_clusters, is_current
 from registry.services.dependencies import neighbourhood
 from registry.services.findings import findings_of
 from registry.web import access
@@ -204,6 +204,7 @@ def clusters() -> str:
         "review/clusters.html",
         found=found,
         everything=found.clusters,
+        current=is_current(get_session(), found.clusters),
         drawings={c.key: drawing(c) for c in found.items},
         filters=filters,
         args={k: v for k, v in filters.items() if v and not (k == "min_size" and v == 3)},

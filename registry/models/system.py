@@ -248,6 +248,9 @@ class InformationSystem(SystemBase, table=True):
         # without visiting the (wide) rows.
         Index("ix_information_system_owner_id", "owner_agency_id", "id"),
         Index("ix_information_system_operator_id", "operator_agency_id", "id"),
+        # "Each agency's systems in operation" (reporting rounds, scorecards, the dashboard's
+        # scoped figures) is answered from this index alone.
+        Index("ix_information_system_status_owner", "status", "owner_agency_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -342,6 +342,8 @@ def test_the_ranking_page_shows_figures_links_and_flags(client, portfolio):
     assert "data-no-systems" in page
     assert "/systems/?agency=X1&amp;agency_role=owner&amp;status=submitted" in page
     assert "—" in page  # X2's usage reporting: no result rather than 0
+    past_the_end = client.get("/scorecards?level=commune&page=9").text
+    assert 'data-agency="X1"' in past_the_end  # the last page, as the systems list does
     missing = client.get("/scorecards/NOPE")
     assert missing.status_code == 404
 

@@ -269,6 +269,7 @@ def test_the_composite_score_ignores_what_cannot_be_measured():
 
 
 def test_a_write_through_the_services_changes_the_next_answer(session, portfolio):
+    head = sc.watermark(session)
     before = sc.scorecards(session, TODAY)
     assert _row(before, "X1").values["governance"] == 0.5
     assert sc.scorecards(session, TODAY) is before  # nothing changed: the same figures, not recomputed
@@ -285,6 +286,7 @@ def test_a_write_through_the_services_changes_the_next_answer(session, portfolio
         update_system(other, s2, data, actor=OPERATOR, expected_version=s2.version)
         other.commit()
     session.commit()  # end this worker's read transaction, as each request does
+    assert sc.watermark(session) != head
     after = sc.scorecards(session, TODAY)
     assert after is not before
     assert _row(after, "X1").values["governance"] == 1.0

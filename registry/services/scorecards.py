@@ -456,7 +456,7 @@ class BlockTotal:
 class Scorecards:
     """Every agency's scorecard, computed once per portfolio state."""
 
-    computed_for: tuple[int, date]
+    computed_for: tuple[str, date]
     rows: dict[int, ScorecardRow]
     by_code: dict[str, int]
     ranked: dict[str, list[int]]
@@ -467,7 +467,7 @@ class Scorecards:
     national: BlockTotal
 
 
-def compute_scorecards(session: Session, today: date | None = None, head: int = 0) -> Scorecards:
+def compute_scorecards(session: Session, today: date | None = None, head: str = "") -> Scorecards:
     """Compute every agency's scorecard now (use :func:`scorecards` for the cached copy)."""
     today = today or datetime.now(UTC).date()
     own = _tallies(session, today)
@@ -579,12 +579,17 @@ def _medians(rows: Iterable[ScorecardRow]) -> dict[str, float | None]:
 # --- the cache ----------------------------------------------------------------------------------
 
 
-def watermark(session: Session) -> int:
+def watermark(session: Session) -> str:
     """The audit chain's head: every audited write moves it, so it names the portfolio's state.
 
-    One primary-key read; a database without a head yet (nothing written) reads as 0.
+    One primary-key read. The sequence number and the head's hash together: a database emptied
+    or restored that reaches the same number again has another hash. A database without a head
+    yet (nothing written) reads as ``"0:"``.
     """
-    return int(session.scalar(select(col(AuditHead.seq)).where(col(AuditHead.id) == 1)) or 0)
+    row = session.execute(
+        select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1)
+    ).first()
+    return f"{row.seq}:{row.hash}" if row is not None else "0:"
 
 
 _cache: dict[str, Scorecards] = {}

@@ -834,8 +834,12 @@ def system_text(rng: random.Random, name: str, product: Product) -> tuple[str, s
     return " ".join(sentences), purpose
 
 
-def generate(n_systems: int, seed: int) -> Portfolio:
-    """Every row of the portfolio, in memory, from one seeded generator (hence deterministic)."""
+def generate(n_systems: int, seed: int, dependencies_per_system: float | None = None) -> Portfolio:
+    """Every row of the portfolio, in memory, from one seeded generator (hence deterministic).
+
+    ``dependencies_per_system`` asks for a denser graph than the default of about 1.5 edges per
+    system; left out, the rows are exactly those of earlier runs with the same seed.
+    """
     rng = random.Random(seed)
     agencies = build_agencies(rng)
     capabilities = taxonomy("capabilities", CAPABILITIES)
@@ -1018,7 +1022,7 @@ def generate(n_systems: int, seed: int) -> Portfolio:
             users.add(rng.choice(pool).id)
         user_links.extend({"system_id": system_id, "agency_id": a} for a in sorted(users))
 
-    dependencies = build_dependencies(rng, n_systems, platform_ids, platform_cum)
+    dependencies = build_dependencies(rng, n_systems, platform_ids, platform_cum, dependencies_per_system)
     usage_reports = build_usage_reports(rng, systems)
     return Portfolio(
         agencies,
@@ -1033,14 +1037,27 @@ def generate(n_systems: int, seed: int) -> Portfolio:
     )
 
 
+DRAWS, DRAW_WEIGHTS = (0, 1, 2, 3, 4), (25, 25, 25, 15, 10)
+MEAN_DRAWS = sum(d * w for d, w in zip(DRAWS, DRAW_WEIGHTS, strict=True)) / sum(DRAW_WEIGHTS)
+
+
 def build_dependencies(
-    rng: random.Random, n_systems: int, platform_ids: list[int], platform_cum: list[float]
+    rng: random.Random,
+    n_systems: int,
+    platform_ids: list[int],
+    platform_cum: list[float],
+    per_system: float | None = None,
 ) -> list[dict[str, Any]]:
-    """About 1.5 edges per system; half point at shared platforms, the big ones attracting most."""
+    """About 1.5 edges per system (or ``per_system``); half point at shared platforms, the big
+    ones attracting most."""
     edges: set[tuple[int, int, str]] = set()
     rows: list[dict[str, Any]] = []
+    scale = None if per_system is None else per_system / MEAN_DRAWS
     for source in range(1, n_systems + 1):
-        for _ in range(rng.choices((0, 1, 2, 3, 4), weights=(25, 25, 25, 15, 10))[0]):
+        draws = rng.choices(DRAWS, weights=DRAW_WEIGHTS)[0]
+        if scale is not None:
+            draws = int(draws * scale + rng.random())
+        for _ in range(draws):
             if rng.random() < 0.5:
                 target = platform_ids[pick_zipf(rng, platform_cum, len(platform_ids))]
                 kind = rng.choice(KINDS_TO_PLATFORM)
@@ -1223,6 +1240,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="auto",
         help="VACUUM ANALYZE (PostgreSQL) or ANALYZE (SQLite) after loading; auto = PostgreSQL only",
     )
+    parser.add_argument(
+        "--dependencies-per-system",
+        type=float,
+        default=None,
+        help="draw about this many dependencies per system (default: about 1.5, as always)",
+    )
     args = parser.parse_args(argv)
     if args.systems < 1:
         parser.error("--systems must be at least 1")
@@ -1243,7 +1266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate.upgrade(engine)
     migrated = time.perf_counter()
 
-    portfolio = generate(args.systems, args.seed)
+    portfolio = generate(args.systems, args.seed, args.dependencies_per_system)
     generated = time.perf_counter()
     load(engine, portfolio, args.batch_size)
     loaded = time.perf_counter()

@@ -239,7 +239,9 @@ def reader_token(app: Flask) -> str:
                 password=secrets.token_urlsafe(24),
             )
             user = create_user(session, data, actor=actor, hasher=password_hasher(app))
-        return issue_token(session, user, name="pages benchmark", scope="read", days=1, actor=actor).secret
+        secret = issue_token(session, user, name="pages benchmark", scope="read", days=1, actor=actor).secret
+        session.commit()  # services leave the commit to their caller, as a request does
+        return secret
 
 
 def http_fetch(base: str, token: str) -> Fetch:

@@ -100,6 +100,25 @@ class TokenScope(LabelledEnum):
     WRITE = "write"
 
 
+class RoundStatus(LabelledEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class AttestationOutcome(LabelledEnum):
+    CONFIRMED = "confirmed"
+    CORRECTED = "corrected"
+
+
+class ReportingState(LabelledEnum):
+    """Where an agency stands in a reporting round."""
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    LATE = "late"
+
+
 SECURITY_LEVELS = (1, 2, 3, 4, 5)
 
 LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
@@ -158,5 +177,19 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         DependencyKind.HOSTED_ON: _l("Hosted on"),
         DependencyKind.CONSUMES_API: _l("Consumes API"),
         DependencyKind.REPLACES: _l("Replaces"),
+    },
+    RoundStatus: {
+        RoundStatus.OPEN: _l("Open for reporting"),
+        RoundStatus.CLOSED: _l("Closed"),
+    },
+    AttestationOutcome: {
+        AttestationOutcome.CONFIRMED: _l("Confirmed as it is"),
+        AttestationOutcome.CORRECTED: _l("Corrected"),
+    },
+    ReportingState: {
+        ReportingState.NOT_STARTED: _l("Not started"),
+        ReportingState.IN_PROGRESS: _l("In progress"),
+        ReportingState.COMPLETED: _l("Done"),
+        ReportingState.LATE: _l("Late"),
     },
 }

@@ -59,6 +59,21 @@ AUDIT_KEY_LABELS: dict[str, object] = {
     "prefix": _l("Starts with"),
     "expires_at": _l("Expires"),
     "user": _l("Account"),
+    "period_start": _l("Period from"),
+    "period_end": _l("Period to"),
+    "transactions": _l("Transactions"),
+    "cost_vnd": _l("Operating cost (VND)"),
+    "round": _l("Reporting round"),
+    "round_status": _l("Round status"),
+    "outcome": _l("Outcome"),
+    "title": _l("Title"),
+    "deadline": _l("Deadline"),
+    "agencies": _l("Agencies"),
+    "messages": _l("Messages sent"),
+    "without_accounts": _l("Agencies without an account to remind"),
+    "completed": _l("Agencies done"),
+    "not_completed": _l("Agencies not done"),
+    "no_systems": _l("No system in operation"),
 }
 
 

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import column, false, func, select, text, union
+from sqlalchemy import and_, column, false, func, select, text, union
 from sqlmodel import Session
 
-from registry.choices import AgencyLevel, SystemStatus
+from registry.choices import AgencyBlock, AgencyLevel, Disposition, Severity, SystemStatus
 from registry.config import PAGE_SIZES
 from registry.models import (
     Agency,
     Capability,
+    DuplicateWarning,
+    Finding,
     InformationSystem,
     SystemCapabilityLink,
     SystemUserAgencyLink,
@@ -27,6 +30,7 @@ from registry.models.agency import subtree_ids
 from registry.text import search_terms
 
 AGENCY_ROLES = ("any", "owner", "operator", "user")
+WARNING_FILTERS = ("", "confirmed", "suspected")
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "name": (InformationSystem.name_key.asc(), InformationSystem.id.asc()),
@@ -59,6 +63,9 @@ class SystemFilter:
     level: str = ""
     capability: str = ""
     shared: str = ""
+    block: str = ""
+    severity: str = ""
+    warnings: str = ""
     sort: str = "name"
     page: int = 1
     per_page: int = PAGE_SIZES[0]
@@ -73,6 +80,9 @@ class SystemFilter:
             "level": self.level,
             "capability": self.capability,
             "shared": self.shared,
+            "block": self.block,
+            "severity": self.severity,
+            "warnings": self.warnings,
             "sort": self.sort if self.sort != "name" else "",
             "page": self.page if self.page != 1 else "",
             "per_page": self.per_page if self.per_page != PAGE_SIZES[0] else "",
@@ -82,7 +92,17 @@ class SystemFilter:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.q or self.statuses or self.agency or self.level or self.capability or self.shared)
+        return bool(
+            self.q
+            or self.statuses
+            or self.agency
+            or self.level
+            or self.capability
+            or self.shared
+            or self.block
+            or self.severity
+            or self.warnings
+        )
 
 
 @dataclass
@@ -108,6 +128,16 @@ def parse_filter(args: Mapping[str, Any]) -> ParsedFilter:
     if shared not in ("", "yes", "no"):
         problems.append(_l("The shared-platform filter must be yes or no; it was ignored."))
         shared = ""
+    block = _known(
+        args.get("block"), AgencyBlock, _l("An unknown block in the filter was ignored."), problems
+    )
+    severity = _known(
+        args.get("severity"), Severity, _l("An unknown finding severity in the filter was ignored."), problems
+    )
+    warnings = (args.get("warnings") or "").strip()
+    if warnings not in WARNING_FILTERS:
+        problems.append(_l("The duplication-warning filter must be confirmed or suspected; it was ignored."))
+        warnings = ""
     role = (args.get("agency_role") or "any").strip()
     if role not in AGENCY_ROLES:
         problems.append(_l("An unknown agency role in the filter was ignored."))
@@ -130,12 +160,24 @@ def parse_filter(args: Mapping[str, Any]) -> ParsedFilter:
             level=level,
             capability=(args.get("capability") or "").strip()[:40],
             shared=shared,
+            block=block,
+            severity=severity,
+            warnings=warnings,
             sort=sort,
             page=min(page, 100_000),
             per_page=per_page,
         ),
         problems,
     )
+
+
+def _known(value: Any, vocabulary: type[StrEnum], problem: object, problems: list[object]) -> str:
+    """A stored value of ``vocabulary``, or "" with ``problem`` reported when it is not one."""
+    value = (value or "").strip()
+    if value and value not in vocabulary._value2member_map_:
+        problems.append(problem)
+        return ""
+    return str(value)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -173,9 +215,39 @@ def filter_conditions(session: Session, flt: SystemFilter) -> list[Any]:
             .where(Capability.code == flt.capability)
         )
         conditions.append(InformationSystem.id.in_(having))
+    if flt.block:
+        conditions.append(
+            InformationSystem.owner_agency_id.in_(select(Agency.id).where(Agency.block == flt.block))
+        )
+    if flt.severity:
+        conditions.append(
+            InformationSystem.id.in_(select(Finding.system_id).where(Finding.severity == flt.severity))
+        )
+    if flt.warnings:
+        conditions.append(warning_condition(flt.warnings))
     if flt.agency:
         conditions.append(_agency_condition(session, flt.agency, flt.agency_role))
     return conditions
+
+
+def warning_condition(kind: str) -> Any:
+    """Systems in a confirmed duplicate pair, or (``suspected``) only in open warnings: the
+    dashboard's two groups of money in duplicates."""
+
+    def sides(disposition: str) -> Any:
+        standing = (DuplicateWarning.relation == "overlap", DuplicateWarning.disposition == disposition)
+        return union(
+            select(DuplicateWarning.system_a_id.label("id")).where(*standing),
+            select(DuplicateWarning.system_b_id.label("id")).where(*standing),
+        ).subquery()
+
+    confirmed = sides(Disposition.CONFIRMED)
+    if kind == "confirmed":
+        return InformationSystem.id.in_(select(confirmed.c.id))
+    suspected = sides(Disposition.OPEN)
+    return and_(
+        InformationSystem.id.in_(select(suspected.c.id)), InformationSystem.id.not_in(select(confirmed.c.id))
+    )
 
 
 def _like_pattern(term: str) -> str:

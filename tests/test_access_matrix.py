@@ -7,12 +7,14 @@ here fails ``test_every_route_has_a_row``.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from registry.models import DuplicateWarning
 from registry.services.dependencies import add_dependency
+from registry.services.reporting import RoundInput, open_round
 from registry.services.tokens import issue_token
 from tests.conftest import OPERATOR, only_these_warnings, sign_in
 
@@ -22,6 +24,7 @@ PUBLIC = "public"
 
 EXPECTED: dict[str, frozenset[str] | str] = {
     "pages.home": EVERYONE,
+    "dashboard.chart_csv": EVERYONE,
     "pages.set_language": PUBLIC,
     "pages.health": PUBLIC,
     "auth.login": PUBLIC,
@@ -40,6 +43,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "review.dispose": frozenset({"reviewer"}),
     "review.compare": EVERYONE,
     "review.clusters": EVERYONE,
+    "graph.explorer": EVERYONE,
     "exports.systems": EVERYONE,  # submitters get their own agency's systems only
     "imports.index": frozenset({"submitter", "admin"}),  # submitters into their own agency only
     "imports.preview": frozenset({"submitter", "admin"}),
@@ -80,11 +84,32 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.system_decisions": EVERYONE,
     "api.warnings_list": EVERYONE,
     "api.findings_list": EVERYONE,
+    "api.stats": EVERYONE,
     "api.decisions_list": EVERYONE,  # submitters: decisions on their agency's systems
+    "api.clusters_list": EVERYONE,
+    "api.graph_neighbourhood": EVERYONE,
     "api.warning_detail": EVERYONE,
     "api.warning_dispose": frozenset({"reviewer"}),
     "api.agencies_list": EVERYONE,
     "api.agency_detail": EVERYONE,
+    "reporting.index": EVERYONE,
+    "reporting.new_round": frozenset({"reviewer", "admin"}),
+    "reporting.round_page": EVERYONE,
+    "reporting.remind": frozenset({"reviewer", "admin"}),
+    "reporting.close": frozenset({"reviewer", "admin"}),
+    "reporting.agency_page": EVERYONE,
+    "reporting.extend": frozenset({"reviewer", "admin"}),
+    "reporting.confirm": frozenset({"submitter", "admin"}),  # the submitter's own agency's systems only
+    "reporting.correct": frozenset({"submitter", "admin"}),
+    "reporting.no_systems": frozenset({"submitter", "admin"}),
+    "reporting.file_usage": frozenset({"submitter", "admin"}),  # own agency's systems for submitters
+    "reporting.usage_import_page": frozenset({"submitter", "admin"}),
+    "reporting.usage_import_commit": frozenset({"submitter", "admin"}),
+    "api.system_usage": EVERYONE,
+    "api.system_usage_file": frozenset({"submitter", "admin"}),
+    "api.rounds_list": EVERYONE,
+    "api.round_detail": EVERYONE,
+    "api.round_attest": frozenset({"submitter", "admin"}),  # own agency's systems for submitters
     "api.scorecards_list": EVERYONE,
     "api.scorecard_detail": EVERYONE,
     "api.openapi_json": PUBLIC,
@@ -112,6 +137,18 @@ def world(app, session, make_agency, make_user, make_system) -> dict[str, Any]:
     users = {role: make_user(role, agency_id=province.id if role == "submitter" else None) for role in ROLES}
     platform = make_system(name="Nền tảng dùng chung", is_shared_platform=True, status="in_operation")
     draft = make_system(name="Phần mềm đề xuất", owner_agency_id=province.id)
+    make_system(name="Cổng thông tin tỉnh", owner_agency_id=province.id, status="in_operation")
+    round_ = open_round(
+        session,
+        RoundInput(
+            title="Báo cáo 2026",
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 6, 30),
+            deadline=date.today() + timedelta(days=30),
+            agency_ids=(province.id,),
+        ),
+        actor=OPERATOR,
+    )
     dependency = add_dependency(
         session, draft, actor=OPERATOR, target_code=platform.code, kind="data_exchange"
     )
@@ -129,7 +166,14 @@ def world(app, session, make_agency, make_user, make_system) -> dict[str, Any]:
         for role, user in users.items()
     }
     session.commit()
-    return {"users": users, "draft": draft, "dependency": dependency, "tokens": tokens, "warning": warning}
+    return {
+        "users": users,
+        "draft": draft,
+        "dependency": dependency,
+        "tokens": tokens,
+        "warning": warning,
+        "round": round_,
+    }
 
 
 def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
@@ -142,12 +186,16 @@ def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
         "warning_id": world["warning"].id,
         "fmt": "csv",
         "token": "not-an-upload",
+        "key": "status",
+        "round_id": world["round"].id,
     }
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     if endpoint == "pages.set_language":
         values["code"] = "en"
     if endpoint == "exports.system":
         values["fmt"] = "publiccode"
+    if endpoint in ("reporting.agency_page", "reporting.no_systems", "reporting.extend"):
+        values["code"] = "TU-THA"
     args = {name: values[name] for name in rule.arguments}
     with app.test_request_context():
         from flask import url_for

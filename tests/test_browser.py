@@ -68,19 +68,20 @@ def sign_in(page: Page, live_server: str, username: str, next_path: str = "/syst
 
 
 MENUS = {
-    "submitter": ["Hệ thống", "Cơ quan", "Trùng lặp", "Đăng ký hệ thống", "Nhập dữ liệu"],
-    "reviewer": ["Hệ thống", "Cơ quan", "Trùng lặp", "Hàng chờ thẩm định"],
-    "auditor": ["Hệ thống", "Cơ quan", "Trùng lặp", "Nhật ký kiểm toán"],
+    "submitter": ["Tổng quan", "Hệ thống", "Cơ quan", "Báo cáo", "Đăng ký hệ thống", "Nhập dữ liệu"],
+    "reviewer": ["Tổng quan", "Hệ thống", "Cơ quan", "Báo cáo", "Hàng chờ thẩm định"],
+    "auditor": ["Tổng quan", "Hệ thống", "Cơ quan", "Báo cáo", "Nhật ký kiểm toán"],
     "admin": [
+        "Tổng quan",
         "Hệ thống",
         "Cơ quan",
-        "Trùng lặp",
+        "Báo cáo",
         "Đăng ký hệ thống",
         "Nhập dữ liệu",
         "Nhật ký kiểm toán",
-        "Người dùng",
     ],
 }
+ANALYSIS = ["Phiếu đánh giá cơ quan", "Trùng lặp", "Sơ đồ phụ thuộc"]
 
 
 @pytest.mark.parametrize("role", list(MENUS))
@@ -92,7 +93,10 @@ def test_each_role_sees_its_own_menus(page: Page, live_server: str, portfolio, m
     expect(page.get_by_role("heading", name="Hệ thống thông tin")).to_be_visible()
     menu = page.locator("[data-menu=main] a.nav-link")
     expect(menu).to_have_text(MENUS[role])
+    page.locator("[data-menu=analysis] button").click()
+    expect(page.locator("[data-menu=analysis] a.dropdown-item")).to_have_text(ANALYSIS)
     expect(page.locator(f"[data-account='{user.username}']")).to_be_visible()
+    expect(page.locator("[data-menu-item=users]")).to_have_count(1 if role == "admin" else 0)
     page.screenshot(path=str(SCREENSHOTS / f"menus-{role}.png"))
     if role == "auditor":
         page.get_by_role("link", name="Nhật ký kiểm toán").click()

@@ -13,7 +13,7 @@ from registry.models import AuditEvent, DuplicateWarning
 from registry.services import review, workflow
 from registry.services.overlaps import _store
 from registry.services.systems import SystemInput, update_system
-from tests.conftest import OPERATOR, only_these_warnings, proposal_fields, sign_in
+from tests.conftest import OPERATOR, proposal_fields, sign_in
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_the_reviewer_compares_confirms_and_rejects_naming_the_system_to_reuse(
         '<mark class="shared">Sổ tay đảng viên</mark> điện tử Thanh Hóa' in compare
     )  # the existing system's name
     assert '<mark class="shared">sinh hoạt chi bộ</mark>' in compare
-    assert compare.count('<svg class="dep-graph"') == 2  # both neighbourhoods drawn
+    assert compare.count('data-graph="small"') == 2  # both neighbourhoods drawn
     bad = reviewer.post(
         f"/review/warnings/{warning.id}/dispose",
         data={"disposition": "confirmed", "reason": "", "version": "1", "code": proposal.code},
@@ -215,49 +215,3 @@ def test_accented_terms_light_up_only_their_own_words():
 def test_the_score_is_shown_signal_by_signal():
     rows = review.signal_rows({"name": 0.5, "users": None, "unknown": 1.0})
     assert rows == [("Names", 0.5), ("User agencies", None)]
-
-
-def test_clusters_join_standing_warnings_and_leave_out_dismissed_ones(
-    client, session, make_agency, make_system
-):
-    from registry.services.clusters import duplicate_clusters
-
-    systems = []
-    for code, name in (
-        ("TU-NAN", "Nghệ An"),
-        ("TU-HUE", "Huế"),
-        ("TU-GLI", "Gia Lai"),
-        ("TU-THA", "Thanh Hóa"),
-    ):
-        agency = make_agency(code=code, name=f"Tỉnh ủy {name}", level="province", block="locality")
-        commune = make_agency(
-            code=f"{code}-X",
-            name=f"Đảng ủy xã {name}",
-            level="commune",
-            block="locality",
-            parent_id=agency.id,
-        )
-        systems.append(make_system(name=f"Phần mềm quản lý đảng viên {name}", owner_agency_id=commune.id))
-    a, b, c, d = (s.id for s in systems)
-    only_these_warnings(
-        session,
-        *(
-            DuplicateWarning(
-                system_a_id=min(x, y),
-                system_b_id=max(x, y),
-                score=0.8,
-                components={},
-                reasons=[],
-                detector_version="t",
-                disposition=disposition,
-            )
-            for (x, y), disposition in (((a, b), "open"), ((b, c), "confirmed"), ((c, d), "dismissed"))
-        ),
-    )
-    clusters, total = duplicate_clusters(session)
-    assert total == 1
-    cluster = clusters[0]
-    assert {s.id for s in cluster.systems} == {a, b, c}
-    assert (cluster.agencies, cluster.provinces, cluster.confirmed) == (3, 3, 1)
-    page = client.get("/review/clusters").text
-    assert "3 cơ quan tại 3 tỉnh đã xây dựng cùng một hệ thống" in page

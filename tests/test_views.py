@@ -19,9 +19,9 @@ def _form(system_or_none=None, **overrides):
     return data
 
 
-def test_home_redirects_to_the_list(client):
+def test_home_is_the_dashboard(client):
     response = client.get("/")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/systems/")
+    assert response.status_code == 200 and 'data-chart="status"' in response.get_data(as_text=True)
 
 
 def test_list_shows_systems_and_counts(client, make_system):

@@ -27,6 +27,10 @@ class Permission(StrEnum):
     """Taking the inventory out; submitters only their own agency's systems (see services.exports)."""
     IMPORT = "import"
     """Bringing an existing list in; submitters only into their own agency (see services.imports)."""
+    REPORT_USAGE = "report_usage"
+    """Filing usage reports and attesting the inventory; submitters only for their own agency."""
+    MANAGE_ROUNDS = "manage_rounds"
+    """Opening, reminding and closing reporting rounds: the standing office and administrators."""
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -38,10 +42,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_OWN_TOKENS,
             Permission.EXPORT,
             Permission.IMPORT,
+            Permission.REPORT_USAGE,
         }
     ),
     Role.REVIEWER: frozenset(
-        {Permission.VIEW_PORTFOLIO, Permission.REVIEW, Permission.MANAGE_OWN_TOKENS, Permission.EXPORT}
+        {
+            Permission.VIEW_PORTFOLIO,
+            Permission.REVIEW,
+            Permission.MANAGE_OWN_TOKENS,
+            Permission.EXPORT,
+            Permission.MANAGE_ROUNDS,
+        }
     ),
     Role.AUDITOR: frozenset(
         {Permission.VIEW_PORTFOLIO, Permission.READ_AUDIT, Permission.MANAGE_OWN_TOKENS, Permission.EXPORT}
@@ -58,6 +69,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_OWN_TOKENS,
             Permission.EXPORT,
             Permission.IMPORT,
+            Permission.REPORT_USAGE,
+            Permission.MANAGE_ROUNDS,
         }
     ),
 }
@@ -69,6 +82,8 @@ WRITE_PERMISSIONS = frozenset(
         Permission.REVIEW,
         Permission.MANAGE_USERS,
         Permission.IMPORT,
+        Permission.REPORT_USAGE,
+        Permission.MANAGE_ROUNDS,
     }
 )
 """Permissions a read-only API token never carries, whatever its owner's role."""
@@ -90,12 +105,34 @@ def allows(actor: Actor, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS.get(actor.role or "", frozenset())
 
 
-def can_edit_system(actor: Actor, owner_agency_id: int | None, status: str) -> bool:
-    """Whether ``actor`` may change the content of a system owned by that agency, in that status."""
+def can_edit_system(
+    actor: Actor, owner_agency_id: int | None, status: str, *, attesting: bool = False
+) -> bool:
+    """Whether ``actor`` may change the content of a system owned by that agency, in that status.
+
+    ``attesting``: the edit corrects the record while attesting the agency's inventory (see
+    :func:`can_report_for`); then a submitter may also correct their agency's deployed systems,
+    which are otherwise no longer in their hands.
+    """
     if not allows(actor, Permission.EDIT_SYSTEM):
         return False
     if actor.role == Role.SUBMITTER:
-        return of_agency(actor, owner_agency_id) and status in SUBMITTER_EDITABLE
+        editable = SUBMITTER_EDITABLE | (ATTESTED_STATUSES if attesting else frozenset())
+        return of_agency(actor, owner_agency_id) and status in editable
+    return True
+
+
+ATTESTED_STATUSES = frozenset({SystemStatus.IN_OPERATION})
+"""Statuses of the systems an agency attests and reports usage for: deployed ones. Proposals are
+still being decided, retired systems have no use left to measure."""
+
+
+def can_report_for(actor: Actor, agency_id: int | None) -> bool:
+    """Whether ``actor`` may attest and file usage for the systems that agency manages."""
+    if not allows(actor, Permission.REPORT_USAGE):
+        return False
+    if actor.role == Role.SUBMITTER:
+        return of_agency(actor, agency_id)
     return True
 
 

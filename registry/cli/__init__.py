@@ -13,6 +13,7 @@ from registry.cli.database import db_group, seed_command
 from registry.cli.embed import embed_command
 from registry.cli.exports import export_group
 from registry.cli.imports import import_group
+from registry.cli.reporting import reporting_group
 from registry.cli.scan import scan_command
 from registry.cli.users import users_group
 
@@ -26,3 +27,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(export_group)
     app.cli.add_command(import_group)
+    app.cli.add_command(reporting_group)

@@ -6,6 +6,7 @@ from registry.models.audit import AuditEvent, AuditHead
 from registry.models.dependency import Dependency
 from registry.models.embedding import TextEmbedding
 from registry.models.overlap import DuplicateWarning
+from registry.models.reporting import ReportingRound, RoundAgency, SystemAttestation
 from registry.models.review import Decision, Finding, Notification, OutboxMessage
 from registry.models.system import (
     InformationSystem,
@@ -34,7 +35,10 @@ __all__ = [
     "LoginFailure",
     "Notification",
     "OutboxMessage",
+    "ReportingRound",
+    "RoundAgency",
     "SystemCapabilityLink",
+    "SystemAttestation",
     "SystemDataDomainLink",
     "SystemUserAgencyLink",
     "TextEmbedding",

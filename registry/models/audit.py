@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, Index
 from sqlmodel import Field, SQLModel
 
 from registry.models.system import utcnow
@@ -19,6 +19,11 @@ class AuditEvent(SQLModel, table=True):
     """
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # Answers "what happened, by month" and "when was each proposal last submitted" from the
+        # index alone: the dashboard reads a year of a national trail without touching its rows.
+        Index("ix_audit_event_action_system_time", "action", "system_id", "occurred_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True, index=True)

@@ -132,6 +132,22 @@ def update_from_record(
         raise _by_column(exc) from exc
 
 
+def correction_from_record(
+    session: Session, system: InformationSystem, payload: Mapping[str, Any]
+) -> SystemInput:
+    """The system's content with the columns of ``payload`` changed (as PATCH reads them):
+    the correction an attestation saves. Errors are keyed by record column."""
+    data, problems = _input_from(session, payload, dict(system_snapshot(session, system)))
+    if problems:
+        _refuse(problems)
+    return data
+
+
+def by_column(exc: ValidationError) -> ValidationError:
+    """A service's field errors renamed to record columns, as the API reports them."""
+    return _by_column(exc)
+
+
 def _unchanged(data: SystemInput, system: InformationSystem) -> bool:
     def comparable(values: SystemInput) -> dict[str, Any]:
         return {k: sorted(v) if isinstance(v, list) else v for k, v in values.as_dict().items()}

@@ -307,6 +307,14 @@ ACTION_LABELS: dict[str, object] = {
     "token.revoke": _l("API token revoked"),
     "overlap.scan": _l("Portfolio scanned for overlaps"),
     "seed.load": _l("Demo data loaded"),
+    "usage.file": _l("Usage reported"),
+    "usage.correct": _l("Usage report corrected"),
+    "system.attest": _l("Record attested"),
+    "round.open": _l("Reporting round opened"),
+    "round.close": _l("Reporting round closed"),
+    "round.complete": _l("Agency completed its report"),
+    "round.remind": _l("Reminders sent"),
+    "round.extend": _l("Deadline extended"),
 }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
@@ -18,6 +19,8 @@ KIND_LABELS: dict[str, object] = {
     "approve": _l("Your proposal was approved"),
     "request_changes": _l("Changes were requested on your proposal"),
     "reject": _l("Your proposal was rejected"),
+    "round_opened": _l("A reporting round asks your agency to attest its systems and report usage"),
+    "round_reminder": _l("Reminder: your agency has not completed its report"),
 }
 
 
@@ -34,6 +37,24 @@ def notify(
         # Outbox text is in the registry's default language; delivery is a later worker's job.
         body = f"{system.code} — {system.name}\n{details.get('reason') or ''}".strip()
         session.add(OutboxMessage(user_id=user.id, subject=f"[{system.code}] {kind}", body=body))  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
+        count += 1
+    return count
+
+
+def notify_round(session: Session, users: Iterable[User], kind: str, details: dict[str, Any]) -> int:
+    """Tell accounts about a reporting round (opened, or a reminder); ``details`` names the round."""
+    count = 0
+    with force_locale("vi"):  # the outbox speaks the registry's default language
+        subject = f"{kind_label(kind)}: {details.get('round')}"[:300]
+        lines = [
+            str(details.get("round") or ""),
+            gettext("Deadline: %(day)s", day=details.get("deadline")),
+        ]
+        if details.get("days_late"):
+            lines.append(gettext("%(days)s days late", days=details["days_late"]))
+    for user in users:
+        session.add(Notification(user_id=user.id, kind=kind, details=details))  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
+        session.add(OutboxMessage(user_id=user.id, subject=subject, body="\n".join(lines)))  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
         count += 1
     return count
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,20 @@ from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
 from registry.db import ids_by_code
 from registry.errors import ValidationError
 from registry.fields import field_label
-from registry.models import Agency, Capability, DataDomain, Dependency, InformationSystem, UsageReport, User
+from registry.models import (
+    Agency,
+    Capability,
+    DataDomain,
+    Dependency,
+    InformationSystem,
+    ReportingRound,
+    UsageReport,
+    User,
+)
 from registry.models.system import BOOLEAN_FIELDS, DATE_FIELDS, EDITABLE_FIELDS, INTEGER_FIELDS, SystemInput
 from registry.services import audit, consequences
 from registry.services.systems import create_system
+from registry.services.usage import UsageInput
 from registry.services.users import UserInput, validate_user_input
 from registry.text import clean_line
 
@@ -65,6 +75,7 @@ class SeedReport:
             "dependencies",
             "usage_reports",
             "users",
+            "rounds",
         ]
         return ", ".join(
             f"{kind}: {self.created.get(kind, 0)} created, {self.existing.get(kind, 0)} already present"
@@ -120,6 +131,8 @@ def load_seed(
                 _load_systems(session, systems, report, problems)
         if demo_users and not problems and (seed_dir / "users.yaml").exists():
             _load_users(session, seed_dir / "users.yaml", hasher or PasswordHasher(), report, problems)
+        if not problems and (seed_dir / "rounds.yaml").exists():
+            _load_rounds(session, read_yaml(seed_dir / "rounds.yaml", "rounds"), report, problems)
         if report.created and not problems:
             audit.record(
                 session,
@@ -497,3 +510,119 @@ def _load_users(
             after={"username": user.username, "role": user.role, "agency": agency_code, "demo": True},
         )
         report.count("users", True)
+
+
+def demo_period(today: date) -> tuple[date, date]:
+    """The latest quarter that ended at least a month before ``today``."""
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    while True:
+        start = date(year, 3 * quarter - 2, 1)
+        end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - timedelta(days=1)
+        if end <= today - timedelta(days=31):
+            return start, end
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+
+
+def _demo_figures(system: InformationSystem, index: int) -> UsageInput:
+    """Plausible figures for a system of the demo: its users, some activity, a share of its cost."""
+    users = system.active_users or (system.target_users // 2 if system.target_users else 150 + 37 * index)
+    cost = system.estimated_cost_vnd // 10 if system.estimated_cost_vnd else None
+    return UsageInput(active_users=users, transactions=users * (20 + index % 7), cost_vnd=cost)
+
+
+def _load_rounds(
+    session: Session, records: list[dict[str, Any]], report: SeedReport, problems: list[str]
+) -> None:
+    """Open each demo round and replay its agencies' parts through the reporting operations."""
+    from registry.services import reporting
+    from registry.services.usage import file_usage_report
+
+    agencies = ids_by_code(session, Agency)
+    known = set(session.scalars(select(col(ReportingRound.title))))
+    today = date.today()
+    for index, record in enumerate(records, 1):
+        where = f"rounds.yaml: round {index}"
+        title = str(record.get("title") or "")
+        if title in known:
+            report.count("rounds", False)
+            continue
+        codes = [str(c) for c in record.get("agencies") or []]
+        groups = {
+            key: [str(c) for c in record.get(key) or []]
+            for key in ("completed", "completed_late", "in_progress")
+        }
+        extended = {str(k): int(v) for k, v in (record.get("extended") or {}).items()}
+        corrected = {str(k): str(v) for k, v in (record.get("corrected") or {}).items()}
+        unknown = [c for c in [*codes, *sum(groups.values(), []), *extended, *corrected] if c not in agencies]
+        if unknown:
+            problems.append(f"{where}: unknown agencies {', '.join(sorted(set(unknown)))}")
+            continue
+        period = demo_period(today)
+        deadline = today - timedelta(days=int(record.get("deadline_days_ago") or 0))
+        opened = datetime.combine(deadline - timedelta(days=30), time(9), tzinfo=UTC)
+        try:
+            round_ = reporting.open_round(
+                session,
+                reporting.RoundInput(
+                    title=title,
+                    period_start=period[0],
+                    period_end=period[1],
+                    deadline=deadline,
+                    agency_ids=tuple(agencies[c] for c in codes),
+                ),
+                actor=SEED_ACTOR,
+                today=opened.date(),
+            )
+        except ValidationError as exc:
+            problems.extend(f"{where}: {name}: {'; '.join(map(str, m))}" for name, m in exc.errors.items())
+            continue
+        round_.opened_at = opened
+        assert round_.id is not None
+        on_time = datetime.combine(deadline - timedelta(days=3), time(10), tzinfo=UTC)
+        late = datetime.combine(today - timedelta(days=1), time(15), tzinfo=UTC)
+        for key, when in (("completed", on_time), ("completed_late", late), ("in_progress", on_time)):
+            for code in groups[key]:
+                part = reporting.agency_systems(session, round_, agencies[code])
+                for position, row in enumerate(
+                    part if key != "in_progress" else part[: max(1, len(part) // 2)]
+                ):
+                    system = row.system
+                    if position == 0 and code in corrected:
+                        changed = SystemInput.from_system(system).model_copy(
+                            update={"overlap_justification": corrected[code]}
+                        )
+                        reporting.attest_system(
+                            session,
+                            round_.id,
+                            system,
+                            actor=SEED_ACTOR,
+                            outcome="corrected",
+                            correction=changed,
+                            expected_version=system.version,
+                            now=when,
+                        )
+                    else:
+                        reporting.attest_system(
+                            session, round_.id, system, actor=SEED_ACTOR, outcome="confirmed", now=when
+                        )
+                    if key != "in_progress":
+                        figures = _demo_figures(system, position)
+                        file_usage_report(
+                            session,
+                            system,
+                            UsageInput(
+                                period[0],
+                                period[1],
+                                figures.active_users,
+                                figures.transactions,
+                                figures.cost_vnd,
+                            ),
+                            actor=SEED_ACTOR,
+                            now=when,
+                        )
+        for code, days in extended.items():
+            reporting.extend_deadline(
+                session, round_.id, agencies[code], deadline + timedelta(days=days), actor=SEED_ACTOR
+            )
+        report.count("rounds", True)
+    session.flush()

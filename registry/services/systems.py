@@ -315,15 +315,19 @@ def update_system(
     actor: Actor,
     expected_version: int | None,
     reuse_of: str | None = None,
+    attesting: bool = False,
 ) -> InformationSystem:
     """Save an edit made on version ``expected_version`` of ``system``: the same steps as
     :func:`create_system`, with the optimistic-lock check and an audited diff. Flushes only.
+
+    ``attesting`` is for :func:`registry.services.reporting.attest_system` only: the agency
+    corrects its deployed system's record (see :func:`registry.auth.policy.can_edit_system`).
 
     A stale version is refused before anything changes; a concurrent save that slips between
     this check and the UPDATE is caught by the version counter in the UPDATE's WHERE clause.
     An edit that changes nothing a person can see records nothing (only a declared reuse).
     """
-    policy.ensure(policy.can_edit_system(actor, system.owner_agency_id, system.status))
+    policy.ensure(policy.can_edit_system(actor, system.owner_agency_id, system.status, attesting=attesting))
     if expected_version != system.version:
         raise StaleEditError(system.version, expected_version)
     data = validate_system_input(session, data, system_id=system.id)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from flask_babel import format_decimal, gettext
+from flask_babel import format_date, format_decimal, gettext
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -26,10 +27,28 @@ VOCABULARY_OF = {
     "kind": "kind",
     "role": "role",
     "scope": "scope",
+    "outcome": "outcome",
+    "round_status": "round_status",
 }
-AGENCY_KEYS = frozenset({"owner_agency", "operator_agency", "user_agencies", "agency"})
-NUMBER_KEYS = frozenset({"estimated_cost_vnd", "target_users", "active_users", "security_level", "version"})
+AGENCY_KEYS = frozenset(
+    {"owner_agency", "operator_agency", "user_agencies", "agency", "agencies", "without_accounts"}
+)
+NUMBER_KEYS = frozenset(
+    {
+        "estimated_cost_vnd",
+        "target_users",
+        "active_users",
+        "security_level",
+        "version",
+        "transactions",
+        "cost_vnd",
+        "messages",
+        "completed",
+        "not_completed",
+    }
+)
 HIDDEN_KEYS = frozenset({"version"})
+DATE_KEYS = frozenset({"period_start", "period_end", "deadline"})
 
 
 @dataclass
@@ -86,6 +105,11 @@ def _text(key: str, value: Any, names: _Names) -> str | None:
         return label_of(VOCABULARY_OF[key], value)
     if key in NUMBER_KEYS and isinstance(value, int):
         return format_decimal(value)
+    if key in DATE_KEYS and isinstance(value, str):
+        try:
+            return format_date(date.fromisoformat(value))
+        except ValueError:
+            return value
     if isinstance(value, list):
         return ", ".join(names.of(key, str(v)) for v in value)
     if key in AGENCY_KEYS or key in ("capabilities", "data_domains"):

@@ -11,15 +11,16 @@ from werkzeug.wrappers import Response
 from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.i18n import LANGUAGE_KEY
-from registry.web import access
+from registry.web import access, dashboard
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
 @access.allow(Permission.VIEW_PORTFOLIO)
-def home() -> Response:
-    return redirect(url_for("systems.index"))
+def home() -> str:
+    """The dashboard: the portfolio in figures, in the order the signed-in role reads them."""
+    return dashboard.render_dashboard()
 
 
 @bp.get("/lang/<code>")

@@ -14,8 +14,8 @@ from registry.db import get_session
 from registry.errors import StaleEditError, ValidationError
 from registry.fields import field_label
 from registry.models import DuplicateWarning, InformationSystem
-from registry.services import embeddings, overlaps, review, workflow
-from registry.services.clusters import duplicate_clusters
+from registry.services import embeddings, graph, overlaps, review, workflow
+from registry.services.clusters import drawing, find_clusters
 from registry.services.dependencies import neighbourhood
 from registry.services.findings import findings_of
 from registry.web import access
@@ -162,6 +162,12 @@ def compare(code: str, warning_id: int) -> str:
         spans=review.highlight_spans,
         signals=review.signal_rows(warning.components),
         around=(neighbourhood(session, system), neighbourhood(session, other)),  # type: ignore[arg-type]
+        pictures=tuple(
+            graph.neighbourhood_graph(
+                session, s.code, hops=1, cap=graph.SMALL_CAP, locale=current_locale(), coarse=True
+            )
+            for s in (system, other)
+        ),
         statuses=SystemStatus,
     )
 
@@ -173,8 +179,41 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+CLUSTERS_PER_PAGE = 10
+CLUSTER_SIZES = (2, 3, 5, 10)
+
+
 @bp.get("/clusters")
 @access.allow(Permission.VIEW_PORTFOLIO)
 def clusters() -> str:
-    found, total = duplicate_clusters(get_session())
-    return render_template("review/clusters.html", clusters=found, total=total)
+    capability = request.args.get("capability", "").strip()
+    province = request.args.get("province", "").strip()
+    min_size = _int(request.args.get("min_size"))
+    min_size = min_size if min_size in CLUSTER_SIZES else 3
+    page = max(_int(request.args.get("page")) or 1, 1)
+    found = find_clusters(
+        get_session(),
+        capability=capability,
+        province=province,
+        min_size=min_size,
+        page=page,
+        per_page=CLUSTERS_PER_PAGE,
+    )
+    filters = {"capability": capability, "province": province, "min_size": min_size}
+    return render_template(
+        "review/clusters.html",
+        found=found,
+        everything=found.clusters,
+        drawings={c.key: drawing(c) for c in found.items},
+        filters=filters,
+        args={k: v for k, v in filters.items() if v and not (k == "min_size" and v == 3)},
+        page=page,
+        pages=max(1, -(-found.total // CLUSTERS_PER_PAGE)),
+        sizes=CLUSTER_SIZES,
+        capability_codes=sorted(
+            {c.capability for c in found.clusters.clusters if c.capability},
+            key=lambda code: found.clusters.capability_name(code, current_locale()),
+        ),
+        locale=current_locale(),
+        first_index=(page - 1) * CLUSTERS_PER_PAGE + 1,
+    )

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from registry.auth import policy
 from registry.auth.policy import Permission
-from registry.choices import AgencyLevel, DependencyKind, Hosting, SystemStatus
+from registry.choices import AgencyBlock, AgencyLevel, DependencyKind, Hosting, Severity, SystemStatus
 from registry.config import PAGE_SIZES
 from registry.db import get_session
 from registry.errors import NotFoundError, StaleEditError, ValidationError
@@ -19,7 +19,8 @@ from registry.filters import AGENCY_ROLES, SORT_LABELS, list_systems, parse_filt
 from registry.models import InformationSystem
 from registry.models.system import INPUT_FIELDS
 from registry.services import agencies as agency_service
-from registry.services import audit, consequences, overlaps, similar, taxonomy, workflow
+from registry.services import audit, consequences, overlaps, similar, taxonomy, usage, workflow
+from registry.services import graph as graph_service
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.findings import findings_of
 from registry.services.systems import (
@@ -33,6 +34,7 @@ from registry.web import access
 from registry.web.access import current_actor
 from registry.web.audit_display import present
 from registry.web.forms import DependencyForm, SystemForm
+from registry.web.usage_chart import usage_chart
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
 
@@ -65,6 +67,8 @@ def index() -> str:
         capabilities=taxonomy.capabilities(session),
         statuses=SystemStatus,
         levels=AgencyLevel,
+        blocks=AgencyBlock,
+        severities=Severity,
         roles=AGENCY_ROLES,
         sort_labels=SORT_LABELS,
         page_sizes=PAGE_SIZES,
@@ -98,11 +102,15 @@ def _may_edit(system: InformationSystem) -> bool:
 
 def _render_detail(system: InformationSystem, dependency_form: DependencyForm, status: int = 200) -> Any:
     dependency_form.fill_choices()
+    reports = usage.reports_of(get_session(), system.id)  # type: ignore[arg-type]
     return (
         render_template(
             "systems/detail.html",
             system=system,
             around=neighbourhood(get_session(), system),
+            picture=graph_service.neighbourhood_graph(
+                get_session(), system.code, hops=1, cap=graph_service.SMALL_CAP, locale=_locale(), coarse=True
+            ),
             overlaps=overlaps.warnings_seen_from(get_session(), system, _locale()),
             dependency_form=dependency_form,
             may_edit=_may_edit(system),
@@ -120,6 +128,10 @@ def _render_detail(system: InformationSystem, dependency_form: DependencyForm, s
             levels=AgencyLevel,
             locale=_locale(),
             localized=taxonomy.localized_name,
+            usage_reports=reports,
+            usage_chart=usage_chart(reports),
+            may_report=system.status in policy.ATTESTED_STATUSES
+            and policy.can_report_for(current_actor(), system.owner_agency_id),
         ),
         status,
     )

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.numbers import format_compact_currency
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 
 from registry.choices import (
     AgencyBlock,
     AgencyLevel,
+    AttestationOutcome,
     DependencyKind,
     Disposition,
     Hosting,
     LabelledEnum,
+    ReportingState,
     Role,
+    RoundStatus,
     Severity,
     SystemStatus,
     TokenScope,
@@ -30,6 +34,9 @@ VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "role": Role,
     "scope": TokenScope,
     "severity": Severity,
+    "round_status": RoundStatus,
+    "outcome": AttestationOutcome,
+    "reporting_state": ReportingState,
 }
 
 
@@ -43,6 +50,19 @@ def label_of(vocabulary: str, value: str | None) -> str:
 
 def fmt_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value)
+
+
+def fmt_compact_money(value: int | None) -> str:
+    """A large sum in a few characters ("17 T ₫", "₫17B"), for figures read at a glance; the
+    exact amount is shown beside it wherever it matters."""
+    if value is None:
+        return ""
+    return format_compact_currency(value, "VND", locale=current_locale(), fraction_digits=1)
+
+
+def fmt_money(value: int | float | None) -> str:
+    """An amount in đồng as the reader's language writes money ("1.200.000 ₫", "₫1,200,000")."""
+    return "" if value is None else format_currency(value, "VND")
 
 
 def may(permission: str) -> bool:
@@ -75,8 +95,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         label_of=label_of,
         fmt_number=fmt_number,
+        fmt_compact_money=fmt_compact_money,
+        fmt_money=fmt_money,
         format_date=format_date,
         format_datetime=format_datetime,
+        format_currency=format_currency,
         may=may,
         unread_notifications=unread_notifications,
     )

@@ -254,6 +254,8 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "workflow",
                 "dependencies",
                 "review",
+                "portfolio",
+                "reporting",
                 "agencies",
                 "similar",
                 "account",

@@ -1,5 +1,6 @@
-"""The whole portfolio's findings and decision log: what auditors and the standing office read
-across systems, where ``/systems/<code>/findings`` and ``…/decisions`` show one system's."""
+"""The whole portfolio's findings, decision log and duplicate clusters: what auditors and the
+standing office read across systems, where ``/systems/<code>/findings`` and ``…/decisions``
+show one system's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from registry.auth.policy import Permission
 from registry.db import get_session
-from registry.services import api_lists
+from registry.services import api_lists, clusters
 from registry.web import access
 from registry.web.access import current_actor
 from registry.web.api import bp, page_response, read_query
@@ -54,3 +55,24 @@ def decisions_list() -> Response:
         per_page=query.per_page,
     )
     return page_response("api.decisions_list", query, found.items, found.total)
+
+
+@bp.get("/clusters")
+@access.allow(Permission.VIEW_PORTFOLIO)
+@operation("List duplicate clusters", tag="review", query=s.ClusterListQuery, responses={200: s.ClusterPage})
+def clusters_list() -> Response:
+    """Groups of systems that all do the same job — every two members linked by a standing
+    duplication warning (open at or above the warning threshold, or confirmed) — largest
+    first. Shared platforms and their deployments are reuse and are never members."""
+    query = read_query(s.ClusterListQuery)
+    found = clusters.find_clusters(
+        get_session(),
+        capability=query.capability,
+        province=query.province,
+        min_size=query.min_size,
+        page=query.page,
+        per_page=query.per_page,
+    )
+    locale = current_locale()
+    items = [clusters.cluster_item(found.clusters, cluster, locale) for cluster in found.items]
+    return page_response("api.clusters_list", query, items, found.total)

@@ -180,6 +180,12 @@ class SystemListQuery(BaseModel):
     level: AgencyLevel | None = None
     capability: str = Field("", max_length=40, description="Capability code.")
     shared: Literal["yes", "no"] | None = None
+    block: AgencyBlock | None = Field(None, description="Block of the managing agency.")
+    severity: Severity | None = Field(None, description="Systems with an open finding of this severity.")
+    warnings: Literal["confirmed", "suspected"] | None = Field(
+        None,
+        description="In a confirmed duplicate pair, or only in open duplication warnings (suspected).",
+    )
     sort: SortOrder = "name"
     page: int = Field(1, ge=1, le=100_000, description="Past the last page, the last page is returned.")
     per_page: int = Field(25, json_schema_extra={"enum": list(PAGE_SIZES)})
@@ -367,6 +373,69 @@ class AgencyPage(PageInfo):
     items: list[Agency]
 
 
+class ClusterListQuery(PageQuery):
+    capability: str = Field("", max_length=40, description="Only clusters named by this capability code.")
+    province: str = Field(
+        "", max_length=40, description="Only clusters with a member in this province (its agency code)."
+    )
+    min_size: int = Field(3, ge=2, le=100_000, description="Only clusters of at least this many systems.")
+
+
+class ClusterPlace(BaseModel):
+    code: str
+    name: str
+
+
+class ClusterMember(BaseModel):
+    code: str
+    name: str
+    status: str
+    agency: ClusterPlace = Field(description="The managing agency.")
+    province: ClusterPlace | None = Field(
+        description="The province of the managing agency; null for central ones."
+    )
+    cost_vnd: int | None = Field(description="Estimated cost in đồng, if recorded.")
+
+
+class ClusterPair(BaseModel):
+    warning_id: int
+    a: str = Field(description="A member's code.")
+    b: str = Field(description="Another member's code.")
+    score: float
+    confirmed: bool = Field(description="Confirmed as a duplicate by the standing office (else open).")
+
+
+class ClusterPlatform(ClusterPlace):
+    basis: Literal["warning", "capability"] = Field(
+        description="`warning`: the members' warnings point at this shared platform; `capability`: "
+        "it provides the cluster's capability."
+    )
+
+
+class Cluster(BaseModel):
+    """Systems that all do the same job: every two members are linked by a standing warning."""
+
+    id: str = Field(description="Stable for the same members.", examples=["C-0a4cf4c186e6"])
+    name: str = Field(description="The shared capability (or function, or terms), in the reader's language.")
+    capability: str | None = Field(description="The capability code naming the cluster, if one does.")
+    named_by: Literal["capability", "function", "terms", "none"]
+    size: int
+    members: list[ClusterMember]
+    agencies: list[ClusterPlace]
+    provinces: list[ClusterPlace]
+    total_cost_vnd: int = Field(description="Sum of the members' recorded estimated costs.")
+    cost_unknown: int = Field(description="Members whose cost is not recorded.")
+    best_score: float
+    min_score: float = Field(description="The weakest link: every pair scores at least this.")
+    platform: ClusterPlatform | None = Field(description="A shared platform that could replace the cluster.")
+    confirmed_pairs: int
+    pairs: list[ClusterPair]
+
+
+class ClusterPage(PageInfo):
+    items: list[Cluster]
+
+
 class SimilarQuery(BaseModel):
     name: str | None = None
     description: str | None = None
@@ -381,6 +450,180 @@ class SimilarQuery(BaseModel):
 class SimilarResult(BaseModel):
     matches: list[dict[str, Any]]
     too_short: bool
+
+
+# --- usage reports and reporting rounds ------------------------------------------------------------
+
+
+class UsageWrite(BaseModel):
+    """A usage report for one period; sending the same period again corrects it."""
+
+    period_start: date
+    period_end: date
+    active_users: int | None = Field(None, ge=0, description="People who used the system in the period.")
+    transactions: int | None = Field(None, ge=0, description="Documents, requests or records handled.")
+    cost_vnd: int | None = Field(None, ge=0, description="Operating cost for the period, in VND.")
+    note: str | None = Field(None, max_length=500)
+
+
+class UsageReport(BaseModel):
+    period_start: date
+    period_end: date
+    active_users: int | None
+    transactions: int | None
+    cost_vnd: int | None
+    note: str | None
+    round_id: int | None = Field(description="The reporting round it was filed in, if any.")
+    filed_by: str | None
+    filed_at: datetime | None
+
+
+class UsageReportList(BaseModel):
+    items: list[UsageReport] = Field(description="Latest period first.")
+
+
+class RoundListQuery(PageQuery):
+    status: Literal["open", "closed"] | None = None
+
+
+class RoundSummary(BaseModel):
+    id: int
+    title: str
+    status: Literal["open", "closed"]
+    period_start: date
+    period_end: date
+    deadline: date
+    opened_by: str
+    opened_at: datetime
+    closed_at: datetime | None
+    agencies: int = Field(description="Agencies the round covers.")
+    completed: int
+    in_progress: int
+    late: int
+    not_started: int
+    not_reported: int = Field(description="Agencies that attested and reported nothing at all (late or not).")
+
+
+class RoundPage(PageInfo):
+    items: list[RoundSummary]
+
+
+class AgencyProgress(BaseModel):
+    agency: str = Field(description="Agency code.")
+    name: str
+    level: AgencyLevel
+    systems: int = Field(description="Systems in operation it manages.")
+    attested: int = Field(description="Of them, attested in this round.")
+    with_usage: int = Field(description="Of them, with a usage report for the round's period.")
+    state: Literal["not_started", "in_progress", "completed", "late"]
+    deadline: date = Field(description="The round's deadline, or the extension granted to this agency.")
+    days_late: int = Field(description="Past the deadline (as of today, or when it completed).")
+    completed_at: datetime | None
+    last_reminded_at: datetime | None
+
+
+class Round(RoundSummary):
+    progress: list[AgencyProgress] = Field(description="Late agencies first, most late first.")
+
+
+class AttestationWrite(BaseModel):
+    system: str = Field(description="The system's public code.")
+    outcome: Literal["confirmed", "corrected"]
+    note: str | None = Field(None, max_length=500)
+    changes: dict[str, Any] | None = Field(
+        None, description="For `corrected`: the columns to change, as in PATCH /systems/{code}."
+    )
+    version: int | None = Field(None, description="For `corrected`: the system's version you read.")
+
+
+class Attestation(BaseModel):
+    id: int
+    round_id: int
+    system: str
+    agency: str
+    outcome: Literal["confirmed", "corrected"]
+    note: str | None
+    attested_by: str
+    attested_at: datetime
+    agency_completed: bool = Field(description="True once the agency's part of the round is complete.")
+
+
+RelationKind = Literal[(*(kind.value for kind in DependencyKind), "instance_of", "various")]  # type: ignore[valid-type]
+
+
+class GraphQuery(BaseModel):
+    focus: str = Field(description="Public code of the system at the centre, e.g. HTTT-2026-000123.")
+    hops: int = Field(2, ge=1, le=3, description="How many connections out to follow (1 to 3).")
+
+
+class GraphGroup(BaseModel):
+    by: Literal["agency", "province", "level", "all"] = Field(
+        description="What the collapsed systems share: their owner agency, its province (or, for "
+        "central agencies, the branch), their agency level, or nothing more."
+    )
+    agency: str | None = Field(None, description="Agency code, when grouped by agency or province.")
+    name: str | None = Field(None, description="The agency's or level's name in the caller's language.")
+    level: str | None = None
+
+
+class GraphNode(BaseModel):
+    """A system, or a group of systems collapsed into one node (``type`` says which)."""
+
+    id: str = Field(description="The system's code, or `g<n>` for a group.")
+    type: Literal["system", "group"]
+    label: str = Field(
+        description="Short label: the name, cut at a word boundary; a group's count and owner."
+    )
+    name: str
+    hops: int = Field(description="Connections between this node and the focus.")
+    degree: int = Field(description="The system's connections in the whole portfolio; a group's size.")
+    code: str | None = None
+    status: SystemStatus | None = None
+    scope_level: str | None = None
+    agency: str | None = Field(None, description="Owner agency code.")
+    agency_name: str | None = None
+    agency_level: str | None = None
+    is_shared_platform: bool = False
+    focus: bool = False
+    isolated: bool = Field(False, description="Rule R7: connected to no shared platform.")
+    duplicates_central: bool = Field(
+        False, description="Rule R6: a local system doing what a central shared platform does."
+    )
+    duplicates_platform: str | None = Field(None, description="For R6: the central platform's code.")
+    count: int | None = Field(None, description="For a group: how many connections it stands for.")
+    via: str | None = Field(None, description="For a group: the system whose connections it collapses.")
+    group: GraphGroup | None = None
+
+
+class GraphEdge(BaseModel):
+    """``source`` depends on ``target`` (or, for ``instance_of``, deploys it); ``various`` joins a
+    group whose relations were counted without reading their kinds."""
+
+    id: str
+    source: str
+    target: str
+    kind: RelationKind
+    count: int = Field(description="1 for a single relation; for a group, the relations it stands for.")
+    kinds: dict[str, int] | None = Field(None, description="For a group: relations by kind.")
+
+
+class GraphCollapsed(GraphGroup):
+    node: str = Field(description="The group node's id.")
+    via: str
+    count: int
+
+
+class Graph(BaseModel):
+    """A system's neighbourhood: at most `cap` nodes, busy neighbourhoods collapsed into groups."""
+
+    focus: str
+    hops: int
+    cap: int
+    truncated: bool = Field(description="True when something was collapsed or left unexpanded.")
+    collapsed: list[GraphCollapsed]
+    unexpanded: list[str] = Field(description="Systems whose further connections did not fit.")
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
 
 
 class ScorecardListQuery(PageQuery):

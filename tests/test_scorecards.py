@@ -17,6 +17,7 @@ from registry.models import (
     DuplicateWarning,
     Finding,
     InformationSystem,
+    SystemAttestation,
     UsageReport,
 )
 from registry.services import scorecards as sc
@@ -368,5 +369,18 @@ def test_the_csv_holds_every_row_of_the_filtered_ranking(client, portfolio):
     assert rows[0]["governance"] == "0.5" and rows[2]["no_systems"] == "yes" and rows[2]["score"] == ""
 
 
-def test_freshness_reads_one_expression():
-    assert sc.last_confirmed_expression() is InformationSystem.__table__.c.updated_at
+def test_an_attestation_in_the_last_twelve_months_keeps_a_record_live(session, portfolio):
+    assert _row(_cards(session), "X1").values["fresh"] == 0.5  # s2 was last saved 400 days ago
+    old = SystemAttestation(
+        system_id=portfolio.s2.id,
+        agency_id=portfolio.x1.id,
+        attested_by_label="t",
+        outcome="confirmed",
+        attested_at=datetime.now(UTC) - timedelta(days=370),
+    )
+    session.add(old)
+    session.commit()
+    assert _row(_cards(session), "X1").values["fresh"] == 0.5  # attested too long ago
+    old.attested_at = datetime.now(UTC) - timedelta(days=10)
+    session.commit()
+    assert _row(_cards(session), "X1").values["fresh"] == 1.0

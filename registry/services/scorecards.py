@@ -41,6 +41,7 @@ from registry.models import (
     DuplicateWarning,
     Finding,
     InformationSystem,
+    SystemAttestation,
     SystemUserAgencyLink,
     UsageReport,
 )
@@ -199,15 +200,17 @@ SCOPE_DEFINITION = _l(
 SORTS: tuple[str, ...] = ("rank", "name", "systems", *INDICATOR_KEYS)
 
 
-def last_confirmed_expression() -> Any:
-    """When a system's record was last confirmed as current: the one definition of freshness.
+def confirmed_since(cutoff: datetime) -> ColumnElement[bool]:
+    """Whether a system's record was confirmed as current at or after ``cutoff``: the one
+    definition of freshness ("live" data), which the scorecards read and nothing else.
 
-    Today that is the record's last update (``updated_at``: any save, any workflow step). Once
-    systems can be attested without a change (reporting rounds), this becomes the later of
-    ``updated_at`` and the system's latest attestation, here and nowhere else: the scorecards'
-    "live data" indicator reads only this expression.
+    A record is confirmed by any save (``updated_at``: an edit, a workflow step) and by an
+    attestation (confirmed or corrected, in a reporting round or not). Written as an ``IN`` over
+    the recent attestations, which the database collects once, rather than each system's latest
+    attestation looked up in turn.
     """
-    return SYSTEM_TABLE.c.updated_at
+    recent = select(col(SystemAttestation.system_id)).where(col(SystemAttestation.attested_at) >= cutoff)
+    return or_(SYSTEM_TABLE.c.updated_at >= cutoff, SYSTEM_TABLE.c.id.in_(recent))
 
 
 # --- counting ---------------------------------------------------------------------------------
@@ -312,7 +315,7 @@ def _tallies(session: Session, today: date) -> dict[int, Tally]:
     connected = and_(
         in_portfolio, or_(s.c.is_shared_platform.is_(True), s.c.instance_of_id.is_not(None), uses_platform)
     )
-    fresh = and_(in_portfolio, last_confirmed_expression() >= cutoff)
+    fresh = and_(in_portfolio, confirmed_since(cutoff))
     reported = s.c.id.in_(
         select(col(UsageReport.system_id)).where(col(UsageReport.period_end) >= today - USAGE_REPORT_MAX_AGE)
     )

@@ -17,6 +17,7 @@ from registry.models import (
     DuplicateWarning,
     Finding,
     InformationSystem,
+    SystemAttestation,
     UsageReport,
 )
 from registry.services import scorecards as sc
@@ -269,6 +270,7 @@ def test_the_composite_score_ignores_what_cannot_be_measured():
 
 
 def test_a_write_through_the_services_changes_the_next_answer(session, portfolio):
+    head = sc.watermark(session)
     before = sc.scorecards(session, TODAY)
     assert _row(before, "X1").values["governance"] == 0.5
     assert sc.scorecards(session, TODAY) is before  # nothing changed: the same figures, not recomputed
@@ -285,6 +287,7 @@ def test_a_write_through_the_services_changes_the_next_answer(session, portfolio
         update_system(other, s2, data, actor=OPERATOR, expected_version=s2.version)
         other.commit()
     session.commit()  # end this worker's read transaction, as each request does
+    assert sc.watermark(session) != head
     after = sc.scorecards(session, TODAY)
     assert after is not before
     assert _row(after, "X1").values["governance"] == 1.0
@@ -342,6 +345,8 @@ def test_the_ranking_page_shows_figures_links_and_flags(client, portfolio):
     assert "data-no-systems" in page
     assert "/systems/?agency=X1&amp;agency_role=owner&amp;status=submitted" in page
     assert "—" in page  # X2's usage reporting: no result rather than 0
+    past_the_end = client.get("/scorecards?level=commune&page=9").text
+    assert 'data-agency="X1"' in past_the_end  # the last page, as the systems list does
     missing = client.get("/scorecards/NOPE")
     assert missing.status_code == 404
 
@@ -364,5 +369,18 @@ def test_the_csv_holds_every_row_of_the_filtered_ranking(client, portfolio):
     assert rows[0]["governance"] == "0.5" and rows[2]["no_systems"] == "yes" and rows[2]["score"] == ""
 
 
-def test_freshness_reads_one_expression():
-    assert sc.last_confirmed_expression() is InformationSystem.__table__.c.updated_at
+def test_an_attestation_in_the_last_twelve_months_keeps_a_record_live(session, portfolio):
+    assert _row(_cards(session), "X1").values["fresh"] == 0.5  # s2 was last saved 400 days ago
+    old = SystemAttestation(
+        system_id=portfolio.s2.id,
+        agency_id=portfolio.x1.id,
+        attested_by_label="t",
+        outcome="confirmed",
+        attested_at=datetime.now(UTC) - timedelta(days=370),
+    )
+    session.add(old)
+    session.commit()
+    assert _row(_cards(session), "X1").values["fresh"] == 0.5  # attested too long ago
+    old.attested_at = datetime.now(UTC) - timedelta(days=10)
+    session.commit()
+    assert _row(_cards(session), "X1").values["fresh"] == 1.0

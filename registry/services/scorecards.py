@@ -41,6 +41,7 @@ from registry.models import (
     DuplicateWarning,
     Finding,
     InformationSystem,
+    SystemAttestation,
     SystemUserAgencyLink,
     UsageReport,
 )
@@ -199,15 +200,17 @@ SCOPE_DEFINITION = _l(
 SORTS: tuple[str, ...] = ("rank", "name", "systems", *INDICATOR_KEYS)
 
 
-def last_confirmed_expression() -> Any:
-    """When a system's record was last confirmed as current: the one definition of freshness.
+def confirmed_since(cutoff: datetime) -> ColumnElement[bool]:
+    """Whether a system's record was confirmed as current at or after ``cutoff``: the one
+    definition of freshness ("live" data), which the scorecards read and nothing else.
 
-    Today that is the record's last update (``updated_at``: any save, any workflow step). Once
-    systems can be attested without a change (reporting rounds), this becomes the later of
-    ``updated_at`` and the system's latest attestation, here and nowhere else: the scorecards'
-    "live data" indicator reads only this expression.
+    A record is confirmed by any save (``updated_at``: an edit, a workflow step) and by an
+    attestation (confirmed or corrected, in a reporting round or not). Written as an ``IN`` over
+    the recent attestations, which the database collects once, rather than each system's latest
+    attestation looked up in turn.
     """
-    return SYSTEM_TABLE.c.updated_at
+    recent = select(col(SystemAttestation.system_id)).where(col(SystemAttestation.attested_at) >= cutoff)
+    return or_(SYSTEM_TABLE.c.updated_at >= cutoff, SYSTEM_TABLE.c.id.in_(recent))
 
 
 # --- counting ---------------------------------------------------------------------------------
@@ -312,7 +315,7 @@ def _tallies(session: Session, today: date) -> dict[int, Tally]:
     connected = and_(
         in_portfolio, or_(s.c.is_shared_platform.is_(True), s.c.instance_of_id.is_not(None), uses_platform)
     )
-    fresh = and_(in_portfolio, last_confirmed_expression() >= cutoff)
+    fresh = and_(in_portfolio, confirmed_since(cutoff))
     reported = s.c.id.in_(
         select(col(UsageReport.system_id)).where(col(UsageReport.period_end) >= today - USAGE_REPORT_MAX_AGE)
     )
@@ -456,7 +459,7 @@ class BlockTotal:
 class Scorecards:
     """Every agency's scorecard, computed once per portfolio state."""
 
-    computed_for: tuple[int, date]
+    computed_for: tuple[str, date]
     rows: dict[int, ScorecardRow]
     by_code: dict[str, int]
     ranked: dict[str, list[int]]
@@ -467,7 +470,7 @@ class Scorecards:
     national: BlockTotal
 
 
-def compute_scorecards(session: Session, today: date | None = None, head: int = 0) -> Scorecards:
+def compute_scorecards(session: Session, today: date | None = None, head: str = "") -> Scorecards:
     """Compute every agency's scorecard now (use :func:`scorecards` for the cached copy)."""
     today = today or datetime.now(UTC).date()
     own = _tallies(session, today)
@@ -579,12 +582,17 @@ def _medians(rows: Iterable[ScorecardRow]) -> dict[str, float | None]:
 # --- the cache ----------------------------------------------------------------------------------
 
 
-def watermark(session: Session) -> int:
+def watermark(session: Session) -> str:
     """The audit chain's head: every audited write moves it, so it names the portfolio's state.
 
-    One primary-key read; a database without a head yet (nothing written) reads as 0.
+    One primary-key read. The sequence number and the head's hash together: a database emptied
+    or restored that reaches the same number again has another hash. A database without a head
+    yet (nothing written) reads as ``"0:"``.
     """
-    return int(session.scalar(select(col(AuditHead.seq)).where(col(AuditHead.id) == 1)) or 0)
+    row = session.execute(
+        select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1)
+    ).first()
+    return f"{row.seq}:{row.hash}" if row is not None else "0:"
 
 
 _cache: dict[str, Scorecards] = {}

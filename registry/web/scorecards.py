@@ -111,17 +111,18 @@ def index() -> str:
     query = parse_query(request.args)
     session = get_session()
     cards = sc.scorecards(session)
-    found = sc.list_scorecards(
-        session,
+    rows = sc.select_rows(
+        cards,
         level=query.level,
         block=query.block or None,
         parent=query.parent or None,
         sort=query.sort,
         descending=query.descending,
-        page=query.page,
-        per_page=query.per_page,
         locale=current_locale(),
     )
+    query.page = min(query.page, max(1, -(-len(rows) // query.per_page)))  # past the end: the last page
+    start = (query.page - 1) * query.per_page
+    found = sc.ScorecardPage(rows[start : start + query.per_page], len(rows), query.page, query.per_page)
     parents = sorted(
         (cards.rows[i] for ids in cards.ranked.values() for i in ids if cards.rows[i].child_ids),
         key=lambda r: (list(AgencyLevel).index(AgencyLevel(r.level)), r.name),

@@ -286,3 +286,32 @@ def test_an_open_round_shows_who_reported_and_who_is_late(app, client, session, 
     assert body["rounds"][0]["not_reported"] == 2 and body["rounds"][0]["states"]["completed"] == 1
     download = client.get(f"/dashboard/round-{round_.id}.csv")
     assert download.status_code == 200 and "completed" in download.get_data(as_text=True)
+
+
+def test_after_a_write_the_previous_figures_are_served_while_one_refresh_runs(
+    app, client, session, portfolio
+):
+    """A cold computation costs a few hundred milliseconds at national scale: readers after a
+    write get the previous figures at once, marked as not current, and one thread recomputes."""
+    app.config["STATS_REFRESH_IN_BACKGROUND"] = True
+    stats_service._cache.clear()
+    first = client.get("/api/v1/stats").get_json()
+    assert first["current"] is True and first["systems"] == 5
+    from registry.services.systems import SystemInput, create_system
+
+    create_system(
+        session,
+        SystemInput.of(
+            name="Hệ thống mới",
+            description="Mô tả",
+            scope_level="central",
+            owner_agency_id=portfolio["ministry"].id,
+        ),
+        actor=OPERATOR,
+    )
+    session.commit()
+    stale = client.get("/api/v1/stats").get_json()
+    assert stale["current"] is False and stale["systems"] == 5
+    stats_service._cache.wait(("", date.today()))
+    fresh = client.get("/api/v1/stats").get_json()
+    assert fresh["current"] is True and fresh["systems"] == 6

@@ -164,14 +164,19 @@ _cache: WatermarkCache[PortfolioStats] = WatermarkCache(size=128)
 
 
 def portfolio_stats(
-    session: Session, *, agency: str | None = None, today: date | None = None
+    session: Session, *, agency: str | None = None, today: date | None = None, app: Any = None
 ) -> PortfolioStats:
     """The dashboard's figures for the whole portfolio or one agency's subtree, from cache when
-    nothing was written since they were computed."""
+    nothing was written since they were computed. Given the running ``app``, figures computed
+    before the latest write are served at once while one thread recomputes them (their
+    ``computed_at`` tells when; :func:`is_current` whether they still hold)."""
     today = today or datetime.now(UTC).date()
-    return _cache.get(
-        session, (agency or "", today), lambda: compute_stats(session, agency=agency, today=today)
-    )
+    key = (agency or "", today)
+    return _cache.get(session, key, lambda own: compute_stats(own, agency=agency, today=today), app=app)
+
+
+def is_current(session: Session, stats: PortfolioStats, today: date | None = None) -> bool:
+    return _cache.is_current(session, (stats.scope or "", today or datetime.now(UTC).date()))
 
 
 def compute_stats(session: Session, *, agency: str | None = None, today: date) -> PortfolioStats:

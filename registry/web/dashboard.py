@@ -11,7 +11,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlmodel import col
@@ -23,7 +23,14 @@ from registry.choices import Role
 from registry.db import get_session
 from registry.exports.formats import safe_cell
 from registry.models import Agency
-from registry.services.stats import WAITING_STATUSES, Bar, Breakdown, PortfolioStats, portfolio_stats
+from registry.services.stats import (
+    WAITING_STATUSES,
+    Bar,
+    Breakdown,
+    PortfolioStats,
+    is_current,
+    portfolio_stats,
+)
 from registry.web import access
 from registry.web.access import current_actor
 
@@ -57,7 +64,7 @@ def render_dashboard() -> str:
     agency = session.scalars(select(Agency).where(col(Agency.code) == scope)).first() if scope else None
     if scope and agency is None:
         abort(404)
-    stats = portfolio_stats(session, agency=scope)
+    stats = portfolio_stats(session, agency=scope, app=refreshing_app())
     actor = current_actor()
     order = ROLE_ORDER.get(actor.role or "", ROLE_ORDER[Role.AUDITOR])
     own_agency = session.get(Agency, actor.agency_id) if actor.agency_id else None
@@ -68,7 +75,17 @@ def render_dashboard() -> str:
         agency=agency,
         own_agency=own_agency,
         link_of=bar_link,
+        current=is_current(session, stats),
     )
+
+
+def refreshing_app() -> Any:
+    """The app to recompute stale figures in, in the background; None to recompute in the
+    request (``STATS_REFRESH_IN_BACKGROUND``, on unless testing)."""
+    config = current_app.config
+    if config.get("STATS_REFRESH_IN_BACKGROUND", not config.get("TESTING")):
+        return current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's real app
+    return None
 
 
 def bar_link(chart: Breakdown, bar: Bar) -> str | None:
@@ -86,7 +103,7 @@ def bar_link(chart: Breakdown, bar: Bar) -> str | None:
 @bp.get("/<key>.csv")
 @access.allow(Permission.VIEW_PORTFOLIO)
 def chart_csv(key: str) -> Response:
-    stats = portfolio_stats(get_session(), agency=scope_of(request.args))
+    stats = portfolio_stats(get_session(), agency=scope_of(request.args), app=refreshing_app())
     rows = trend_rows(stats) if key == "trend" else breakdown_rows(stats, key)
     buffer = io.StringIO()
     buffer.write("\ufeff")

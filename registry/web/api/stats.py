@@ -11,10 +11,11 @@ from werkzeug.wrappers import Response
 from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.filters import agency_subtree
-from registry.services.stats import PortfolioStats, portfolio_stats
+from registry.services.stats import PortfolioStats, is_current, portfolio_stats
 from registry.web import access
 from registry.web.api import bp, fail, read_query
 from registry.web.api.openapi import operation
+from registry.web.dashboard import refreshing_app
 
 
 class StatsQuery(BaseModel):
@@ -84,6 +85,9 @@ class StatsRound(BaseModel):
 class Stats(BaseModel):
     agency: str | None
     computed_at: datetime
+    current: bool = Field(
+        description="False when a write happened since computed_at: newer figures are being computed."
+    )
     systems: int
     breakdowns: dict[str, StatsBreakdown]
     median_wait_days: int | None
@@ -105,7 +109,8 @@ def stats() -> Response:
     session = get_session()
     if query.agency and not agency_subtree(session, query.agency):
         fail(404, "not_found", f"No agency has the code {query.agency!r}.")
-    return jsonify(as_json(portfolio_stats(session, agency=query.agency or None)))
+    figures = portfolio_stats(session, agency=query.agency or None, app=refreshing_app())
+    return jsonify({**as_json(figures), "current": is_current(session, figures)})
 
 
 def as_json(stats: PortfolioStats) -> dict[str, object]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
-from flask_babel import gettext, ngettext
+from flask_babel import format_decimal, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -225,36 +225,43 @@ class _Agencies:
         return ("all", "")
 
     def describe(self, key: tuple[str, str], count: int) -> tuple[str, dict[str, Any]]:
-        """The group's label and its description in the answer."""
+        """The group's label (its count written as the reader's language writes numbers) and
+        its description in the answer."""
         by, value = key
+        shown = format_decimal(count)
         if by in ("agency", "province"):
             agency_id = int(value)
             name = self.name(agency_id)
-            info = {
-                "by": by,
-                "agency": self.named[agency_id].code,
-                "name": name,
-                "level": self.tree[agency_id][0],
-            }
+            level = self.tree[agency_id][0]
+            info = {"by": by, "agency": self.named[agency_id].code, "name": name, "level": level}
             if by == "agency":
                 label = ngettext(
-                    "%(num)s system of %(agency)s", "%(num)s systems of %(agency)s", count, agency=name
+                    "%(count)s system of %(agency)s",
+                    "%(count)s systems of %(agency)s",
+                    count,
+                    count=shown,
+                    agency=name,
                 )
             else:
                 label = ngettext(
-                    "%(num)s system under %(agency)s", "%(num)s systems under %(agency)s", count, agency=name
+                    "%(count)s system under %(agency)s",
+                    "%(count)s systems under %(agency)s",
+                    count,
+                    count=shown,
+                    agency=name,
                 )
             return label, info
         if by == "level":
-            level = AgencyLevel(value)
             label = ngettext(
-                "%(num)s %(level)s-level system",
-                "%(num)s %(level)s-level systems",
+                "%(count)s %(level)s-level system",
+                "%(count)s %(level)s-level systems",
                 count,
-                level=level.label.lower(),
+                count=shown,
+                level=AgencyLevel(value).label.lower(),
             )
-            return label, {"by": by, "level": value, "name": level.label}
-        return ngettext("%(num)s other system", "%(num)s other systems", count), {"by": "all"}
+            return label, {"by": by, "level": value, "name": AgencyLevel(value).label}
+        label = ngettext("%(count)s other system", "%(count)s other systems", count, count=shown)
+        return label, {"by": "all"}
 
 
 def _in_chunks(ids: Collection[int], size: int = 900) -> Iterable[list[int]]:

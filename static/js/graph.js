@@ -176,6 +176,22 @@
       boxSelectionEnabled: false,
       autoungrabify: small
     });
+    if (!laid && cy.nodes().length > COLUMN_MOST) {
+      // Rings place every system by its distance only; a force-directed pass from there pulls
+      // each system towards the ones it is connected to, so neighbourhoods form clusters.
+      cy.layout({
+        name: "cose",
+        randomize: false,
+        animate: false,
+        fit: true,
+        padding: small ? 12 : 24,
+        nodeRepulsion: function () { return 9000; },
+        idealEdgeLength: function () { return small ? 40 : 70; },
+        nodeOverlap: 12,
+        numIter: 1200,
+        gravity: 0.6
+      }).run();
+    }
     container.classList.add("graph-ready");
     colourBy(cy, colours, "status");
     cy.nodes().addClass("overlay-on");

@@ -98,9 +98,6 @@ class GraphView:
             "edges": self.edges,
         }
 
-    def system_nodes(self) -> list[dict[str, Any]]:
-        return [n for n in self.nodes if n["type"] == "system"]
-
 
 def system_code(session: Session, text: str) -> str | None:
     """The code typed, if a system has it (what a search box tries before searching)."""
@@ -134,7 +131,7 @@ def short_label(name: str, limit: int = LABEL_LENGTH) -> str:
     if len(name) <= limit:
         return name
     cut = name[: limit - 1]
-    if " " in cut:
+    if name[limit - 1] != " " and " " in cut:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-–") + "…"
 

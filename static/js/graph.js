@@ -57,7 +57,7 @@
   }
 
   function styles(colours, small, labelWidth) {
-    var font = small ? 10 : 10;
+    var font = small ? 10 : 11;
     var sheet = [
       { selector: "node", style: {
         "background-color": "data(colour)", "border-width": 1, "border-color": "#fff",

@@ -176,7 +176,7 @@
       boxSelectionEnabled: false,
       autoungrabify: small
     });
-    if (!laid && cy.nodes().length > COLUMN_MOST) {
+    if (!laid && cy.nodes().length > 2) {
       // Rings place every system by its distance only; a force-directed pass from there pulls
       // each system towards the ones it is connected to, so neighbourhoods form clusters.
       cy.layout({
@@ -191,6 +191,11 @@
         numIter: 1200,
         gravity: 0.6
       }).run();
+    }
+    if (cy.zoom() > 1.4) {
+      // A handful of nodes would be blown up to fill the box; keep the labels at reading size.
+      cy.zoom(1.4);
+      cy.center();
     }
     container.classList.add("graph-ready");
     colourBy(cy, colours, "status");

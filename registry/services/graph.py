@@ -263,9 +263,10 @@ class _Agencies:
 
 
 def _run(session: Session, statement: Any) -> Any:
-    """Rows as plain tuples from the session's connection: the ORM's result machinery costs a
-    third of the time of a query returning thousands of counts."""
-    return session.connection().execute(statement)
+    """Rows as plain tuples from the session's connection, fetched at once: the ORM's result
+    machinery, or fetching row by row, costs a third of the time of a query returning
+    thousands of counts."""
+    return session.connection().execute(statement).all()
 
 
 def _scalar(session: Session, statement: Any) -> Any:

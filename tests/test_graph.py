@@ -201,6 +201,19 @@ def test_overlays_come_from_rules_r6_and_r7(session, make_agency, make_capabilit
     assert flags[platform.code] == (False, False)
 
 
+@pytest.mark.parametrize(
+    ("name", "limit", "label"),
+    [
+        ("VNeID", 48, "VNeID"),
+        ("Hệ thống thông tin giải quyết thủ tục hành chính cấp tỉnh", 30, "Hệ thống thông tin giải quyết…"),
+        ("Hệ thống thông tin giải quyết thủ tục hành chính cấp tỉnh", 28, "Hệ thống thông tin giải…"),
+        ("Cơsởdữliệuquốcgiavềdâncư", 10, "Cơsởdữliệ…"),
+    ],
+)
+def test_labels_are_names_cut_at_a_word(name, limit, label):
+    assert graph.short_label(name, limit) == label
+
+
 def test_an_unknown_code_or_bad_hops_are_refused(session, chain):
     with pytest.raises(NotFoundError):
         neighbourhood_graph(session, "HTTT-1999-000001")

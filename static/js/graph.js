@@ -57,7 +57,7 @@
   }
 
   function styles(colours, small, labelWidth) {
-    var font = small ? 10 : 10;
+    var font = small ? 10 : 11;
     var sheet = [
       { selector: "node", style: {
         "background-color": "data(colour)", "border-width": 1, "border-color": "#fff",
@@ -176,6 +176,27 @@
       boxSelectionEnabled: false,
       autoungrabify: small
     });
+    if (!laid && cy.nodes().length > 2) {
+      // Rings place every system by its distance only; a force-directed pass from there pulls
+      // each system towards the ones it is connected to, so neighbourhoods form clusters.
+      cy.layout({
+        name: "cose",
+        randomize: false,
+        animate: false,
+        fit: true,
+        padding: small ? 12 : 24,
+        nodeRepulsion: function () { return 9000; },
+        idealEdgeLength: function () { return small ? 40 : 70; },
+        nodeOverlap: 12,
+        numIter: 1200,
+        gravity: 0.6
+      }).run();
+    }
+    if (cy.zoom() > 1.4) {
+      // A handful of nodes would be blown up to fill the box; keep the labels at reading size.
+      cy.zoom(1.4);
+      cy.center();
+    }
     container.classList.add("graph-ready");
     colourBy(cy, colours, "status");
     cy.nodes().addClass("overlay-on");

@@ -155,19 +155,25 @@ def read_csv(data: bytes, *, max_records: int) -> Source:
 
 def read_xlsx(data: bytes, *, max_records: int) -> Source:
     """The *Systems* sheet (or the first one), values only: formulas are refused, never evaluated."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFileError(_l("This is not an Excel workbook (.xlsx) that can be read.")) from exc
+    book = open_workbook(data)
     try:
         sheet = book["Systems"] if "Systems" in book.sheetnames else book.worksheets[0]
         source = _read_rows("xlsx", _xlsx_lines(sheet), max_records=max_records, prefix=_l("row"))
     finally:
         book.close()
     return source
+
+
+def open_workbook(data: bytes) -> Any:
+    """An uploaded workbook opened read-only with its formulas as written (never evaluated);
+    anything that is not a readable .xlsx is an :class:`UnreadableFileError`."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFileError(_l("This is not an Excel workbook (.xlsx) that can be read.")) from exc
 
 
 class _Formula(str):
@@ -207,16 +213,7 @@ def _read_rows(
             continue
         if len(source.records) >= max_records:
             raise too_many(max_records)
-        values: dict[str, Any] = {}
-        for column, cell in zip(columns, cells, strict=False):
-            if column is None:
-                continue
-            if isinstance(cell, _Formula):
-                source.problems.append(
-                    (location, column, _l("The cell holds a formula; enter the value itself."))
-                )
-                continue
-            values[column] = unescape(cell)
+        values = row_values(columns, cells, location, source)
         extra = [c for c in cells[len(columns) :] if c not in (None, "")]
         if extra:
             source.problems.append((location, "", _l("The row has more cells than the header row.")))
@@ -224,6 +221,22 @@ def _read_rows(
     if columns is None:
         raise UnreadableFileError(_l("The file is empty: it needs a header row and one row per system."))
     return source
+
+
+def row_values(columns: list[str | None], cells: list[Any], location: str, source: Source) -> dict[str, Any]:
+    """A row's cells under their columns, unescaped; a formula is reported, not read, and a cell
+    under an unknown column is left out."""
+    values: dict[str, Any] = {}
+    for column, cell in zip(columns, cells, strict=False):
+        if column is None:
+            continue
+        if isinstance(cell, _Formula):
+            source.problems.append(
+                (location, column, _l("The cell holds a formula; enter the value itself."))
+            )
+            continue
+        values[column] = unescape(cell)
+    return values
 
 
 # --- JSON --------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ are returned as text or spreadsheet values; :func:`day` and :func:`whole_number`
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, datetime
 from typing import Any
@@ -19,10 +18,10 @@ from registry.fields import field_label
 from registry.interchange.source import Source, SourceRecord, UnreadableFileError
 from registry.interchange.tabular import (
     _csv_lines,  # shared with the systems' reader: same dialect detection
-    _Formula,
     _xlsx_lines,
     decode_text,
-    unescape,
+    open_workbook,
+    row_values,
 )
 from registry.text import fold
 
@@ -55,13 +54,7 @@ def _aliases() -> dict[str, str]:
 def read_usage_table(filename: str, data: bytes) -> Source:
     """The rows of a CSV (UTF-8) or XLSX usage file; unknown columns and formulas are problems."""
     if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
-        from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-            raise UnreadableFileError(_l("This is not an Excel workbook (.xlsx) that can be read.")) from exc
+        book = open_workbook(data)
         try:
             sheet = book["Usage"] if "Usage" in book.sheetnames else book.worksheets[0]
             return _rows("xlsx", list(_xlsx_lines(sheet)), str(_l("row")))
@@ -101,17 +94,7 @@ def _rows(fmt: str, lines: list[tuple[int, list[Any]]], word: str) -> Source:
                     limit=f"{MAX_ROWS:,}",
                 )
             )
-        values: dict[str, Any] = {}
-        for column, cell in zip(columns, cells, strict=False):
-            if column is None:
-                continue
-            if isinstance(cell, _Formula):
-                source.problems.append(
-                    (location, column, _l("The cell holds a formula; enter the value itself."))
-                )
-                continue
-            values[column] = unescape(cell)
-        source.records.append(SourceRecord(location, values))
+        source.records.append(SourceRecord(location, row_values(columns, cells, location, source)))
     if columns is None:
         raise UnreadableFileError(_l("The file is empty: it needs a header row and one row per report."))
     return source

@@ -51,7 +51,6 @@ from sqlmodel import Session, col
 from registry.choices import Disposition
 from registry.models import (
     Agency,
-    AuditHead,
     Capability,
     DuplicateWarning,
     InformationSystem,
@@ -59,6 +58,7 @@ from registry.models import (
 )
 from registry.services.overlaps import EXCLUDED_STATUSES, WARNING_THRESHOLD
 from registry.services.review import shared_terms
+from registry.services.watermark import portfolio_version
 from registry.text import fold
 from similarity.graph import complete_linkage_edges
 from similarity.knowledge import default_knowledge
@@ -327,14 +327,14 @@ def watermark(session: Session) -> tuple[Any, ...]:
     """What every write that could change the clusters moves, read from indexes (no scan).
 
     Every write path (saves, dependency changes, decisions on warnings, scans, imports, the
-    seed) appends to the audit chain in its own transaction, so the chain's head moves with
-    it; the highest warning and system ids also catch rows bulk-loaded outside the services.
-    Three lookups of one row each: no count, no scan.
+    seed) appends to the audit chain in its own transaction, so the chain's head
+    (:func:`registry.services.watermark.portfolio_version`) moves with it; the highest warning
+    and system ids also catch rows bulk-loaded outside the services. Three lookups of one row
+    each: no count, no scan.
     """
     warning = session.scalar(select(func.max(col(DuplicateWarning.id))))
     system = session.scalar(select(func.max(col(InformationSystem.id))))
-    head = session.execute(select(col(AuditHead.seq), col(AuditHead.updated_at))).first()
-    return (warning, system, *(head or (None, None)))
+    return (warning, system, *portfolio_version(session))
 
 
 class _System(NamedTuple):

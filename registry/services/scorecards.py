@@ -36,7 +36,6 @@ from registry.choices import AgencyBlock, AgencyLevel, Disposition, SystemStatus
 from registry.errors import NotFoundError
 from registry.models import (
     Agency,
-    AuditHead,
     Dependency,
     DuplicateWarning,
     Finding,
@@ -46,6 +45,7 @@ from registry.models import (
     UsageReport,
 )
 from registry.rules.catalogue import USAGE_REPORT_MAX_AGE
+from registry.services.watermark import portfolio_version
 
 S = SystemStatus
 PORTFOLIO_STATUSES: tuple[str, ...] = (
@@ -583,16 +583,11 @@ def _medians(rows: Iterable[ScorecardRow]) -> dict[str, float | None]:
 
 
 def watermark(session: Session) -> str:
-    """The audit chain's head: every audited write moves it, so it names the portfolio's state.
-
-    One primary-key read. The sequence number and the head's hash together: a database emptied
-    or restored that reaches the same number again has another hash. A database without a head
-    yet (nothing written) reads as ``"0:"``.
-    """
-    row = session.execute(
-        select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1)
-    ).first()
-    return f"{row.seq}:{row.hash}" if row is not None else "0:"
+    """The audit chain's head (:func:`registry.services.watermark.portfolio_version`) as text:
+    every audited write moves it, so it names the portfolio's state. A database without a head
+    yet (nothing written) reads as ``"0:"``."""
+    seq, digest = portfolio_version(session)
+    return f"{seq}:{digest}"
 
 
 _cache: dict[str, Scorecards] = {}

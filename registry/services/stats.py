@@ -236,23 +236,19 @@ def _bars(
 
 
 def _by_status(session: Session, scope: _Scope) -> Breakdown:
-    counts = _grouped(session, scope, col(InformationSystem.status))
-    return Breakdown(
-        "status",
-        _l("Systems by status"),
-        _l("systems"),
-        _bars(counts, SystemStatus, LABELS[SystemStatus], "status", scope),
-    )
+    return _by_vocabulary(session, scope, "status", _l("Systems by status"), SystemStatus, "status")
 
 
 def _by_level(session: Session, scope: _Scope) -> Breakdown:
-    counts = _grouped(session, scope, col(InformationSystem.scope_level))
-    return Breakdown(
-        "level",
-        _l("Systems by scope level"),
-        _l("systems"),
-        _bars(counts, AgencyLevel, LABELS[AgencyLevel], "level", scope),
-    )
+    return _by_vocabulary(session, scope, "level", _l("Systems by scope level"), AgencyLevel, "scope_level")
+
+
+def _by_vocabulary(
+    session: Session, scope: _Scope, key: str, title: object, vocabulary: Any, field_name: str
+) -> Breakdown:
+    """Systems counted by one of their own coded fields; each bar filters the list by ``key``."""
+    counts = _grouped(session, scope, col(getattr(InformationSystem, field_name)))
+    return Breakdown(key, title, _l("systems"), _bars(counts, vocabulary, LABELS[vocabulary], key, scope))
 
 
 def _by_block(session: Session, scope: _Scope) -> Breakdown:

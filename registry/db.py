@@ -82,6 +82,18 @@ def end_request(response: Response) -> Response:
     return response
 
 
+def discard_request_changes() -> None:
+    """Roll back the request's session so an error page can still read from it.
+
+    After a failed statement PostgreSQL refuses every other one until the transaction is rolled
+    back; without this the error page itself would fail on its first query (the signed-in
+    user's agency in the menu) and the user would get the server's bare error.
+    """
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
 def close_session(_exc: BaseException | None = None) -> None:
     """Close the request's session; an exception that escaped the view rolls it back first."""
     session = g.pop("db_session", None)

@@ -146,7 +146,7 @@ def parse_filter(args: Mapping[str, Any]) -> ParsedFilter:
     if sort not in SORTS:
         problems.append(_l("An unknown sort order was ignored."))
         sort = "name"
-    page = _positive_int(args.get("page"), 1)
+    page = page_number(args.get("page"))
     per_page = _positive_int(args.get("per_page"), PAGE_SIZES[0])
     if per_page not in PAGE_SIZES:
         problems.append(_l("Page size must be 25, 50 or 100."))
@@ -184,6 +184,19 @@ def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+MAX_PAGE = 100_000
+"""No list has this many pages; a larger number would overflow the database's OFFSET."""
+
+
+def page_number(value: Any) -> int:
+    """A page number from a query string: 1 when missing or invalid, at most :data:`MAX_PAGE`.
+
+    >>> page_number("3"), page_number("1e20"), page_number("-2"), page_number("9" * 30)
+    (3, 1, 1, 100000)
+    """
+    return min(_positive_int(value, 1), MAX_PAGE)
 
 
 def _positive_int(value: Any, default: int) -> int:

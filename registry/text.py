@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 _WHITESPACE = re.compile(r"\s+")
 _INLINE_SPACE = re.compile(r"[^\S\n]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""C0 controls and the bidirectional formatting characters: Vietnamese never needs the latter,
+and an override (U+202E) lets one name display as another's."""
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 """The combining-mark blocks: one regular expression instead of a Python test per character
 (an import folds 100,000 descriptions)."""

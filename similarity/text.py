@@ -109,7 +109,12 @@ class TextSignal:
             # word they share would otherwise look rare and every pair alike.
             corpus = [t for t in texts if t] + [t for t in getattr(background, channel) if t]
             vectorizer.fit(corpus or ["_"])
-            rows = vectorizer.transform(texts)
+            # An empty portfolio (a new registry) has no rows; scikit-learn refuses to transform none.
+            rows = (
+                vectorizer.transform(texts)
+                if texts
+                else sp.csr_matrix((0, len(vectorizer.vocabulary_)), dtype=np.float32)
+            )
             blocks[channel] = sp.csr_matrix(rows[inverse.ravel()])
         self._growing = {c: GrowingRows(blocks[c]) for c in CHANNELS}
         self._growing_matrix = GrowingRows(self.stack(blocks))

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from flask_babel import lazy_gettext as _l
 
+from registry import jsonlimits
 from registry.interchange.record import IDENTITY_COLUMNS, LIST_COLUMNS, WRITABLE_COLUMNS
 from registry.interchange.source import Source, SourceRecord, UnreadableFileError
 
@@ -270,7 +271,12 @@ def safe_documents(data: bytes, *, max_bytes: int = MAX_BYTES) -> list[Any]:
     except UnicodeDecodeError as exc:
         raise UnreadableFileError(_l("The file is not UTF-8 text.")) from exc
     try:
+        depth = 0
         for event in yaml.parse(text, Loader=_Loader):
+            # The event stream is flat; building the documents recurses once per level.
+            depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+            if depth > jsonlimits.MAX_DEPTH:
+                raise UnreadableFileError.too_deep(jsonlimits.MAX_DEPTH)
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise UnreadableFileError(
                     _l(

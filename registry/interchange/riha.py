@@ -28,6 +28,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from registry import jsonlimits
 from registry.interchange.record import LIST_SEPARATOR
 from registry.interchange.source import Source, SourceAgency, SourceRecord, UnreadableFileError
 from registry.models.system import TEXT_LIMITS
@@ -66,7 +67,9 @@ def read_riha(data: bytes, *, max_bytes: int = MAX_BYTES) -> Source:
             )
         )
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        document = jsonlimits.loads(data.decode("utf-8-sig"))
+    except jsonlimits.TooDeepError as exc:
+        raise UnreadableFileError.too_deep(exc.max_depth) from None
     except UnicodeDecodeError as exc:
         raise UnreadableFileError(_l("The file is not UTF-8 text.")) from exc
     except json.JSONDecodeError as exc:

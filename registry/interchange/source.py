@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 
 @dataclass(frozen=True)
 class SourceRecord:
@@ -60,3 +62,10 @@ class UnreadableFileError(Exception):
     def __init__(self, message: object):
         self.message = message
         super().__init__(str(message))
+
+    @classmethod
+    def too_deep(cls, levels: int) -> UnreadableFileError:
+        """Nesting past any real record: refused before it can exhaust the parser's stack."""
+        return cls(
+            _l("The file nests more than %(levels)s levels deep; no registry record does.", levels=levels)
+        )

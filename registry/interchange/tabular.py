@@ -18,6 +18,7 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from registry import jsonlimits
 from registry.fields import field_label
 from registry.interchange.record import INPUT_FIELD_OF_COLUMN, WRITABLE_COLUMNS
 from registry.interchange.source import Source, SourceRecord, UnreadableFileError
@@ -245,7 +246,9 @@ def row_values(columns: list[str | None], cells: list[Any], location: str, sourc
 def read_json(data: bytes, *, max_records: int) -> Source:
     """The export's ``{"meta", "systems": [...]}``, or a plain list of system objects."""
     try:
-        document = json.loads(decode_text(data))
+        document = jsonlimits.loads(decode_text(data))
+    except jsonlimits.TooDeepError as exc:
+        raise UnreadableFileError.too_deep(exc.max_depth) from None
     except json.JSONDecodeError as exc:
         raise UnreadableFileError(
             _l("The file is not valid JSON (line %(line)s: %(reason)s).", line=exc.lineno, reason=exc.msg)

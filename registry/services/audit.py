@@ -354,7 +354,7 @@ def list_events(
 ) -> EventPage:
     conditions = []
     if action:
-        conditions.append(col(AuditEvent.action).startswith(action))
+        conditions.append(col(AuditEvent.action).startswith(action, autoescape=True))
     if actor:
         conditions.append(col(AuditEvent.actor_label) == actor)
     total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0

@@ -45,6 +45,9 @@ login_manager = LoginManager()
 class AccessRule:
     public: bool = False
     permission: policy.Permission | None = None
+    reads_only: bool = False
+    """True for a POST that only queries (its body is a question too long for a URL): a
+    read-only token may send it."""
 
     def admits(self, actor: Actor) -> bool:
         return self.public or self.permission is None or policy.allows(actor, self.permission)
@@ -68,9 +71,13 @@ def signed_in(view: F) -> F:
     return _declare(AccessRule())(view)
 
 
-def allow(permission: policy.Permission) -> Callable[[F], F]:
-    """Open to the roles that hold ``permission`` (see :mod:`registry.auth.policy`)."""
-    return _declare(AccessRule(permission=permission))
+def allow(permission: policy.Permission, *, reads_only: bool = False) -> Callable[[F], F]:
+    """Open to the roles that hold ``permission`` (see :mod:`registry.auth.policy`).
+
+    ``reads_only`` marks a view that changes nothing whatever its method, so read-only API
+    tokens may call it.
+    """
+    return _declare(AccessRule(permission=permission, reads_only=reads_only))
 
 
 def is_api_request() -> bool:
@@ -164,7 +171,12 @@ def _enforce() -> Any:
             if rule.permission in policy.WRITE_PERMISSIONS and actor.scope == TokenScope.READ:
                 raise Forbidden(gettext("This API token is read-only."))
             raise Forbidden(gettext("Your role does not give access to this page."))
-        if token_request and actor.scope == TokenScope.READ and request.method not in SAFE_METHODS:
+        if (
+            token_request
+            and actor.scope == TokenScope.READ
+            and request.method not in SAFE_METHODS
+            and not rule.reads_only
+        ):
             raise Forbidden(gettext("This API token is read-only."))
     if (
         request.method not in SAFE_METHODS

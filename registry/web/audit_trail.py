@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 
 from registry.auth.policy import Permission
 from registry.db import get_session
+from registry.filters import page_number
 from registry.services import audit
 from registry.web import access
 from registry.web.audit_display import present
@@ -22,12 +23,11 @@ def index() -> str:
     session = get_session()
     action = request.args.get("action", "").strip()[:40]
     actor = request.args.get("actor", "").strip()[:100]
-    page_number = request.args.get("page", "1")
     page = audit.list_events(
         session,
         action=action or None,
         actor=actor or None,
-        page=int(page_number) if page_number.isdigit() else 1,
+        page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
     return render_template(

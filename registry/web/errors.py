@@ -9,6 +9,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from registry.db import discard_request_changes
 from registry.errors import PermissionDeniedError
 from registry.web.access import is_api_request
 
@@ -60,5 +61,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> Any:
+        discard_request_changes()
         message = gettext("Something went wrong on our side. Nothing was saved; please try again.")
         return _respond(500, message)

@@ -21,7 +21,7 @@ from registry.web.systems import load_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
-MIMETYPES = {
+MIMETYPES = {  # full Content-Type values: passed as content_type, never completed again
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -95,7 +95,7 @@ def audit_trail(fmt: str) -> Response:
         else csv_chunks(meta, trail.csv_cells(events), columns=trail.COLUMNS)
     )
     return Response(
-        stream_with_context(body), mimetype=MIMETYPES[fmt], headers=_attachment("audit-trail", fmt)
+        stream_with_context(body), content_type=MIMETYPES[fmt], headers=_attachment("audit-trail", fmt)
     )
 
 
@@ -114,10 +114,10 @@ def _download(meta, rows, fmt: str, name: str, columns, sheets) -> Response:  # 
                 while block := output.read(256 * 1024):
                     yield block
 
-        return Response(chunks(), mimetype=MIMETYPES[fmt], headers=headers)
+        return Response(chunks(), content_type=MIMETYPES[fmt], headers=headers)
     writer = csv_chunks if fmt == "csv" else json_chunks
     body = stream_with_context(writer(meta, rows, columns=columns))
-    return Response(body, mimetype=MIMETYPES[fmt], headers=headers)
+    return Response(body, content_type=MIMETYPES[fmt], headers=headers)
 
 
 @bp.get("/systems/<code>.<fmt>")
@@ -136,4 +136,4 @@ def _yaml(fmt: str, meta: ExportMeta, rows: Iterator[dict[str, Any]], stem: str)
     spec = ecosystem.FORMATS[fmt]
     body = spec.writer(get_session(), meta, rows, base_url=request.url_root)
     headers = {"Content-Disposition": f'attachment; filename="{stem}.{spec.filename}"'}
-    return Response(stream_with_context(body), mimetype=MIMETYPES["yaml"], headers=headers)
+    return Response(stream_with_context(body), content_type=MIMETYPES["yaml"], headers=headers)

@@ -160,4 +160,4 @@ def template(fmt: str) -> Response:
     else:
         abort(404)
     headers = {"Content-Disposition": f'attachment; filename="registry-import-template.{fmt}"'}
-    return Response(body, mimetype=mimetype, headers=headers)
+    return Response(body, content_type=mimetype, headers=headers)

@@ -13,6 +13,7 @@ from registry.choices import Disposition, SystemStatus
 from registry.db import get_session
 from registry.errors import StaleEditError, ValidationError
 from registry.fields import field_label
+from registry.filters import page_number
 from registry.models import DuplicateWarning, InformationSystem
 from registry.services import embeddings, graph, overlaps, review, workflow
 from registry.services.clusters import drawing, find_clusters, is_current
@@ -190,7 +191,7 @@ def clusters() -> str:
     province = request.args.get("province", "").strip()
     min_size = _int(request.args.get("min_size"))
     min_size = min_size if min_size in CLUSTER_SIZES else 3
-    page = max(_int(request.args.get("page")) or 1, 1)
+    page = page_number(request.args.get("page"))
     found = find_clusters(
         get_session(),
         capability=capability,

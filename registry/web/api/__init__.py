@@ -18,6 +18,7 @@ from pydantic import ValidationError as InputError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from registry import jsonlimits
 from registry.db import get_session
 from registry.errors import NotFoundError, StaleEditError, ValidationError
 from registry.models import InformationSystem
@@ -84,9 +85,25 @@ def _refuse_unstorable_text() -> Response | None:
     return None
 
 
+def request_json() -> Any:
+    """The request's JSON body, None when it is not JSON, or a 400 error when it nests too deep."""
+    if not request.is_json:
+        return None
+    try:
+        return jsonlimits.loads(request.get_data(cache=True))
+    except jsonlimits.TooDeepError as exc:
+        fail(
+            400,
+            "bad_request",
+            f"The JSON nests more than {exc.max_depth} levels deep; no registry record does.",
+        )
+    except ValueError:
+        return None
+
+
 def json_object() -> dict[str, Any]:
     """The request's JSON object, or a 400 error."""
-    payload = request.get_json(silent=True)
+    payload = request_json()
     if not isinstance(payload, dict):
         fail(400, "bad_request", "Send a JSON object.")
     if not _clean(payload):

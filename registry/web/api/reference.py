@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -15,7 +15,17 @@ from registry.services import api_records, review
 from registry.services.similar import SimilarQuery, as_json, find_similar
 from registry.web import access
 from registry.web.access import current_actor
-from registry.web.api import api_error, bp, fail, invalid, json_object, page_response, read_query, stale
+from registry.web.api import (
+    api_error,
+    bp,
+    fail,
+    invalid,
+    json_object,
+    page_response,
+    read_query,
+    request_json,
+    stale,
+)
 from registry.web.api import schemas as s
 from registry.web.api.openapi import operation
 from registry.web.templating import current_locale
@@ -131,14 +141,14 @@ def warning_dispose(warning_id: int) -> Response:
 
 
 @bp.post("/similar")
-@access.allow(Permission.VIEW_PORTFOLIO)
+@access.allow(Permission.VIEW_PORTFOLIO, reads_only=True)
 @operation(
     "Systems similar to a proposal", tag="similar", body=s.SimilarQuery, responses={200: s.SimilarResult}
 )
 def similar() -> Response:
     """Registered systems most like a proposal, best first, with the reasons: what the
     registration form shows while the proposal is typed."""
-    payload = request.get_json(silent=True)
+    payload = request_json()
     if not isinstance(payload, dict):
         return api_error(400, "bad_request", "Send a JSON object with at least a name or a description.")
     query = SimilarQuery.from_mapping(payload)

@@ -25,7 +25,7 @@ from registry.choices import (
 )
 from registry.config import PAGE_SIZES
 from registry.exports.records import OUTCOMES
-from registry.filters import AGENCY_ROLES, SORTS
+from registry.filters import AGENCY_ROLES, MAX_PAGE, SORTS
 from registry.models.system import RECORD_COLUMNS, SystemBase
 from registry.rules import RULES
 
@@ -187,12 +187,12 @@ class SystemListQuery(BaseModel):
         description="In a confirmed duplicate pair, or only in open duplication warnings (suspected).",
     )
     sort: SortOrder = "name"
-    page: int = Field(1, ge=1, le=100_000, description="Past the last page, the last page is returned.")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Past the last page, the last page is returned.")
     per_page: int = Field(25, json_schema_extra={"enum": list(PAGE_SIZES)})
 
 
 class PageQuery(BaseModel):
-    page: int = Field(1, ge=1, le=100_000)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(25, json_schema_extra={"enum": list(PAGE_SIZES)})
 
     @field_validator("per_page")

@@ -140,3 +140,22 @@ def test_after_a_database_error_the_error_page_still_renders(app_with_a_failing_
     assert response.status_code == 500
     html = response.get_data(as_text=True)
     assert "<nav" in html and 'data-account="tinh"' in html  # the whole page, with the signed-in menu
+
+
+def test_an_upload_over_the_app_wide_limit_reaches_the_import_page(client, csrf_app, make_agency, app):
+    """The CSRF check reads the form before the view runs: it must do so under the upload's
+    limit, not the app-wide one."""
+    make_agency(code="TU-THA", level="province", block="locality")
+    padding = b"\r\n" * (app.config["MAX_CONTENT_LENGTH"] // 2 + 1024)
+    data = b"name,description,owner_agency,scope_level\r\nHe thong A,Mo ta he thong.,TU-THA,province\r\n"
+    page = client.get("/imports/")
+    response = client.post(
+        "/imports/",
+        data={
+            "csrf_token": csrf_token_of(page.get_data(as_text=True)),
+            "file": (io.BytesIO(data + padding), "list.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert client.get(response.headers["Location"]).status_code == 200

@@ -48,6 +48,9 @@ class AccessRule:
     reads_only: bool = False
     """True for a POST that only queries (its body is a question too long for a URL): a
     read-only token may send it."""
+    max_body: int | None = None
+    """A larger request body than the app-wide limit (an upload). Set before the CSRF check
+    reads the form, which would otherwise refuse the body under the smaller limit."""
 
     def admits(self, actor: Actor) -> bool:
         return self.public or self.permission is None or policy.allows(actor, self.permission)
@@ -71,13 +74,15 @@ def signed_in(view: F) -> F:
     return _declare(AccessRule())(view)
 
 
-def allow(permission: policy.Permission, *, reads_only: bool = False) -> Callable[[F], F]:
+def allow(
+    permission: policy.Permission, *, reads_only: bool = False, max_body: int | None = None
+) -> Callable[[F], F]:
     """Open to the roles that hold ``permission`` (see :mod:`registry.auth.policy`).
 
     ``reads_only`` marks a view that changes nothing whatever its method, so read-only API
-    tokens may call it.
+    tokens may call it; ``max_body`` raises the request size limit for an upload page.
     """
-    return _declare(AccessRule(permission=permission, reads_only=reads_only))
+    return _declare(AccessRule(permission=permission, reads_only=reads_only, max_body=max_body))
 
 
 def is_api_request() -> bool:
@@ -160,6 +165,8 @@ def _enforce() -> Any:
     )
     if rule is None:  # pragma: no cover - check_every_view_is_ruled refuses to start first
         raise RuntimeError(f"view {endpoint} declares no access rule")
+    if rule.max_body is not None:
+        request.max_content_length = rule.max_body
     token_request = request.authorization is not None
     if token_request and not current_user.is_authenticated:
         return _unauthenticated()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -57,9 +57,8 @@ class CommitForm(BaseForm):
 
 
 @bp.route("/", methods=["GET", "POST"])
-@access.allow(Permission.IMPORT)
+@access.allow(Permission.IMPORT, max_body=imports.MAX_BYTES)
 def index() -> str | BaseResponse:
-    request.max_content_length = imports.MAX_BYTES
     session = get_session()
     owners = policy.owner_agencies(current_actor())
     form = UploadForm()

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from registry import jsonlimits
 from registry.fields import field_label
+from registry.interchange import workbook
 from registry.interchange.record import INPUT_FIELD_OF_COLUMN, WRITABLE_COLUMNS
 from registry.interchange.source import Source, SourceRecord, UnreadableFileError
 from registry.text import fold
@@ -156,40 +157,14 @@ def read_csv(data: bytes, *, max_records: int) -> Source:
 
 def read_xlsx(data: bytes, *, max_records: int) -> Source:
     """The *Systems* sheet (or the first one), values only: formulas are refused, never evaluated."""
-    book = open_workbook(data)
+    book = workbook.open_workbook(data, max_rows=max_records + workbook.MAX_BLANK_ROWS)
     try:
         sheet = book["Systems"] if "Systems" in book.sheetnames else book.worksheets[0]
-        source = _read_rows("xlsx", _xlsx_lines(sheet), max_records=max_records, prefix=_l("row"))
+        rows = workbook.sheet_rows(sheet, max_rows=max_records + workbook.MAX_BLANK_ROWS)
+        source = _read_rows("xlsx", rows, max_records=max_records, prefix=_l("row"))
     finally:
         book.close()
     return source
-
-
-def open_workbook(data: bytes) -> Any:
-    """An uploaded workbook opened read-only with its formulas as written (never evaluated);
-    anything that is not a readable .xlsx is an :class:`UnreadableFileError`."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFileError(_l("This is not an Excel workbook (.xlsx) that can be read.")) from exc
-
-
-class _Formula(str):
-    """A cell that holds a formula: reported, not read."""
-
-
-def _xlsx_lines(sheet: Any) -> Iterator[tuple[int, list[Any]]]:
-    for number, row in enumerate(sheet.iter_rows(), 1):
-        values = []
-        for cell in row:
-            value = cell.value
-            if getattr(cell, "data_type", None) == "f":
-                value = _Formula(value)
-            values.append(value)
-        yield number, values
 
 
 # --- shared by CSV and XLSX --------------------------------------------------------------------
@@ -231,7 +206,7 @@ def row_values(columns: list[str | None], cells: list[Any], location: str, sourc
     for column, cell in zip(columns, cells, strict=False):
         if column is None:
             continue
-        if isinstance(cell, _Formula):
+        if workbook.is_formula(cell):
             source.problems.append(
                 (location, column, _l("The cell holds a formula; enter the value itself."))
             )

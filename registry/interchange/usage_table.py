@@ -15,12 +15,11 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from registry.fields import field_label
+from registry.interchange import workbook
 from registry.interchange.source import Source, SourceRecord, UnreadableFileError
 from registry.interchange.tabular import (
     _csv_lines,  # shared with the systems' reader: same dialect detection
-    _xlsx_lines,
     decode_text,
-    open_workbook,
     row_values,
 )
 from registry.text import fold
@@ -54,10 +53,11 @@ def _aliases() -> dict[str, str]:
 def read_usage_table(filename: str, data: bytes) -> Source:
     """The rows of a CSV (UTF-8) or XLSX usage file; unknown columns and formulas are problems."""
     if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
-        book = open_workbook(data)
+        book = workbook.open_workbook(data, max_rows=MAX_ROWS + workbook.MAX_BLANK_ROWS)
         try:
             sheet = book["Usage"] if "Usage" in book.sheetnames else book.worksheets[0]
-            return _rows("xlsx", list(_xlsx_lines(sheet)), str(_l("row")))
+            rows = workbook.sheet_rows(sheet, max_rows=MAX_ROWS + workbook.MAX_BLANK_ROWS)
+            return _rows("xlsx", list(rows), str(_l("row")))
         finally:
             book.close()
     return _rows("csv", list(_csv_lines(decode_text(data))), str(_l("line")))

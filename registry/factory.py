@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    if not faulthandler.is_enabled():
+        # A crash inside a native extension (numpy, scikit-learn, the embedder, a driver) then
+        # leaves every thread's Python stack in the log, instead of a worker that just vanished.
+        faulthandler.enable(all_threads=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_settings(app.instance_path))
     if test_config is not None:

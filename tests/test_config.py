@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from registry.config import ConfigError, load_settings, normalise_database_url
@@ -37,3 +41,28 @@ def test_production_cookies_are_secure(tmp_path):
 )
 def test_database_urls_use_psycopg(url, expected):
     assert normalise_database_url(url) == expected
+
+
+def test_the_app_leaves_a_trace_when_a_native_extension_crashes(tmp_path):
+    """A segfault in numpy, scikit-learn or a driver must leave Python stacks in the log."""
+    program = (
+        "import faulthandler, sys\n"
+        "assert not faulthandler.is_enabled()\n"
+        "from registry.factory import create_app\n"
+        f"create_app({{'TESTING': True, 'AUTO_SETUP': False, 'SECRET_KEY': 'x', "
+        f"'DATABASE_URL': 'sqlite:///{tmp_path}/r.sqlite3'}})\n"
+        "faulthandler._sigsegv()\n"
+    )
+    crashed = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        env=_env_without_faulthandler(),
+    )
+    assert crashed.returncode != 0
+    assert "Fatal Python error: Segmentation fault" in crashed.stderr
+    assert 'File "<string>", line 5' in crashed.stderr
+
+
+def _env_without_faulthandler() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONFAULTHANDLER"}

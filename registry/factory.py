@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import cli, db, i18n, migrate
+from registry import jobs as job_queue
 from registry.config import load_settings
 from registry.services import embeddings, overlaps
 
@@ -40,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     overlaps.init_app(app)
     embeddings.init_app(app, db.get_engine(app))
     i18n.init_app(app)
+    job_queue.init_app(app)
     cli.init_app(app)
 
     from registry.web import (
@@ -55,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         graph,
         headers,
         imports,
+        jobs,
         notifications,
         pages,
         reporting,
@@ -82,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         notifications,
         exports,
         imports,
+        jobs,
         account,
         users,
         audit_trail,

@@ -16,16 +16,14 @@ from registry.services import jobs
 from registry.services.audit import ACTION_LABELS
 from registry.services.jobs import JobCancelled, Progress
 
+TWIN_DESCRIPTION = "Quản lý văn bản đi, văn bản đến, trình ký số và điều hành công việc."
 SCAN_NAMES = ("Phần mềm quản lý văn bản và điều hành", "Hệ thống quản lý văn bản điều hành")
 
 
 @pytest.fixture
 def twins(make_system):
     """Two systems that duplicate each other, so a scan has a warning to store."""
-    return [
-        make_system(name=name, description="Quản lý văn bản đi, văn bản đến, trình ký số và điều hành công việc.")
-        for name in SCAN_NAMES
-    ]
+    return [make_system(name=name, description=TWIN_DESCRIPTION) for name in SCAN_NAMES]
 
 
 def _actor(user) -> Actor:
@@ -119,7 +117,8 @@ def test_a_running_job_stops_at_its_next_report_once_cancelled(app, session, mak
     def work(engine_, progress: Progress, actor):
         progress.begin("compare", 1000)
         with engine_.begin() as conn:  # someone presses Cancel while it runs
-            conn.execute(Job.__table__.update().where(Job.__table__.c.id == job.id).values(cancel_requested=True))
+            table = Job.__table__
+            conn.execute(table.update().where(table.c.id == job.id).values(cancel_requested=True))
         for done in range(1, 1000):
             progress(done, 1000)
             seen.append(done)

@@ -75,11 +75,11 @@ def make_huey(config: Mapping[str, Any]) -> Huey:
     # Tests run each job as it is queued unless they ask for a real consumer.
     if config.get("QUEUE_IMMEDIATE", config.get("TESTING", False)):
         return MemoryHuey("registry", immediate=True)
-    url = str(config["QUEUE_URL"])
+    url, name = str(config["QUEUE_URL"]), str(config.get("QUEUE_NAME", "registry"))
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("registry", url=url)
+        return RedisHuey(name, url=url)
     if url.startswith("sqlite:///"):
-        return SqliteHuey("registry", filename=url.removeprefix("sqlite:///"))
+        return SqliteHuey(name, filename=url.removeprefix("sqlite:///"))
     raise ValueError(f"REGISTRY_QUEUE_URL must start with sqlite:/// or redis://, not {url!r}")
 
 

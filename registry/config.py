@@ -76,6 +76,8 @@ def load_settings(
         # Background jobs (registry.jobs): Huey on SQLite beside the database by default, run
         # by a consumer thread inside the web app; on Redis, by `flask worker` processes.
         "QUEUE_URL": queue_url,
+        # Several registries may share one Redis, each under its own name.
+        "QUEUE_NAME": env.get("REGISTRY_QUEUE_NAME") or "registry",
         "EMBEDDED_WORKER": env.get("REGISTRY_EMBEDDED_WORKER", embedded_default) not in {"0", "false", "no"},
     }
 

@@ -6,21 +6,29 @@ the storage a deployment uses (serialised by name, picked up by a consumer threa
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
 from registry import jobs as job_queue
 from registry.auth.actor import Actor
+from registry.config import load_settings
 from registry.db import get_engine
+from registry.factory import create_app
 from registry.models import Job
 from registry.services import jobs
 from tests.conftest import IN_CI
 from tests.test_jobs import SCAN_NAMES, TWIN_DESCRIPTION
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -82,3 +90,78 @@ def test_a_consumer_thread_runs_a_scan_queued_in_redis(app, session, make_user, 
     job = _scan_through(app, session, make_user)
     assert job.state == "succeeded", job.error
     assert job.counts["systems"] == 2
+
+
+def test_the_web_app_starts_its_consumer_thread_at_its_first_request(_schema, tmp_path):
+    """``flask run`` needs nothing else: the first request starts Huey's consumer in the process."""
+    served = create_app(
+        {
+            "DATABASE_URL": _schema,
+            "SECRET_KEY": "test",
+            "AUTO_SETUP": False,
+            "QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}",
+        }
+    )
+    queue = job_queue.queue_of(served)
+    assert queue.embedded and queue.consumer is None
+    try:
+        assert served.test_client().get("/healthz").status_code == 200
+        assert queue.consumer is not None
+        assert any(t.name.startswith("Worker") and t.is_alive() for t in threading.enumerate())
+    finally:
+        queue.stop()
+        get_engine(served).dispose()
+
+
+@pytest.mark.parametrize(
+    ("environ", "embedded"),
+    [
+        ({}, True),
+        ({"REGISTRY_QUEUE_URL": REDIS_URL}, False),
+        ({"REGISTRY_EMBEDDED_WORKER": "0"}, False),
+        ({"REGISTRY_QUEUE_URL": REDIS_URL, "REGISTRY_EMBEDDED_WORKER": "1"}, True),
+    ],
+)
+def test_with_redis_the_web_app_leaves_the_jobs_to_workers(tmp_path, environ, embedded):
+    settings = load_settings(tmp_path, environ)
+    assert settings["EMBEDDED_WORKER"] is embedded
+    assert settings["QUEUE_URL"] == environ.get(
+        "REGISTRY_QUEUE_URL", f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+    )
+
+
+def test_the_worker_command_runs_a_scan_queued_in_redis(app, session, make_user, twins, _schema):
+    """``flask --app app worker`` in a process of its own takes the job another process queued."""
+    if not _redis_reachable():
+        message = f"Redis is not reachable at {REDIS_URL}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"registry-test-{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _schema,
+        "REGISTRY_QUEUE_URL": REDIS_URL,
+        "REGISTRY_QUEUE_NAME": name,
+        "REGISTRY_AUTO_SETUP": "0",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    app.config.update(QUEUE_IMMEDIATE=False, QUEUE_URL=REDIS_URL, QUEUE_NAME=name)
+    queue = job_queue.init_app(app)
+    try:
+        job, _ = jobs.start_scan(session, Actor.of(make_user("reviewer")))
+        session.commit()
+        ended = _wait_for_end(app, job.id)  # type: ignore[arg-type]
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0]
+        queue.huey.storage.flush_all()
+    assert ended.state == "succeeded", (ended.error, output)
+    assert "Consuming jobs from redis://" in output

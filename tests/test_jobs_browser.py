@@ -50,12 +50,12 @@ def queued_server(app: Flask, tmp_path: Path) -> Iterator[str]:
 
 
 def _slow_scan(engine, progress: Progress, actor) -> dict[str, int]:
-    """Long enough to watch and to cancel: 60 units of a tenth of a second."""
-    progress.begin("compare", 60)
-    for done in range(1, 61):
+    """Long enough to watch and to cancel on a busy machine: up to a minute, in 600 steps."""
+    progress.begin("compare", 600)
+    for done in range(1, 601):
         time.sleep(0.1)
-        progress(done, 60)
-    return {"systems": 60, "pairs": 0, "created": 0, "updated": 0, "removed": 0, "findings": 0}
+        progress(done, 600)
+    return {"systems": 600, "pairs": 0, "created": 0, "updated": 0, "removed": 0, "findings": 0}
 
 
 def test_the_job_page_moves_by_itself_and_cancels(

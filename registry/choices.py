@@ -121,6 +121,24 @@ class ReportingState(LabelledEnum):
 
 SECURITY_LEVELS = (1, 2, 3, 4, 5)
 
+
+class JobState(LabelledEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobKind(LabelledEnum):
+    SCAN = "scan"
+
+
+class JobStep(LabelledEnum):
+    COMPARE = "compare"
+    RULES = "rules"
+
+
 LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
     AgencyLevel: {
         AgencyLevel.CENTRAL: _l("Central"),
@@ -191,5 +209,19 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         ReportingState.IN_PROGRESS: _l("In progress"),
         ReportingState.COMPLETED: _l("Done"),
         ReportingState.LATE: _l("Late"),
+    },
+    JobState: {
+        JobState.QUEUED: _l("Waiting for a worker"),
+        JobState.RUNNING: _l("Running"),
+        JobState.SUCCEEDED: _l("Finished"),
+        JobState.FAILED: _l("Failed"),
+        JobState.CANCELLED: _l("Cancelled"),
+    },
+    JobKind: {
+        JobKind.SCAN: _l("Portfolio scan"),
+    },
+    JobStep: {
+        JobStep.COMPARE: _l("Comparing systems"),
+        JobStep.RULES: _l("Checking the rules R1–R10"),
     },
 }

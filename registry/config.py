@@ -26,6 +26,10 @@ def default_database_url(instance_path: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(instance_path) / 'registry.sqlite3'}"
 
 
+def default_queue_url(instance_path: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(instance_path) / 'queue.sqlite3'}"
+
+
 def load_settings(
     instance_path: str | os.PathLike[str], environ: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -42,6 +46,8 @@ def load_settings(
             raise ConfigError("SECRET_KEY must be set to a long random value in production.")
         secret = secrets.token_hex(32)
     database_url = env.get("DATABASE_URL") or default_database_url(instance_path)
+    queue_url = env.get("REGISTRY_QUEUE_URL") or default_queue_url(instance_path)
+    embedded_default = "1" if queue_url.startswith("sqlite") else "0"
     return {
         "SECRET_KEY": secret,
         "DATABASE_URL": normalise_database_url(database_url),
@@ -67,6 +73,12 @@ def load_settings(
         # Number of reverse proxies in front of the app (0: none); see factory.create_app.
         "PROXY_HOPS": int(env.get("REGISTRY_PROXY_HOPS", "0") or 0),
         "PASSWORD_HASH_PROFILE": "default",
+        # Background jobs (registry.jobs): Huey on SQLite beside the database by default, run
+        # by a consumer thread inside the web app; on Redis, by `flask worker` processes.
+        "QUEUE_URL": queue_url,
+        # Several registries may share one Redis, each under its own name.
+        "QUEUE_NAME": env.get("REGISTRY_QUEUE_NAME") or "registry",
+        "EMBEDDED_WORKER": env.get("REGISTRY_EMBEDDED_WORKER", embedded_default) not in {"0", "false", "no"},
     }
 
 

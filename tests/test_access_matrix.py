@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from registry.models import DuplicateWarning
+from registry.models import DuplicateWarning, Job
 from registry.services.dependencies import add_dependency
 from registry.services.reporting import RoundInput, open_round
 from registry.services.tokens import issue_token
@@ -112,6 +112,12 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.round_attest": frozenset({"submitter", "admin"}),  # own agency's systems for submitters
     "api.scorecards_list": EVERYONE,
     "api.scorecard_detail": EVERYONE,
+    "jobs.index": frozenset({"reviewer", "admin"}),  # those who may run scans follow every job
+    "jobs.start_scan": frozenset({"reviewer", "admin"}),
+    "jobs.detail": EVERYONE,  # the starter's own job; someone else's is a 404, not a 403
+    "jobs.cancel": EVERYONE,
+    "api.scan_start": frozenset({"reviewer", "admin"}),
+    "api.job_detail": EVERYONE,
     "api.openapi_json": PUBLIC,
     "api.docs": PUBLIC,
 }
@@ -161,6 +167,8 @@ def world(app, session, make_agency, make_user, make_system) -> dict[str, Any]:
         detector_version="test",
     )
     only_these_warnings(session, warning)
+    job = Job(kind="scan", dedupe_key="scan:portfolio", started_by_label="admin", state="succeeded")
+    session.add(job)
     tokens = {
         role: issue_token(session, user, name="sync", scope="read", days=30, actor=OPERATOR).token.id
         for role, user in users.items()
@@ -173,6 +181,7 @@ def world(app, session, make_agency, make_user, make_system) -> dict[str, Any]:
         "tokens": tokens,
         "warning": warning,
         "round": round_,
+        "job": job,
     }
 
 
@@ -188,6 +197,7 @@ def _url(app, endpoint: str, role: str | None, world: dict[str, Any]) -> str:
         "token": "not-an-upload",
         "key": "status",
         "round_id": world["round"].id,
+        "job_id": world["job"].id,
     }
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     if endpoint == "pages.set_language":

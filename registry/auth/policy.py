@@ -31,6 +31,10 @@ class Permission(StrEnum):
     """Filing usage reports and attesting the inventory; submitters only for their own agency."""
     MANAGE_ROUNDS = "manage_rounds"
     """Opening, reminding and closing reporting rounds: the standing office and administrators."""
+    RUN_SCAN = "run_scan"
+    """Scanning the whole portfolio from the web (what ``flask scan`` does on the server) and
+    following every background job: the standing office, whose review queue the scan refills,
+    and administrators. A scan rewrites every stored warning, so it is not a submitter's call."""
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -52,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_OWN_TOKENS,
             Permission.EXPORT,
             Permission.MANAGE_ROUNDS,
+            Permission.RUN_SCAN,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -71,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.IMPORT,
             Permission.REPORT_USAGE,
             Permission.MANAGE_ROUNDS,
+            Permission.RUN_SCAN,
         }
     ),
 }
@@ -84,6 +90,7 @@ WRITE_PERMISSIONS = frozenset(
         Permission.IMPORT,
         Permission.REPORT_USAGE,
         Permission.MANAGE_ROUNDS,
+        Permission.RUN_SCAN,
     }
 )
 """Permissions a read-only API token never carries, whatever its owner's role."""

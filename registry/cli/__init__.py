@@ -16,6 +16,7 @@ from registry.cli.imports import import_group
 from registry.cli.reporting import reporting_group
 from registry.cli.scan import scan_command
 from registry.cli.users import users_group
+from registry.cli.worker import worker_command
 
 
 def init_app(app: Flask) -> None:
@@ -28,3 +29,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(export_group)
     app.cli.add_command(import_group)
     app.cli.add_command(reporting_group)
+    app.cli.add_command(worker_command)

@@ -5,6 +5,7 @@ from registry.models.agency import Agency
 from registry.models.audit import AuditEvent, AuditHead
 from registry.models.dependency import Dependency
 from registry.models.embedding import TextEmbedding
+from registry.models.job import Job
 from registry.models.overlap import DuplicateWarning
 from registry.models.reporting import ReportingRound, RoundAgency, SystemAttestation
 from registry.models.review import Decision, Finding, Notification, OutboxMessage
@@ -32,6 +33,7 @@ __all__ = [
     "Finding",
     "ImportUpload",
     "InformationSystem",
+    "Job",
     "LoginFailure",
     "Notification",
     "OutboxMessage",

@@ -315,6 +315,9 @@ ACTION_LABELS: dict[str, object] = {
     "round.complete": _l("Agency completed its report"),
     "round.remind": _l("Reminders sent"),
     "round.extend": _l("Deadline extended"),
+    "job.start": _l("Background job started"),
+    "job.cancel": _l("Background job cancelled"),
+    "job.fail": _l("Background job failed"),
 }
 
 

@@ -110,29 +110,41 @@ def load_seed(
     *,
     demo_users: bool = False,
     hasher: PasswordHasher | None = None,
+    step: Callable[[str, SeedReport], None] | None = None,
 ) -> SeedReport:
     """Load every seed file (flushed; the caller commits); raise :class:`SeedError` and write
     nothing if any is bad.
 
     ``demo_users`` also creates the demo accounts of ``users.yaml``; callers pass it only
-    outside production, and those accounts cannot sign in in production anyway.
+    outside production, and those accounts cannot sign in in production anyway. ``step`` is
+    told the name of each finished step with the counts so far: loading takes long enough that
+    a silent terminal looks stuck.
     """
     report = SeedReport()
     problems: list[str] = []
+
+    def done(name: str) -> None:
+        if step is not None and not problems:
+            step(name, report)
+
     try:
         _load_agencies(session, read_yaml(seed_dir / "agencies.yaml", "agencies"), report, problems)
         for kind, model in (("capabilities", Capability), ("data_domains", DataDomain)):
             records = read_yaml(seed_dir / f"{kind}.yaml", kind)
             _load_taxonomy(session, model, kind, records, report, problems)
+        done("agencies")
         system_files = sorted((seed_dir / "systems").glob("*.yaml"))
         systems = [(path.name, record) for path in system_files for record in read_yaml(path, "systems")]
         if not problems:
             with consequences.batched(session):  # rules and warnings once, after every dependency
                 _load_systems(session, systems, report, problems)
+        done("systems")
         if demo_users and not problems and (seed_dir / "users.yaml").exists():
             _load_users(session, seed_dir / "users.yaml", hasher or PasswordHasher(), report, problems)
+            done("users")
         if not problems and (seed_dir / "rounds.yaml").exists():
             _load_rounds(session, read_yaml(seed_dir / "rounds.yaml", "rounds"), report, problems)
+            done("rounds")
         if report.created and not problems:
             audit.record(
                 session,

@@ -15,6 +15,9 @@ from registry.choices import (
     DependencyKind,
     Disposition,
     Hosting,
+    JobKind,
+    JobState,
+    JobStep,
     LabelledEnum,
     ReportingState,
     Role,
@@ -37,6 +40,9 @@ VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "round_status": RoundStatus,
     "outcome": AttestationOutcome,
     "reporting_state": ReportingState,
+    "job_state": JobState,
+    "job_kind": JobKind,
+    "job_step": JobStep,
 }
 
 

@@ -256,6 +256,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "review",
                 "portfolio",
                 "reporting",
+                "jobs",
                 "agencies",
                 "similar",
                 "account",

@@ -701,3 +701,35 @@ class ScorecardDetail(Scorecard):
     definitions: list[IndicatorDefinition]
     score_definition: str
     scope_definition: str
+
+
+class Job(BaseModel):
+    """A background job and how far it has got; poll ``url`` until ``active`` is false."""
+
+    id: int
+    kind: Literal["scan"]
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    step: Literal["compare", "rules"] | None = Field(
+        description="The phase under way: a scan compares systems, then checks the rules R1–R10."
+    )
+    done: int = Field(description="Units done in the current step (rows compared, systems checked).")
+    total: int = Field(description="Units in the current step; 0 until the step knows.")
+    percent: int = Field(ge=0, le=100)
+    counts: dict[str, int] = Field(
+        description="When succeeded, for a scan: systems, pairs, created, updated, removed, findings."
+    )
+    error: str | None = Field(
+        description="Why it failed; `worker_lost` when the worker stopped while running it."
+    )
+    cancel_requested: bool
+    started_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    elapsed_seconds: int
+    active: bool = Field(description="Queued or running.")
+    url: str = Field(description="This job in the API.")
+    page: str = Field(description="This job's page, with a progress bar and a cancel button.")
+    created: bool | None = Field(
+        None, description="On start: false when the same job was already under way and is returned instead."
+    )

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "registry.config",
         "registry.i18n",
         "registry.limits",
+        "registry.jsonlimits",
     ),
 )
 """From the top down; a module may import its own layer and the layers below it."""

@@ -315,6 +315,7 @@ ACTION_LABELS: dict[str, object] = {
     "round.complete": _l("Agency completed its report"),
     "round.remind": _l("Reminders sent"),
     "round.extend": _l("Deadline extended"),
+    "review.assign": _l("Reviewer assigned"),
 }
 
 

@@ -149,4 +149,4 @@ def page_response(endpoint: str, query: PageQuery, items: list[Any], total: int)
     )
 
 
-from registry.web.api import docs, graph, portfolio, reference, reporting, scorecards, stats, systems  # noqa: E402,F401 - register the routes
+from registry.web.api import docs, graph, portfolio, reference, reporting, review, scorecards, stats, systems  # noqa: E402,F401 - register the routes

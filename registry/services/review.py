@@ -22,6 +22,7 @@ from registry.services import audit
 from registry.services.locking import refused_if_stale
 from registry.services.overlaps import material_fingerprint
 from registry.text import clean_text, fold
+from similarity.terms import meaningful_terms
 
 MIN_REASON = 10
 SEVERITY_WEIGHT: dict[str, float] = {Severity.HIGH: 3.0, Severity.MEDIUM: 1.5, Severity.LOW: 0.5}
@@ -260,38 +261,63 @@ def signal_rows(components: dict[str, object]) -> list[tuple[str, float | None]]
 
 
 def shared_terms(reasons: list[dict[str, object]]) -> list[str]:
-    """The words and phrases the detector found in both systems, for highlighting."""
+    """The meaningful words and phrases the detector found in both systems, for highlighting.
+
+    Lone function words, bound syllables and numbers are left out (warnings stored before
+    the engine dropped them still carry some): "công" or "126" lit up everywhere says nothing.
+    """
     terms: list[str] = []
     for reason in reasons:
         for key in ("terms", "shared_terms"):
             value = reason.get(key)
             if isinstance(value, list):
-                terms.extend(str(t) for t in value if str(t).strip())
-    return sorted(set(terms), key=len, reverse=True)
+                terms.extend(str(t) for t in value)
+    return sorted(meaningful_terms(terms), key=len, reverse=True)
 
 
 WORD = re.compile(r"\w+")
 
 
 def highlight_spans(text: str, terms: list[str]) -> list[tuple[str, bool]]:
-    """Split ``text`` into (piece, is_shared) runs: words of the shared terms, marked.
+    """Split ``text`` into (piece, is_shared) runs: where the shared terms occur, marked.
 
     The detector's terms are phrases of the normalised text (place names and generic words
-    removed), which may not occur verbatim in one field; their words do. Words match without
-    tone marks or case, and the spaces between two marked words are marked too, so phrases
-    read as one highlight.
+    removed), which may not occur verbatim in one field. So a run of two or more consecutive
+    words of a term is marked wherever the text has it, and a one-word term wherever that word
+    stands; one word of a longer phrase alone is not ("văn" of "văn bản" must not light up
+    "Văn phòng"). Words match without case; a word typed without tone marks matches any
+    accented form, an accented one only itself ("sơ" must not light up "số"). The spaces
+    between two marked words are marked too, so phrases read as one highlight.
     """
     if not text or not terms:
         return [(text or "", False)]
-    term_words = [word.lower() for term in terms for word in WORD.findall(term)]
-    exact = set(term_words)
-    # Words typed without tone marks match any accented form; accented ones only themselves
-    # ("sơ" must not light up "số").
-    unaccented = {word for word in term_words if fold(word) == word}
-    marks = [False] * len(text)
     words = list(WORD.finditer(text))
-    for word in words:
-        if word.group().lower() in exact or fold(word.group()) in unaccented:
+    lowered = [word.group().lower() for word in words]
+    folded = [fold(word) for word in lowered]
+    marked = [False] * len(words)
+
+    def same(position: int, term_word: str) -> bool:
+        return lowered[position] == term_word or (
+            fold(term_word) == term_word and folded[position] == term_word
+        )
+
+    for term in meaningful_terms(terms):
+        term_words = [word.lower() for word in WORD.findall(term)]
+        shortest = 1 if len(term_words) == 1 else 2
+        for start in range(len(words)):
+            for offset in range(len(term_words)):
+                length = 0
+                while (
+                    start + length < len(words)
+                    and offset + length < len(term_words)
+                    and same(start + length, term_words[offset + length])
+                ):
+                    length += 1
+                if length >= shortest:
+                    marked[start : start + length] = [True] * length
+    marks = [False] * len(text)
+    for word, mark in zip(words, marked, strict=True):
+        if mark:
             marks[word.start() : word.end()] = [True] * (word.end() - word.start())
     for left, right in zip(words, words[1:], strict=False):
         if marks[left.start()] and marks[right.start()] and not text[left.end() : right.start()].strip():

@@ -364,3 +364,9 @@ def test_every_reason_reads_as_its_own_sentence_in_both_languages(app, reason):
             texts[locale] = describe_reason(reason, {}, {"documents": "Văn bản"})
     assert texts["en"] and texts["vi"] and texts["en"] != texts["vi"]
     assert "làm việc mà" not in texts["vi"] and "(s)" not in texts["en"]
+
+
+def test_the_dashboards_waiting_bars_open_the_queue_filtered_by_age(app, queue):
+    html = sign_in_as(app, "thuongtruc").get("/").text
+    waiting = html.split('data-chart="waiting"')[1].split("</section>")[0]
+    assert 'href="/review/?age=week"' in waiting and 'href="/review/?age=older"' in waiting

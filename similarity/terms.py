@@ -27,16 +27,25 @@ def stopwords(path: Path | None = None) -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
 
 
+LONE_WORD_LENGTH = 5
+"""A term of one word needs this many letters: a Vietnamese syllable standing alone ("dõi" of
+"theo dõi", "họp") is nearly always a piece of a word, while brands and acronyms ("ioffice",
+"vneid") are longer; a short one still counts inside a phrase."""
+
+
 def is_meaningful(term: str) -> bool:
-    """Whether ``term`` has at least one word that is neither a stop word nor a number.
+    """Whether ``term`` has a word that is neither a stop word nor a number, and, when it is a
+    single word, whether that word is long enough to stand alone.
 
     >>> is_meaningful("văn bản đi"), is_meaningful("hệ thống"), is_meaningful("126")
     (True, False, False)
-    >>> is_meaningful("hội nghị truyền hình")
-    True
+    >>> is_meaningful("hội nghị truyền hình"), is_meaningful("dõi"), is_meaningful("ioffice")
+    (True, False, True)
     """
     words = [word.lower() for word in WORD.findall(term)]
     stop = stopwords()
+    if len(words) == 1 and len(words[0]) < LONE_WORD_LENGTH:
+        return False
     return any(not word.isdigit() and len(word) > 1 and word not in stop for word in words)
 
 

@@ -69,6 +69,7 @@ AUDIT_KEY_LABELS: dict[str, object] = {
     "title": _l("Title"),
     "deadline": _l("Deadline"),
     "agencies": _l("Agencies"),
+    "reviewer": _l("Reviewer"),
     "messages": _l("Messages sent"),
     "without_accounts": _l("Agencies without an account to remind"),
     "completed": _l("Agencies done"),

@@ -23,6 +23,7 @@ from registry.models import (
     DuplicateWarning,
     Finding,
     InformationSystem,
+    ReviewAssignment,
     SystemCapabilityLink,
     SystemUserAgencyLink,
 )
@@ -361,3 +362,109 @@ def list_systems(session: Session, flt: SystemFilter) -> Page:
     )
     items = list(session.scalars(query).unique())
     return Page(items=items, total=total, page=page, per_page=flt.per_page, more=more)
+
+
+QUEUE_AGES: dict[str, tuple[int, int | None]] = {
+    "week": (0, 7),
+    "month": (8, 30),
+    "quarter": (31, 90),
+    "older": (91, None),
+}
+"""How long a proposal has waited since it was (last) submitted, in whole days, both bounds
+included: the dashboard's bands of waiting proposals, so a bar there opens the same list."""
+QUEUE_AGE_LABELS: dict[str, object] = {
+    "week": _l("Up to 7 days"),
+    "month": _l("8 to 30 days"),
+    "quarter": _l("31 to 90 days"),
+    "older": _l("More than 90 days"),
+}
+QUEUE_ASSIGNEES = ("", "mine", "unassigned")
+QUEUE_STATUSES = (SystemStatus.SUBMITTED, SystemStatus.IN_REVIEW)
+
+
+@dataclass
+class QueueFilter:
+    """The review queue's filters: the same codes as the systems list where they overlap."""
+
+    status: str = ""
+    agency: str = ""
+    capability: str = ""
+    age: str = ""
+    assignee: str = ""
+
+    def to_args(self, **overrides: Any) -> dict[str, Any]:
+        values = {
+            "status": self.status,
+            "agency": self.agency,
+            "capability": self.capability,
+            "age": self.age,
+            "assignee": self.assignee,
+        }
+        values.update(overrides)
+        return {k: v for k, v in values.items() if v}
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.agency or self.capability or self.age or self.assignee)
+
+
+@dataclass
+class ParsedQueueFilter:
+    filter: QueueFilter
+    problems: list[object]
+
+
+def parse_queue_filter(args: Mapping[str, Any]) -> ParsedQueueFilter:
+    """Read the queue's query string; as for the list page, a wrong value is dropped and said."""
+    problems: list[object] = []
+    status = (args.get("status") or "").strip()
+    if status and status not in QUEUE_STATUSES:
+        problems.append(_l("The queue holds only proposals submitted or in review; the status was ignored."))
+        status = ""
+    age = (args.get("age") or "").strip()
+    if age and age not in QUEUE_AGES:
+        problems.append(_l("An unknown waiting time in the filter was ignored."))
+        age = ""
+    assignee = (args.get("assignee") or "").strip()
+    if assignee not in QUEUE_ASSIGNEES:
+        problems.append(_l("The reviewer filter must be mine or unassigned; it was ignored."))
+        assignee = ""
+    return ParsedQueueFilter(
+        QueueFilter(
+            status=status,
+            agency=(args.get("agency") or "").strip()[:40],
+            capability=(args.get("capability") or "").strip()[:40],
+            age=age,
+            assignee=assignee,
+        ),
+        problems,
+    )
+
+
+def queue_conditions(session: Session, flt: QueueFilter, user_id: int | None) -> list[Any]:
+    """SQL conditions of the queue's agency, capability and reviewer filters (status and age are
+    the service's: it counts by status, and measures the wait from the audit trail)."""
+    conditions: list[Any] = []
+    if flt.agency:
+        conditions.append(_agency_condition(session, flt.agency, "owner"))
+    if flt.capability:
+        having = (
+            select(SystemCapabilityLink.system_id)
+            .join(Capability, Capability.id == SystemCapabilityLink.capability_id)
+            .where(Capability.code == flt.capability)
+        )
+        conditions.append(InformationSystem.id.in_(having))
+    if flt.assignee == "unassigned":
+        conditions.append(InformationSystem.id.not_in(select(ReviewAssignment.system_id)))
+    elif flt.assignee == "mine":
+        conditions.append(
+            InformationSystem.id.in_(
+                select(ReviewAssignment.system_id).where(ReviewAssignment.reviewer_id == user_id)
+            )
+        )
+    return conditions
+
+
+def in_age_band(days: int, band: str) -> bool:
+    low, high = QUEUE_AGES[band]
+    return days >= low and (high is None or days <= high)

@@ -198,7 +198,7 @@ def explain(evidence: Evidence) -> list[dict[str, Any]]:
             {
                 "code": "sanctioned_reuse",
                 "platform": evidence.reuse_of,
-                "message": f"Deployments of one shared platform ({evidence.reuse_of}): reuse, not overlap",
+                "message": f"Both deploy shared platform {evidence.reuse_of}: reuse, not duplication",
             }
         )
     if evidence.central_platform is not None:
@@ -206,7 +206,7 @@ def explain(evidence: Evidence) -> list[dict[str, Any]]:
             {
                 "code": "duplicates_central_platform",
                 "platform": evidence.central_platform,
-                "message": f"A local system doing what shared platform {evidence.central_platform} provides",
+                "message": f"A local system for what platform {evidence.central_platform} already does",
             }
         )
     if evidence.same_function:
@@ -214,8 +214,10 @@ def explain(evidence: Evidence) -> list[dict[str, Any]]:
             {
                 "code": "same_function",
                 "items": [{"function": code, "term": term} for code, term in evidence.same_function],
-                "message": "Same function: "
-                + "; ".join(f"'{term}' names {code}" for code, term in evidence.same_function),
+                "message": "Both do the same job: "
+                + "; ".join(
+                    f"{code} ('{term}' is one of its names)" for code, term in evidence.same_function
+                ),
             }
         )
     if evidence.meaning is not None and evidence.meaning >= MEANING_REASON:
@@ -223,7 +225,7 @@ def explain(evidence: Evidence) -> list[dict[str, Any]]:
             {
                 "code": "similar_meaning",
                 "value": round(evidence.meaning, 2),
-                "message": "Close in meaning, whatever the words",
+                "message": "The descriptions mean much the same, even where the words differ",
             }
         )
     if evidence.name >= 0.3:
@@ -231,7 +233,7 @@ def explain(evidence: Evidence) -> list[dict[str, Any]]:
             {
                 "code": "similar_names",
                 "value": round(evidence.name, 2),
-                "message": f"Similar names ({evidence.name:.2f})",
+                "message": f"The names are alike ({evidence.name:.2f})",
             }
         )
     if evidence.shared_terms:
@@ -240,7 +242,7 @@ def explain(evidence: Evidence) -> list[dict[str, Any]]:
                 "code": "shared_terms",
                 "terms": evidence.shared_terms,
                 "value": round(evidence.word, 2),
-                "message": "Descriptions share: " + ", ".join(evidence.shared_terms),
+                "message": "Both descriptions speak of: " + ", ".join(evidence.shared_terms),
             }
         )
     if evidence.capabilities is not None and evidence.shared_capabilities:
@@ -249,25 +251,25 @@ def explain(evidence: Evidence) -> list[dict[str, Any]]:
                 "code": "shared_capabilities",
                 "items": sorted(map(str, evidence.shared_capabilities)),
                 "value": round(evidence.capabilities, 2),
-                "message": "Same declared capabilities: "
+                "message": "Both declare the capabilities: "
                 + ", ".join(sorted(map(str, evidence.shared_capabilities))),
             }
         )
     for signal, code, text in (
-        ("data_domains", "shared_data_domains", "Hold the same kinds of data"),
-        ("users", "shared_users", "Serve the same user agencies"),
-        ("neighbourhood", "similar_dependencies", "Depend on the same systems"),
+        ("data_domains", "shared_data_domains", "They hold the same kinds of data"),
+        ("users", "shared_users", "They serve the same user agencies"),
+        ("neighbourhood", "similar_dependencies", "They connect to the same systems"),
     ):
         value = getattr(evidence, signal)
         if value is not None and value >= 0.3:
             reasons.append({"code": code, "value": round(value, 2), "message": f"{text} ({value:.2f})"})
     if evidence.level == 1.0:
-        reasons.append({"code": "same_level", "message": "Same scope level"})
+        reasons.append({"code": "same_level", "message": "Both work at the same level of government"})
     if evidence.meaning_pending:
         reasons.append(
             {
                 "code": "meaning_not_compared",
-                "message": "Meaning not compared yet: the texts are still being embedded",
+                "message": "Not yet compared by meaning: the texts are still being embedded",
             }
         )
     return reasons

@@ -62,7 +62,7 @@ def via_reason(count: int) -> dict[str, Any]:
     return {
         "code": "via_deployments",
         "count": count,
-        "message": f"Found through {count} deployment(s) of the platform",
+        "message": f"Found through {count} deployment{'' if count == 1 else 's'} of the platform",
     }
 
 

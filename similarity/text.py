@@ -33,6 +33,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from similarity.features import GrowingRows
 from similarity.lexicon import DATA_DIR, Lexicon, default_lexicon
 from similarity.normalize import words
+from similarity.terms import is_meaningful
 
 __all__ = ["CHANNELS", "TextSignal"]
 
@@ -197,6 +198,8 @@ class TextSignal:
             if set(term.split(" ")) & covered:
                 continue
             phrase = _grow(term, *texts)
+            if not is_meaningful(phrase):
+                continue  # "không", "126": rare enough to weigh, but nothing a reader can check
             terms.append(phrase)
             covered |= set(phrase.split(" "))
             if len(terms) == limit:

@@ -157,18 +157,18 @@ def test_the_api_says_what_kind_of_match_each_is(client, documents):  # noqa: F8
     [
         (
             {"code": "same_function", "items": [{"function": "document_management", "term": "iOffice"}]},
-            "Same function: document management and workflow — “iOffice” names it",
-            "Cùng chức năng: quản lý văn bản và điều hành — “iOffice” là tên gọi của chức năng này",
+            "Both do the same job, document management and workflow (“iOffice” is one of its names)",
+            "Cả hai cùng làm một việc: quản lý văn bản và điều hành (“iOffice” là một tên gọi của việc này)",
         ),
         (
             {"code": "similar_meaning", "value": 2.4},
-            "Close in meaning, whatever the words",
-            "Gần nhau về nội dung",
+            "The descriptions mean much the same, even where the words differ",
+            "Hai bản mô tả có nội dung gần như nhau",
         ),
         (
             {"code": "meaning_not_compared"},
-            "Meaning not compared yet: the texts are still being analysed",
-            "Chưa so sánh về nội dung",
+            "Not yet compared by meaning: the texts are still being analysed",
+            "Chưa so sánh được về nội dung",
         ),
     ],
 )

@@ -65,10 +65,11 @@ def test_the_queue_puts_likely_duplicates_first(session, setting, make_system, m
         name="Hệ thống lưu trữ", **proposal_fields(make_agency, make_capability(code="archives"))
     )
     workflow.transition(session, calm, "submit", actor=OPERATOR)
-    items, counts = review.review_queue(session)
+    found = review.review_queue(session)
+    items = found.items
     assert [item.system.code for item in items] == [setting["proposal"].code, calm.code]
     assert items[0].best_score == pytest.approx(0.87) and items[0].open_warnings == 1
-    assert counts == {"submitted": 2}
+    assert found.counts == {"submitted": 2}
 
 
 def test_risk_weighs_duplication_then_findings_then_cost():

@@ -8,7 +8,7 @@ from registry.models.embedding import TextEmbedding
 from registry.models.job import Job
 from registry.models.overlap import DuplicateWarning
 from registry.models.reporting import ReportingRound, RoundAgency, SystemAttestation
-from registry.models.review import Decision, Finding, Notification, OutboxMessage
+from registry.models.review import Decision, Finding, Notification, OutboxMessage, ReviewAssignment
 from registry.models.system import (
     InformationSystem,
     SystemCapabilityLink,
@@ -38,6 +38,7 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "ReportingRound",
+    "ReviewAssignment",
     "RoundAgency",
     "SystemCapabilityLink",
     "SystemAttestation",

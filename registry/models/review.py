@@ -30,6 +30,24 @@ class Finding(SQLModel, table=True):
     )
 
 
+class ReviewAssignment(SQLModel, table=True):
+    """The reviewer of the standing office who has a proposal on their desk.
+
+    One row per proposal at most, kept apart from the system's own row so that assigning never
+    bumps the system's version under an agency's open edit form. Unassigning deletes the row;
+    the audit trail keeps every hand it went through.
+    """
+
+    __tablename__ = "review_assignment"
+
+    system_id: int = Field(foreign_key="information_system.id", primary_key=True, ondelete="CASCADE")
+    reviewer_id: int = Field(foreign_key="app_user.id", index=True)
+    assigned_by_label: str = Field(max_length=100)
+    assigned_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
 class Decision(SQLModel, table=True):
     """The standing office's decision on a proposal, with its mandatory reason."""
 

@@ -318,6 +318,7 @@ ACTION_LABELS: dict[str, object] = {
     "job.start": _l("Background job started"),
     "job.cancel": _l("Background job cancelled"),
     "job.fail": _l("Background job failed"),
+    "review.assign": _l("Reviewer assigned"),
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session, col
 
@@ -43,6 +44,7 @@ from registry.services.taxonomy import localized_name
 from registry.services.vectors import VectorTable
 from similarity import DETECTOR_VERSION, DuplicateFinder
 from similarity.knowledge import default_knowledge
+from similarity.terms import meaningful_terms
 
 log = logging.getLogger(__name__)
 
@@ -447,44 +449,56 @@ def function_names(session: Session, locale: str) -> dict[str, str]:
 def describe_reason(
     reason: dict[str, Any], systems: Mapping[int | None, InformationSystem], capability_names: dict[str, str]
 ) -> str:
-    """The engine's reason in the reader's language (the engine itself speaks English)."""
+    """The engine's reason as a reviewer reads it, in their language (the engine speaks English).
+
+    Each reason is one plain sentence about the two systems. Shared words that say nothing
+    (function words, lone syllables, numbers) are dropped, and a reason left with none is "".
+    """
     code = reason.get("code")
     value = reason.get("value")
     percent = f"{round(100 * value)}%" if isinstance(value, int | float) else ""
     platform = systems.get(reason.get("platform"))
     platform_name = f"{platform.name} ({platform.code})" if platform else str(reason.get("platform", ""))
+    terms = meaningful_terms(reason.get("terms", []))
+    count = reason.get("count", 0)
     texts: dict[str, Callable[[], object]] = {
-        "similar_names": lambda: _l("Similar names (%(percent)s)", percent=percent),
-        "shared_terms": lambda: _l("Descriptions share: %(terms)s", terms=", ".join(reason.get("terms", []))),
+        "similar_names": lambda: _l("The names are alike (%(percent)s)", percent=percent),
+        "shared_terms": lambda: (
+            _l("Both descriptions speak of: %(terms)s", terms=", ".join(f"“{t}”" for t in terms))
+            if terms
+            else ""
+        ),
         "shared_capabilities": lambda: _l(
-            "Same declared capabilities: %(items)s",
+            "Both declare the capabilities: %(items)s",
             items=", ".join(capability_names.get(i, i) for i in reason.get("items", [])),
         ),
-        "shared_data_domains": lambda: _l("Hold the same kinds of data (%(percent)s)", percent=percent),
-        "shared_users": lambda: _l("Serve the same user agencies (%(percent)s)", percent=percent),
-        "similar_dependencies": lambda: _l("Depend on the same systems (%(percent)s)", percent=percent),
-        "same_level": lambda: _l("Same scope level"),
+        "shared_data_domains": lambda: _l("They hold the same kinds of data (%(percent)s)", percent=percent),
+        "shared_users": lambda: _l("They serve the same user agencies (%(percent)s)", percent=percent),
+        "similar_dependencies": lambda: _l("They connect to the same systems (%(percent)s)", percent=percent),
+        "same_level": lambda: _l("Both work at the same level of government"),
         "same_function": lambda: "; ".join(
             str(
                 _l(
-                    "Same function: %(function)s — “%(term)s” names it",
+                    "Both do the same job, %(function)s (“%(term)s” is one of its names)",
                     function=capability_names.get(item.get("function", ""), item.get("function", "")),
                     term=item.get("term", ""),
                 )
             )
             for item in reason.get("items", [])
         ),
-        "similar_meaning": lambda: _l("Close in meaning, whatever the words"),
-        "meaning_not_compared": lambda: _l("Meaning not compared yet: the texts are still being analysed"),
+        "similar_meaning": lambda: _l("The descriptions mean much the same, even where the words differ"),
+        "meaning_not_compared": lambda: _l("Not yet compared by meaning: the texts are still being analysed"),
         "duplicates_central_platform": lambda: _l(
-            "A local system doing what the shared platform %(platform)s already provides",
+            "A local system for a job the shared platform %(platform)s already does",
             platform=platform_name,
         ),
-        "via_deployments": lambda: _l(
-            "Matches %(count)s deployment(s) of this platform", count=reason.get("count", 0)
+        "via_deployments": lambda: ngettext(
+            "Resembles %(num)s deployment of this platform",
+            "Resembles %(num)s deployments of this platform",
+            count if isinstance(count, int) else 0,
         ),
         "sanctioned_reuse": lambda: _l(
-            "Deployments of the same shared platform %(platform)s: reuse, not duplication",
+            "Both are deployments of the shared platform %(platform)s: that is reuse, not duplication",
             platform=platform_name,
         ),
     }

@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
@@ -14,17 +14,29 @@ from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
-from registry.choices import Disposition, Severity, SystemStatus
+from registry.choices import Disposition, Severity
 from registry.errors import NotFoundError, StaleEditError, ValidationError
-from registry.models import DuplicateWarning, Finding, InformationSystem
+from registry.filters import QUEUE_STATUSES, QueueFilter, in_age_band, queue_conditions
+from registry.models import AuditEvent, DuplicateWarning, Finding, InformationSystem, ReviewAssignment, User
 from registry.services import audit
 from registry.services.locking import refused_if_stale
 from registry.services.overlaps import material_fingerprint
 from registry.text import clean_text, fold
+from similarity.terms import meaningful_terms
 
-QUEUE_STATUSES = (SystemStatus.SUBMITTED, SystemStatus.IN_REVIEW)
 MIN_REASON = 10
 SEVERITY_WEIGHT: dict[str, float] = {Severity.HIGH: 3.0, Severity.MEDIUM: 1.5, Severity.LOW: 0.5}
+
+RISK_DUPLICATION = 60
+"""Points of the 0–100 risk index for the best open or confirmed warning (its score × 60)."""
+RISK_FINDINGS = 25
+"""Points for unmet justification rules: high 3, medium 1.5, low 0.5 each, full at 10."""
+FINDINGS_FULL = 10.0
+RISK_COST = 15
+"""Points for the estimated cost: from 0 at one million đồng to full at 100 billion (log scale)."""
+COST_FULL_DECADES = 5.0
+RISK_LEVELS: tuple[tuple[str, int], ...] = ((Severity.HIGH, 50), (Severity.MEDIUM, 25), (Severity.LOW, 0))
+"""The level a reviewer reads first, by lower bound of the index."""
 
 
 @dataclass
@@ -33,36 +45,83 @@ class QueueItem:
     best_score: float
     open_warnings: int
     findings: Counter[str] = field(default_factory=Counter)
-    risk: float = 0.0
+    risk: int = 0
+    waiting_since: datetime | None = None
+    waiting_days: int = 0
+    assignee: User | None = None
+
+    @property
+    def risk_level(self) -> str:
+        return risk_level(self.risk)
 
 
-def risk_of(best_score: float, findings: Counter[str], cost_vnd: int | None) -> float:
-    """One number to sort the queue: likely duplication first, then unmet rules, then money.
+def risk_of(best_score: float, findings: Counter[str], cost_vnd: int | None) -> int:
+    """A 0–100 index to sort the queue: likely duplication first, then unmet rules, then money.
 
-    A warning score is a probability (0–1) and weighs most; each finding adds by severity; cost
-    adds its order of magnitude above a million đồng, so a 50-billion project ranks above a
-    50-million one with otherwise equal risk.
+    A warning score is a probability (0–1) and gives up to 60 points; findings give up to 25 by
+    severity; cost gives up to 15 by its order of magnitude above a million đồng, so a
+    50-billion project ranks above a 50-million one with otherwise equal risk. The parts are
+    capped so the index reads the same on every portfolio (a legend on the queue says so).
     """
     weight = sum(SEVERITY_WEIGHT.get(severity, 1.0) * n for severity, n in findings.items())
-    money = math.log10(cost_vnd / 1e6) if cost_vnd and cost_vnd > 1e6 else 0.0
-    return round(10 * best_score + weight + money, 3)
-
-
-def review_queue(session: Session, status: str | None = None) -> tuple[list[QueueItem], dict[str, int]]:
-    statuses = [status] if status in QUEUE_STATUSES else list(QUEUE_STATUSES)
-    systems = list(
-        session.scalars(select(InformationSystem).where(col(InformationSystem.status).in_(statuses))).unique()
+    decades = math.log10(cost_vnd / 1e6) if cost_vnd and cost_vnd > 1e6 else 0.0
+    index = (
+        RISK_DUPLICATION * min(max(best_score, 0.0), 1.0)
+        + RISK_FINDINGS * min(weight, FINDINGS_FULL) / FINDINGS_FULL
+        + RISK_COST * min(decades, COST_FULL_DECADES) / COST_FULL_DECADES
     )
+    return round(index)
+
+
+def risk_level(risk: int) -> str:
+    return next(level for level, low in RISK_LEVELS if risk >= low)
+
+
+@dataclass
+class Queue:
+    items: list[QueueItem]
+    counts: dict[str, int]
+    """Proposals by status under the other filters, for the status tabs."""
+
+
+def review_queue(
+    session: Session, flt: QueueFilter | None = None, *, user_id: int | None = None, today: date | None = None
+) -> Queue:
+    """The proposals waiting for the standing office that match ``flt``, riskiest first.
+
+    ``user_id`` is the reader, for the "mine" filter. How long a proposal has waited counts
+    from its last submission in the audit trail (from its last change when it has none, as on
+    the dashboard), so a proposal sent back and resubmitted starts again.
+    """
+    flt = flt or QueueFilter()
+    today = today or datetime.now(UTC).date()
+    last_submit = (
+        select(col(AuditEvent.system_id).label("id"), func.max(col(AuditEvent.occurred_at)).label("at"))
+        .where(col(AuditEvent.action) == "system.submit")
+        .group_by(col(AuditEvent.system_id))
+        .subquery()
+    )
+    rows = session.execute(
+        select(InformationSystem, last_submit.c.at)
+        .outerjoin(last_submit, last_submit.c.id == col(InformationSystem.id))
+        .where(col(InformationSystem.status).in_(QUEUE_STATUSES), *queue_conditions(session, flt, user_id))
+    ).unique()
+    waited: dict[int, tuple[datetime, int]] = {}
+    systems: list[InformationSystem] = []
+    for system, submitted_at in rows:
+        since = _aware(submitted_at or system.updated_at)
+        days = max(0, (today - since.date()).days)
+        if flt.age and not in_age_band(days, flt.age):
+            continue
+        waited[system.id] = (since, days)
+        systems.append(system)
+    counts = dict(Counter(str(s.status) for s in systems))
+    if flt.status:
+        systems = [s for s in systems if s.status == flt.status]
     ids = [s.id for s in systems]
-    counts = dict(
-        session.execute(
-            select(col(InformationSystem.status), func.count())
-            .where(col(InformationSystem.status).in_(QUEUE_STATUSES))
-            .group_by(col(InformationSystem.status))
-        ).all()
-    )
     best: dict[int, tuple[float, int]] = {}
     findings: dict[int, Counter[str]] = {i: Counter() for i in ids}  # type: ignore[misc]  # ids of saved rows are set; SQLModel types them optional
+    assignees: dict[int, User] = {}
     if ids:
         for w in session.scalars(
             select(DuplicateWarning).where(
@@ -79,13 +138,37 @@ def review_queue(session: Session, status: str | None = None) -> tuple[list[Queu
             select(col(Finding.system_id), col(Finding.severity)).where(col(Finding.system_id).in_(ids))
         ):
             findings[system_id][severity] += 1
+        for system_id, user in session.execute(
+            select(col(ReviewAssignment.system_id), User)
+            .join(User, col(User.id) == col(ReviewAssignment.reviewer_id))
+            .where(col(ReviewAssignment.system_id).in_(ids))
+        ).unique():
+            assignees[system_id] = user
     items = []
     for system in systems:
-        score, n = best.get(system.id, (0.0, 0))  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
-        counter = findings[system.id]  # type: ignore[index]  # ids of saved rows are set; SQLModel types them optional
-        items.append(QueueItem(system, score, n, counter, risk_of(score, counter, system.estimated_cost_vnd)))
-    items.sort(key=lambda item: (-item.risk, item.system.updated_at))
-    return items, {str(k): v for k, v in counts.items()}
+        sid: int = system.id  # type: ignore[assignment]  # ids of saved rows are set; SQLModel types them optional
+        score, n = best.get(sid, (0.0, 0))
+        counter = findings[sid]
+        since, days = waited[sid]
+        items.append(
+            QueueItem(
+                system,
+                score,
+                n,
+                counter,
+                risk_of(score, counter, system.estimated_cost_vnd),
+                since,
+                days,
+                assignees.get(sid),
+            )
+        )
+    items.sort(key=lambda item: (-item.risk, -item.best_score, item.system.updated_at))
+    return Queue(items, counts)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive times; every time stored here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def dispose_warning(
@@ -146,6 +229,15 @@ def dispose_warning(
     return warning
 
 
+def people_named(session: Session, user_ids: list[int | None]) -> dict[int, str]:
+    """Full names of the accounts that decided, for pages a person reads (the audit trail and the
+    stored label keep the username, which does not change when a name is corrected)."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(col(User.id), col(User.full_name)).where(col(User.id).in_(ids))).all())
+
+
 SIGNAL_LABELS: dict[str, object] = {
     "name": _l("Names"),
     "word": _l("Words of the descriptions"),
@@ -169,38 +261,63 @@ def signal_rows(components: dict[str, object]) -> list[tuple[str, float | None]]
 
 
 def shared_terms(reasons: list[dict[str, object]]) -> list[str]:
-    """The words and phrases the detector found in both systems, for highlighting."""
+    """The meaningful words and phrases the detector found in both systems, for highlighting.
+
+    Lone function words, bound syllables and numbers are left out (warnings stored before
+    the engine dropped them still carry some): "công" or "126" lit up everywhere says nothing.
+    """
     terms: list[str] = []
     for reason in reasons:
         for key in ("terms", "shared_terms"):
             value = reason.get(key)
             if isinstance(value, list):
-                terms.extend(str(t) for t in value if str(t).strip())
-    return sorted(set(terms), key=len, reverse=True)
+                terms.extend(str(t) for t in value)
+    return sorted(meaningful_terms(terms), key=len, reverse=True)
 
 
 WORD = re.compile(r"\w+")
 
 
 def highlight_spans(text: str, terms: list[str]) -> list[tuple[str, bool]]:
-    """Split ``text`` into (piece, is_shared) runs: words of the shared terms, marked.
+    """Split ``text`` into (piece, is_shared) runs: where the shared terms occur, marked.
 
     The detector's terms are phrases of the normalised text (place names and generic words
-    removed), which may not occur verbatim in one field; their words do. Words match without
-    tone marks or case, and the spaces between two marked words are marked too, so phrases
-    read as one highlight.
+    removed), which may not occur verbatim in one field. So a run of two or more consecutive
+    words of a term is marked wherever the text has it, and a one-word term wherever that word
+    stands; one word of a longer phrase alone is not ("văn" of "văn bản" must not light up
+    "Văn phòng"). Words match without case; a word typed without tone marks matches any
+    accented form, an accented one only itself ("sơ" must not light up "số"). The spaces
+    between two marked words are marked too, so phrases read as one highlight.
     """
     if not text or not terms:
         return [(text or "", False)]
-    term_words = [word.lower() for term in terms for word in WORD.findall(term)]
-    exact = set(term_words)
-    # Words typed without tone marks match any accented form; accented ones only themselves
-    # ("sơ" must not light up "số").
-    unaccented = {word for word in term_words if fold(word) == word}
-    marks = [False] * len(text)
     words = list(WORD.finditer(text))
-    for word in words:
-        if word.group().lower() in exact or fold(word.group()) in unaccented:
+    lowered = [word.group().lower() for word in words]
+    folded = [fold(word) for word in lowered]
+    marked = [False] * len(words)
+
+    def same(position: int, term_word: str) -> bool:
+        return lowered[position] == term_word or (
+            fold(term_word) == term_word and folded[position] == term_word
+        )
+
+    for term in meaningful_terms(terms):
+        term_words = [word.lower() for word in WORD.findall(term)]
+        shortest = 1 if len(term_words) == 1 else 2
+        for start in range(len(words)):
+            for offset in range(len(term_words)):
+                length = 0
+                while (
+                    start + length < len(words)
+                    and offset + length < len(term_words)
+                    and same(start + length, term_words[offset + length])
+                ):
+                    length += 1
+                if length >= shortest:
+                    marked[start : start + length] = [True] * length
+    marks = [False] * len(text)
+    for word, mark in zip(words, marked, strict=True):
+        if mark:
             marks[word.start() : word.end()] = [True] * (word.end() - word.start())
     for left, right in zip(words, words[1:], strict=False):
         if marks[left.start()] and marks[right.start()] and not text[left.end() : right.start()].strip():

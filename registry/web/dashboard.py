@@ -22,6 +22,7 @@ from registry.auth.policy import Permission
 from registry.choices import Role
 from registry.db import get_session
 from registry.exports.formats import safe_cell
+from registry.filters import QUEUE_AGES
 from registry.models import Agency
 from registry.services.stats import (
     WAITING_STATUSES,
@@ -95,7 +96,8 @@ def bar_link(chart: Breakdown, bar: Bar) -> str | None:
         return url_for("reporting.round_page", round_id=chart.round_id, state=bar.key)
     if chart.target == "review":
         if policy.allows(current_actor(), Permission.REVIEW):
-            return url_for("review.queue")
+            # The waiting bands are the queue's age filter: the bar opens the same proposals.
+            return url_for("review.queue", age=bar.key if bar.key in QUEUE_AGES else None)
         return url_for("systems.index", status=list(WAITING_STATUSES))
     return url_for("systems.index", **bar.filter) if bar.filter else None
 

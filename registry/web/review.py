@@ -13,9 +13,10 @@ from registry.choices import Disposition, SystemStatus
 from registry.db import get_session
 from registry.errors import StaleEditError, ValidationError
 from registry.fields import field_label
-from registry.filters import page_number
+from registry.filters import QUEUE_AGE_LABELS, page_number, parse_queue_filter
 from registry.models import DuplicateWarning, InformationSystem
-from registry.services import embeddings, graph, overlaps, review, workflow
+from registry.services import assignments, embeddings, graph, overlaps, review, taxonomy, workflow
+from registry.services.agencies import filter_choices as agency_choices
 from registry.services.clusters import drawing, find_clusters, is_current
 from registry.services.dependencies import neighbourhood
 from registry.services.findings import findings_of
@@ -41,23 +42,72 @@ COMPARED_FIELDS = (
 @bp.get("/")
 @access.allow(Permission.REVIEW)
 def queue() -> str:
-    status = request.args.get("status", "")
-    items, counts = review.review_queue(get_session(), status or None)
+    session = get_session()
+    parsed = parse_queue_filter(request.args)
+    for problem in parsed.problems:
+        flash(str(problem), "warning")
+    flt = parsed.filter
+    found = review.review_queue(session, flt, user_id=current_actor().user_id)
     worker = embeddings.background(current_app)
     run = worker.run if worker is not None and worker.run is not None and not worker.run.finished else None
-    return render_template("review/queue.html", items=items, counts=counts, status=status, embedding=run)
+    return render_template(
+        "review/queue.html",
+        items=found.items,
+        counts=found.counts,
+        flt=flt,
+        status=flt.status,
+        agencies=agency_choices(session, flt.agency),
+        capabilities=taxonomy.capabilities(session),
+        ages=QUEUE_AGE_LABELS,
+        risk_levels=review.RISK_LEVELS,
+        locale=current_locale(),
+        embedding=run,
+    )
+
+
+@bp.post("/<code>/assign")
+@access.allow(Permission.REVIEW)
+def assign(code: str) -> Any:
+    """Give the proposal to a reviewer, take it ("Take it" sends one's own name) or hand it back."""
+    system = load_or_404(code)
+    try:
+        who = assignments.assign_reviewer(
+            get_session(), system, reviewer=request.form.get("reviewer"), actor=current_actor()
+        )
+    except ValidationError as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(str(message), "warning")
+    else:
+        if who is None:
+            flash(gettext("%(code)s is back in the queue, assigned to nobody.", code=system.code), "success")
+        else:
+            flash(
+                gettext("%(code)s is assigned to %(name)s.", code=system.code, name=who.full_name), "success"
+            )
+    if request.form.get("back") == "queue":
+        return redirect(url_for(".queue", **parse_queue_filter(request.form).filter.to_args()))
+    return redirect(url_for(".page", code=code))
 
 
 def _page(system: InformationSystem, errors: dict[str, list[object]] | None = None, status: int = 200) -> Any:
     session = get_session()
     locale = current_locale()
+    seen = overlaps.warnings_seen_from(session, system, locale)
+    decisions = workflow.decisions_of(session, system.id)  # type: ignore[arg-type]
     return (
         render_template(
             "review/page.html",
             system=system,
-            overlaps=overlaps.warnings_seen_from(session, system, locale),
+            overlaps=seen,
             findings=findings_of(session, system.id, locale),  # type: ignore[arg-type]
-            decisions=workflow.decisions_of(session, system.id),  # type: ignore[arg-type]
+            decisions=decisions,
+            names=review.people_named(
+                session, [v.warning.decided_by_id for v in seen] + [d.reviewer_id for d in decisions]
+            ),
+            assignee=assignments.assignee_of(session, system.id),  # type: ignore[arg-type]
+            reviewers=assignments.reviewers(session),
+            assignable=system.status in assignments.ASSIGNABLE_STATUSES,
             decision_label=workflow.decision_label,
             moves=workflow.available(current_actor(), system),
             decisions_possible=workflow.available(current_actor(), system, decisions=True),

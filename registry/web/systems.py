@@ -330,6 +330,9 @@ def move(code: str, action: str) -> Any:
         gettext("%(code)s is now: %(status)s.", code=system.code, status=SystemStatus(system.status).label),
         "success",
     )
+    if action == "start_review":
+        # The reviewer took it in to decide on it: the review page is where that happens.
+        return redirect(url_for("review.page", code=code))
     return redirect(url_for(".detail", code=code))
 
 

@@ -74,6 +74,9 @@
       } },
       { selector: "node.focus", style: { "text-max-width": 170, "border-width": 5, "border-color": colours.focus, "width": small ? 28 : 34, "height": small ? 28 : 34, "font-size": font + 2, "font-weight": "bold", "min-zoomed-font-size": 0, "z-index": 10 } },
       { selector: "node.platform.focus", style: { "width": small ? 36 : 48, "height": small ? 36 : 48 } },
+      // A small picture has room for its one focus to be named in full: a name cut short there
+      // is the one the reader came to compare.
+      { selector: "node.focus.system", style: small ? { "label": "data(name)", "text-max-width": 200 } : {} },
       { selector: "node.overlay-on.flag-isolated", style: { "border-color": colours.isolated, "border-style": "dashed", "border-width": 4 } },
       { selector: "node.overlay-on.flag-duplicates", style: { "border-color": colours.duplicates, "border-style": "double", "border-width": 6 } },
       { selector: "edge", style: {

@@ -117,7 +117,9 @@ def test_overlapping_deployments_fold_into_their_platform(finder):
         assert platform["reasons"][-1] == {
             "code": "via_deployments",
             "count": platform["via_deployments"],
-            "message": f"Found through {platform['via_deployments']} deployment(s) of the platform",
+            "message": f"Found through {platform['via_deployments']} deployment"
+            + ("" if platform["via_deployments"] == 1 else "s")
+            + " of the platform",
         }
     assert "duplicates_central_platform" in {r["code"] for r in platform["reasons"]}
     pairs = finder.pairs(min_score=0.0)

@@ -166,4 +166,15 @@ def page_response(endpoint: str, query: PageQuery, items: list[Any], total: int)
     )
 
 
-from registry.web.api import docs, graph, jobs, portfolio, reference, reporting, scorecards, stats, systems  # noqa: E402,F401 - register the routes
+from registry.web.api import (  # noqa: E402,F401 - register the routes
+    docs,
+    graph,
+    jobs,
+    portfolio,
+    reference,
+    reporting,
+    review,
+    scorecards,
+    stats,
+    systems,
+)

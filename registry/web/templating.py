@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from babel.dates import get_timezone_name
 from babel.numbers import format_compact_currency
 from flask import Flask
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_timezone,
+    to_user_timezone,
+)
+from markupsafe import Markup, escape
 
 from registry.choices import (
     AgencyBlock,
@@ -65,6 +76,26 @@ def fmt_money(value: int | float | None) -> str:
     return "" if value is None else format_currency(value, "VND")
 
 
+def fmt_datetime_text(value: datetime | str) -> str:
+    """An instant as the reader's language writes it, in the registry's time zone, the zone
+    named: the one way pages show a date and time, so no reader has to guess the zone."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    zone = get_timezone_name(get_timezone(), locale=current_locale())
+    return f"{format_datetime(value, 'medium')} ({zone})"
+
+
+def fmt_datetime(value: datetime | str | None) -> Markup:
+    """:func:`fmt_datetime_text` inside ``<time datetime=…>``, whose machine-readable value
+    carries the zone's offset (a naive value is UTC, as the database stores it)."""
+    if value is None or value == "":
+        return Markup("")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    machine = to_user_timezone(value).isoformat(timespec="seconds")
+    return Markup('<time datetime="{}">{}</time>').format(machine, escape(fmt_datetime_text(value)))
+
+
 def may(permission: str) -> bool:
     """Whether the signed-in person holds ``permission``: menus show only what they can open."""
     from flask_login import current_user
@@ -92,6 +123,7 @@ def current_locale() -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["datetime"] = fmt_datetime
     app.jinja_env.globals.update(
         label_of=label_of,
         fmt_number=fmt_number,
@@ -100,6 +132,7 @@ def init_app(app: Flask) -> None:
         format_date=format_date,
         format_datetime=format_datetime,
         format_currency=format_currency,
+        fmt_datetime=fmt_datetime,
         may=may,
         unread_notifications=unread_notifications,
     )

@@ -58,9 +58,15 @@ def parse_instant(value: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def trail_start(session: Session) -> datetime | None:
+    """When the audit trail's first event happened: nothing can be rebuilt before it."""
+    first = session.scalar(select(func.min(AuditEvent.occurred_at)))
+    return None if first is None else first.replace(tzinfo=UTC) if first.tzinfo is None else first
+
+
 def notes(session: Session, scope: AsOfScope) -> str:
     """The metadata's account of how the rows were made, with what the trail lacks."""
-    first = session.scalar(select(func.min(AuditEvent.occurred_at)))
+    first = trail_start(session)
     created = select(AuditEvent.system_id).where(AuditEvent.action == CREATE)
     untracked = session.scalar(
         select(func.count()).select_from(InformationSystem).where(InformationSystem.id.not_in(created))
@@ -122,7 +128,7 @@ def rows(session: Session, scope: AsOfScope, batch: int = BATCH) -> Iterator[dic
 
 
 def _apply(state: dict[str, Any] | None, action: str, occurred_at: datetime, after: dict[str, Any]) -> Any:
-    moment = timestamp(occurred_at).replace("Z", "+00:00")
+    moment = timestamp(occurred_at.replace(microsecond=0)).replace(".000000Z", "+00:00")
     if action == CREATE:
         return {**after, "version": 1, "created_at": moment, "updated_at": moment}
     if state is None:  # events of a system whose registration the trail does not hold

@@ -13,6 +13,7 @@ from flask_babel import (
     format_date,
     format_datetime,
     format_decimal,
+    format_percent,
     get_locale,
     get_timezone,
     to_user_timezone,
@@ -61,6 +62,11 @@ def label_of(vocabulary: str, value: str | None) -> str:
 
 def fmt_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value)
+
+
+def fmt_percent(value: float | None) -> str:
+    """A score (0–1) as the reader's language writes a percentage ("85 %", "85%")."""
+    return "" if value is None else format_percent(value)
 
 
 def fmt_compact_money(value: int | None) -> str:
@@ -127,6 +133,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         label_of=label_of,
         fmt_number=fmt_number,
+        fmt_percent=fmt_percent,
         fmt_compact_money=fmt_compact_money,
         fmt_money=fmt_money,
         format_date=format_date,

@@ -102,7 +102,7 @@ class _Names:
                 for key, value in pending.pop().items():
                     if isinstance(value, dict):
                         pending.append(value)
-                    if key in AGENCY_KEYS | TERM_KEYS:
+                    if key in AGENCY_KEYS or key in TERM_KEYS:
                         codes.update(value if isinstance(value, list) else [value] if value else [])
         self.agencies = {
             a.code: a.name for a in session.scalars(select(Agency).where(Agency.code.in_(codes)))

@@ -369,6 +369,38 @@ def test_every_recorded_action_has_a_label_in_both_languages(app: Flask):
     assert untranslated == [], f"audit actions without a Vietnamese label: {untranslated}; {ADD_TRANSLATION}"
 
 
+def recorded_object_types() -> set[str]:
+    found: set[str] = set()
+    for _module, call in _recording_calls():
+        for node in ast.walk(call):
+            if isinstance(node, ast.keyword) and node.arg == "object_type":
+                found.add(ast.literal_eval(node.value))
+            elif isinstance(node, ast.Dict):
+                found.update(
+                    ast.literal_eval(v)
+                    for k, v in zip(node.keys, node.values, strict=True)
+                    if isinstance(k, ast.Constant) and k.value == "object_type"
+                )
+    return found
+
+
+def test_every_recorded_object_type_has_a_label_in_both_languages(app: Flask):
+    catalog = _catalog()
+    types = recorded_object_types()
+    assert {"system", "warning", "export", "portfolio"} <= types
+    unlabelled = sorted(types - set(audit.OBJECT_TYPE_LABELS))
+    assert unlabelled == [], (
+        f"audit object types without a label: {unlabelled}; add each to OBJECT_TYPE_LABELS in "
+        "registry/services/audit.py"
+    )
+    with app.app_context():
+        labels = audit.OBJECT_TYPE_LABELS.items()
+        untranslated = [t for t, label in labels if _missing_translation(label, catalog)]
+    assert untranslated == [], (
+        f"audit object types without a Vietnamese label: {untranslated}; {ADD_TRANSLATION}"
+    )
+
+
 def test_every_recorded_key_has_a_label_in_both_languages(app: Flask):
     catalog = _catalog()
     unlabelled = sorted(k for k in recorded_keys() if not has_label(k))

@@ -373,6 +373,27 @@ ACTION_LABELS: dict[str, object] = {
 """The label of every action :func:`record` accepts; it refuses any other."""
 
 
+OBJECT_TYPE_LABELS: dict[str, object] = {
+    "system": _l("System"),
+    "dependency": _l("Dependency"),
+    "warning": _l("Duplication warning"),
+    "user": _l("Account"),
+    "token": _l("API token"),
+    "agency": _l("Agency"),
+    "round": _l("Reporting round"),
+    "usage_report": _l("Usage report"),
+    "export": _l("Export"),
+    "import": _l("Import"),
+    "portfolio": _l("Whole portfolio"),
+    "seed": _l("Demo data"),
+}
+"""What an event is about, as the trail's page names it."""
+
+
+def object_type_label(object_type: str) -> str:
+    return str(OBJECT_TYPE_LABELS.get(object_type, object_type))
+
+
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
 

@@ -86,7 +86,7 @@ def begin(
         total = inventory.count(session, scope)
     else:
         past = as_of_scope(scope, as_of)
-        filters["as_of"] = timestamp(as_of)
+        filters["as_of"] = as_of_export.iso_second(as_of)
         total, notes = as_of_export.count(session, past), as_of_export.notes(session, past)
     meta = _meta(actor, filters, total, notes=notes)
     _audited(session, actor, "export.inventory", fmt, meta)

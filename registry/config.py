@@ -12,10 +12,12 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev"})
 
 PAGE_SIZES = (25, 50, 100)
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 class ConfigError(RuntimeError):
@@ -46,6 +48,13 @@ def load_settings(
             raise ConfigError("SECRET_KEY must be set to a long random value in production.")
         secret = secrets.token_hex(32)
     database_url = env.get("DATABASE_URL") or default_database_url(instance_path)
+    zone = env.get("REGISTRY_TIMEZONE") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"REGISTRY_TIMEZONE={zone!r} is not a time zone name such as {DEFAULT_TIMEZONE}."
+        ) from exc
     queue_url = env.get("REGISTRY_QUEUE_URL") or default_queue_url(instance_path)
     embedded_default = "1" if queue_url.startswith("sqlite") else "0"
     return {
@@ -56,7 +65,8 @@ def load_settings(
         # the README's single run command is enough; never on PostgreSQL, where data is real.
         "AUTO_SETUP": env.get("REGISTRY_AUTO_SETUP", "1") not in {"0", "false", "no"},
         "BABEL_DEFAULT_LOCALE": "vi",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        # Pages show every date and time in this zone, and name it; exports stay in UTC.
+        "BABEL_DEFAULT_TIMEZONE": zone,
         "LANGUAGES": ("vi", "en"),
         "PAGE_SIZE": 25,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -232,8 +232,9 @@ def test_events_appended_in_bulk_chain_and_read_back_like_single_ones(session, m
             "object_id": f"HTTT-2026-{n:06d}",
             "object_label": tricky,
             "system_id": system.id,
-            "before": None if n % 2 else {"name": tricky, "tags": [1, None, True]},
-            "after": {"name": "Văn bản", "z": {"b": 1, "a": [tricky]}, "n": n},
+            "before": None if n % 2 else {"name": tricky, "capabilities": [1, None, True]},
+            # Keys out of order, nested: every key has a label, as recording requires.
+            "after": {"name": "Văn bản", "filters": {"status": 1, "q": [tricky]}, "version": n},
         }
         for n in range(5)
     ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
@@ -75,7 +77,7 @@ def test_cells_that_look_like_formulas_are_escaped(client, inventory):
     first = next(r for r in rows if r["code"] == inventory["first"].code)
     assert first["description"].startswith("'=HYPERLINK")
     book = openpyxl.load_workbook(io.BytesIO(client.get("/exports/systems.xlsx").get_data()))
-    descriptions = [row[2] for row in book["Systems"].iter_rows(min_row=2, values_only=True)]
+    descriptions = [row[2] for row in book["Systems"].iter_rows(min_row=3, values_only=True)]
     assert any(d.startswith("'=HYPERLINK") for d in descriptions)
     assert not any(isinstance(d, str) and d.startswith("=") for d in descriptions)
 
@@ -86,19 +88,55 @@ def test_xlsx_has_the_related_sheets_a_frozen_header_and_filters(client, invento
     book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
     assert book.sheetnames == ["Systems", "Dependencies", "Warnings", "Findings", "Decisions", "About"]
     systems = book["Systems"]
-    assert systems.freeze_panes == "A2" and systems.auto_filter.ref.startswith("A1:")
-    assert systems["A1"].value == "code" and systems.max_row == 4
+    assert systems.freeze_panes == "A3" and systems.auto_filter.ref.startswith("A2:")
+    assert systems["A2"].value == "code" and systems.max_row == 5
     assert systems.column_dimensions["B"].width >= 40
-    dependencies = list(book["Dependencies"].iter_rows(min_row=2, values_only=True))
+    dependencies = list(book["Dependencies"].iter_rows(min_row=3, values_only=True))
     assert dependencies == [(inventory["first"].code, inventory["platform"].code, "authentication", None)]
-    warnings = list(book["Warnings"].iter_rows(min_row=2, values_only=True))
+    warnings = list(book["Warnings"].iter_rows(min_row=3, values_only=True))
     assert {(w[0], w[1]) for w in warnings} >= {
         tuple(sorted([inventory["first"].code, inventory["second"].code]))
     }
-    assert any(row[1] == "R7" for row in book["Findings"].iter_rows(min_row=2, values_only=True))
+    assert any(row[1] == "R7" for row in book["Findings"].iter_rows(min_row=3, values_only=True))
     about = dict(book["About"].iter_rows(values_only=True))
     assert about["exported_by"] == "admin" and about["systems"] == 3
     assert "admin" in book.properties.creator
+
+
+def test_xlsx_labels_its_columns_in_the_chosen_language_above_their_names(client, inventory):
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/exports/systems.xlsx?lang=en").get_data()))
+    systems = book["Systems"]
+    labels = {c.value: label.value for label, c in zip(systems[1], systems[2], strict=True)}
+    assert labels["code"] == "Public code" and labels["estimated_cost_vnd"] == "Estimated cost (VND)"
+    assert labels["created_at"] == "Added to the registry (UTC)" and systems["A1"].font.b
+    assert all(label and label != name for name, label in labels.items()), labels
+    for title in ("Dependencies", "Warnings", "Findings", "Decisions"):
+        sheet = book[title]
+        pairs = zip(sheet[1], sheet[2], strict=True)
+        assert all(label.value and label.value != name.value for label, name in pairs), title
+    vietnamese = openpyxl.load_workbook(io.BytesIO(client.get("/exports/systems.xlsx").get_data()))
+    assert vietnamese["Systems"]["A1"].value == "Mã hệ thống" and vietnamese["Systems"]["A2"].value == "code"
+
+
+def test_xlsx_writes_costs_as_numbers_and_times_as_date_cells(client, inventory):
+    systems = openpyxl.load_workbook(io.BytesIO(client.get("/exports/systems.xlsx").get_data()))["Systems"]
+    columns = [c.value for c in systems[2]]
+    first = next(row for row in systems.iter_rows(min_row=3) if row[0].value == inventory["first"].code)
+    cost = first[columns.index("estimated_cost_vnd")]
+    assert cost.value == 1_200_000_000 and cost.number_format == "#,##0"
+    created = first[columns.index("created_at")]
+    assert isinstance(created.value, datetime) and created.is_date and created.value.microsecond == 0
+    assert abs(created.value - inventory["first"].created_at.replace(tzinfo=None)) < timedelta(seconds=1)
+    warnings = openpyxl.load_workbook(io.BytesIO(client.get("/exports/warnings.xlsx").get_data()))["Warnings"]
+    score = warnings[3][[c.value for c in warnings[2]].index("score")]
+    assert isinstance(score.value, float) and score.number_format == "0%"
+
+
+def test_csv_and_json_times_are_iso_without_microseconds(client, inventory):
+    _meta, rows = _csv(client.get("/exports/systems.csv"))
+    body = json.loads(client.get("/exports/systems.json").get_data())
+    for value in [r["created_at"] for r in rows] + [s["updated_at"] for s in body["systems"]]:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", value), value
 
 
 def test_json_export_holds_the_same_rows_with_metadata(client, inventory):
@@ -135,7 +173,7 @@ def test_the_command_line_exports_with_a_progress_bar(app, inventory, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "2 systems written" in result.output
-    assert openpyxl.load_workbook(target)["Systems"].max_row == 3
+    assert openpyxl.load_workbook(target)["Systems"].max_row == 4  # labels, names, two systems
     csv_target = tmp_path / "inventory.csv"
     app.test_cli_runner().invoke(args=["export", "systems", "--output", str(csv_target)])
     assert csv_target.read_text(encoding="utf-8-sig").splitlines()[0].startswith("# Registry inventory")

@@ -118,9 +118,9 @@ def test_the_last_day_a_date_can_name_is_a_period_s_end(client, decided):
 def test_warnings_carry_both_systems_score_components_detector_and_disposition(client, decided):
     book = openpyxl.load_workbook(io.BytesIO(client.get("/exports/warnings.xlsx").get_data()))
     sheet = book["Warnings"]
-    header = [c.value for c in sheet[1]]
+    header = [c.value for c in sheet[2]]  # under the row of labels
     assert header == list(records.WARNING_COLUMNS)
-    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=3)]
     justified = next(r for r in rows if r["status"] == "justified")
     assert {justified["system_a"], justified["system_b"]} == {decided["platform"].code, decided["ours"].code}
     assert justified["score"] == 0.8765 and json.loads(justified["components"]) == {"name": 0.8, "word": 0.7}
@@ -189,7 +189,8 @@ def test_the_command_line_exports_decisions_and_warnings(app, decided, tmp_path)
 def test_the_export_menus_offer_the_new_exports(client_for, decided):
     reviewer = client_for("reviewer").get("/systems/?level=province").get_data(as_text=True)
     assert 'href="/exports/decisions.xlsx"' in reviewer and 'href="/exports/warnings.csv"' in reviewer
-    assert 'name="as_of"' in reviewer and 'formaction="/exports/systems.json"' in reviewer
+    assert 'name="as_of"' in reviewer and 'action="/exports/as-of"' in reviewer
+    assert 'name="fmt" value="json"' in reviewer
     assert '<input type="hidden" name="level" value="province">' in reviewer
     assert "audit-trail" not in reviewer
     auditor = client_for("auditor")

@@ -89,7 +89,7 @@ def test_control_characters_are_written_as_excel_writes_them():
     rows = [{"code": "HTTT-2026-000001", "name": "Bell\x07 and tab\tkept"}]
     with write_xlsx(meta, rows, [], columns=("code", "name")) as output:
         book = openpyxl.load_workbook(io.BytesIO(output.read()))
-    assert book["Systems"]["B2"].value == "Bell_x0007_ and tab\tkept"
+    assert book["Systems"]["B3"].value == "Bell_x0007_ and tab\tkept"  # under labels and names
 
 
 def test_characters_xml_cannot_hold_are_replaced_wherever_they_are():

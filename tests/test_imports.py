@@ -158,6 +158,19 @@ def test_export_import_into_an_empty_registry_and_export_again_gives_the_same_co
     assert audit.verify(session).ok
 
 
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_an_exported_workbook_is_read_by_its_column_names_under_the_labels(session, portfolio, locale):
+    with force_locale(locale):
+        data = export_as(session, "xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Systems"]
+    assert sheet["A2"].value == "code" and sheet["A1"].value not in (None, "code")
+    assert isinstance(sheet.cell(3, [c.value for c in sheet[2]].index("created_at") + 1).value, date)
+    plan = plan_import(session, OPERATOR, "inventory.xlsx", data)
+    assert plan.ok, plan.problems()
+    assert plan.counts == {Action.UNCHANGED: 3}
+    assert plan.rows[0].location.endswith(" 3")  # the first system comes after both header rows
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
 def test_importing_the_same_file_again_changes_nothing(session, portfolio, fmt):
     data = export_as(session, fmt)

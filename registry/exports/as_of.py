@@ -31,7 +31,6 @@ from registry.exports.inventory import BATCH, COLUMNS, LINKED, LIST_SEPARATOR
 from registry.filters import SystemFilter
 from registry.models import Agency, AuditEvent, InformationSystem
 from registry.models.agency import subtree_ids
-from registry.models.audit_chain import timestamp
 from registry.text import fold, search_terms
 
 CREATE = "system.create"
@@ -58,16 +57,29 @@ def parse_instant(value: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def iso_second(moment: datetime) -> str:
+    """An instant as exports write it: ISO 8601, UTC, to the second (no microseconds)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def trail_start(session: Session) -> datetime | None:
+    """When the audit trail's first event happened: nothing can be rebuilt before it."""
+    first = session.scalar(select(func.min(AuditEvent.occurred_at)))
+    return None if first is None else first.replace(tzinfo=UTC) if first.tzinfo is None else first
+
+
 def notes(session: Session, scope: AsOfScope) -> str:
     """The metadata's account of how the rows were made, with what the trail lacks."""
-    first = session.scalar(select(func.min(AuditEvent.occurred_at)))
+    first = trail_start(session)
     created = select(AuditEvent.system_id).where(AuditEvent.action == CREATE)
     untracked = session.scalar(
         select(func.count()).select_from(InformationSystem).where(InformationSystem.id.not_in(created))
     )
-    start = timestamp(first) if first else "never (the trail is empty)"
+    start = iso_second(first) if first else "never (the trail is empty)"
     return (
-        f"as of {timestamp(scope.instant)}: reconstructed from the audit trail, which starts "
+        f"as of {iso_second(scope.instant)}: reconstructed from the audit trail, which starts "
         f"{start}; {untracked or 0} systems registered without a creation event are not "
         "included; created_at/updated_at are the times of their events; agency names are today's"
     )
@@ -122,7 +134,7 @@ def rows(session: Session, scope: AsOfScope, batch: int = BATCH) -> Iterator[dic
 
 
 def _apply(state: dict[str, Any] | None, action: str, occurred_at: datetime, after: dict[str, Any]) -> Any:
-    moment = timestamp(occurred_at).replace("Z", "+00:00")
+    moment = iso_second(occurred_at)
     if action == CREATE:
         return {**after, "version": 1, "created_at": moment, "updated_at": moment}
     if state is None:  # events of a system whose registration the trail does not hold

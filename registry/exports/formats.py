@@ -13,13 +13,16 @@ import json
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import date, datetime
 from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from registry.exports import xlsx
+from registry.exports import inventory, xlsx
 from registry.exports.inventory import COLUMNS
+from registry.fields import column_label
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_METADATA_PREFIX = "#"
@@ -168,6 +171,33 @@ WIDTHS = {
 }
 
 
+NUMBER_FORMATS = {
+    "estimated_cost_vnd": "thousands",
+    "cost_vnd": "thousands",
+    "target_users": "thousands",
+    "active_users": "thousands",
+    "score": "percent",
+}
+"""How the workbook shows a column's numbers (the value stays the plain number)."""
+DATE_COLUMNS = frozenset({*inventory.DATE_COLUMNS, "decided_at", "flagged_at", "detected_at", "exported_at"})
+"""Columns written as real date cells in a workbook (ISO 8601 text in CSV and JSON)."""
+
+
+def _dated(rows: Iterable[list[Any]], header: Sequence[str]) -> Iterator[list[Any]]:
+    """The rows with their ISO dates and times turned into dates, for spreadsheet date cells."""
+    indices = [i for i, name in enumerate(header) if name in DATE_COLUMNS]
+    if not indices:
+        yield from rows
+        return
+    for row in rows:
+        for i in indices:
+            value = row[i] if i < len(row) else None
+            if isinstance(value, str) and value:
+                with suppress(ValueError):  # not a date after all: kept as the text it is
+                    row[i] = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        yield row
+
+
 def write_xlsx(
     meta: ExportMeta,
     rows: Iterable[dict[str, Any]],
@@ -192,7 +222,21 @@ def write_xlsx(
             yield [("'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v) for v in row]
 
     def widths(header: Sequence[str], named: dict[str, int]) -> list[int]:
-        return [named.get(name, max(12, len(name) + 2)) for name in header]
+        return [
+            named.get(name, max(12, len(name) + 2, min(len(column_label(name)) + 2, 40))) for name in header
+        ]
+
+    def sheet(
+        title: str, header: Sequence[str], rows: Iterable[list[Any]], named: dict[str, int]
+    ) -> xlsx.Sheet:
+        return xlsx.Sheet(
+            title,
+            _dated(rows, header),
+            list(header),
+            widths(header, named),
+            labels=[column_label(name) for name in header],
+            number_formats=[NUMBER_FORMATS.get(name, "") for name in header],
+        )
 
     about = [
         ["exported_at", meta.exported_at],
@@ -202,11 +246,8 @@ def write_xlsx(
         *([["notes", meta.notes]] if meta.notes else []),
     ]
     sheets = [
-        xlsx.Sheet(meta.unit.capitalize(), system_rows(), list(columns), widths(columns, WIDTHS)),
-        *(
-            xlsx.Sheet(title, escaped_rows(sheet_rows), header, widths(header, {}))
-            for title, header, sheet_rows in extra_sheets
-        ),
+        sheet(meta.unit.capitalize(), columns, system_rows(), WIDTHS),
+        *(sheet(title, header, escaped_rows(sheet_rows), {}) for title, header, sheet_rows in extra_sheets),
         xlsx.Sheet(
             "About",
             [[key, safe_cell(value)] for key, value in about],

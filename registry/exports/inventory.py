@@ -75,9 +75,11 @@ def _conditions(session: Session, scope: ExportScope) -> list[Any]:
 def _iso(value: Any) -> Any:
     if isinstance(value, str):
         # SQLite's text: "2026-11-23 22:55:33.123456" (UTC by construction) or "2026-11-23".
-        return value.replace(" ", "T", 1) + "+00:00" if " " in value else value
+        # Whole seconds: microseconds are noise to a reader and to a spreadsheet.
+        return value.split(".", 1)[0].replace(" ", "T", 1) + "+00:00" if " " in value else value
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
     if isinstance(value, date):
         return value.isoformat()
     return value

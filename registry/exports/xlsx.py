@@ -12,10 +12,11 @@ size, which readers such as openpyxl's read-only mode rely on) comes before the 
 file is then copied into the ZIP archive.
 
 What a cell becomes: ``str`` an inline string (``xml:space="preserve"`` keeps its spaces),
-``bool`` a boolean, ``int``/``float``/``Decimal`` a number, ``None`` and ``""`` no cell, and
-anything else its ``str()`` as text. Text is never a formula. Characters XML cannot hold
-(controls other than tab, newline and carriage return) are written ``_xHHHH_``, as Excel
-writes them.
+``bool`` a boolean, ``int``/``float``/``Decimal`` a number (in its column's number format),
+``datetime``/``date`` a date cell (UTC, shown ``yyyy-mm-dd hh:mm:ss`` or ``yyyy-mm-dd``),
+``None`` and ``""`` no cell, and anything else its ``str()`` as text. Text is never a
+formula. Characters XML cannot hold (controls other than tab, newline and carriage return)
+are written ``_xHHHH_``, as Excel writes them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
@@ -58,6 +59,26 @@ class Sheet:
     frozen_header: bool = True
     filtered: bool = True
     """An autofilter over the header and every row."""
+    labels: Sequence[str] = ()
+    """People's names of the header's columns, written in a row above it: the header itself
+    stays the machine names an import reads back."""
+    number_formats: Sequence[str] = ()
+    """Per column from A: ``"thousands"`` (1,200,000), ``"percent"`` (85%) or ``""``."""
+
+
+NUMBER_STYLES = {"thousands": ' s="2"', "percent": ' s="5"'}
+_DATE_STYLE, _DATETIME_STYLE, _LABEL_STYLE, _NAME_STYLE = ' s="3"', ' s="4"', ' s="1"', ' s="6"'
+_EPOCH = datetime(1899, 12, 30)
+"""Day 0 of Excel's (1900) date system, as its serial numbers count from it."""
+
+
+def _serial(value: date) -> str:
+    """Excel's serial number of a date or an instant (days since :data:`_EPOCH`, UTC)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return repr(round((value - _EPOCH).total_seconds() / 86400, 9))
+    return str((value - _EPOCH.date()).days)
 
 
 @dataclass(frozen=True)
@@ -99,11 +120,14 @@ def _encoded(xml: str) -> bytes:
     return data
 
 
-def _row(number: int, values: Sequence[Any], letters: Sequence[str], style: str = "") -> str:
-    """One ``<row>``; ``letters`` must cover every value (see ``_sheet_data``)."""
+def _row(
+    number: int, values: Sequence[Any], letters: Sequence[str], style: str = "", numbers: Sequence[str] = ()
+) -> str:
+    """One ``<row>``; ``letters`` must cover every value (see ``_sheet_data``); ``numbers`` holds
+    each column's style for numbers (``""`` for none)."""
     cells = [f'<row r="{number}">']
     append = cells.append
-    for letter, value in zip(letters, values, strict=False):
+    for letter, value, number_style in zip(letters, values, numbers or [style] * len(letters), strict=False):
         kind = value.__class__
         if kind is str:
             if value:
@@ -119,7 +143,11 @@ def _row(number: int, values: Sequence[Any], letters: Sequence[str], style: str 
         elif kind is bool:
             append(f'<c r="{letter}{number}"{style} t="b"><v>{int(value)}</v></c>')
         elif kind is int or kind is float or kind is Decimal:
-            append(f'<c r="{letter}{number}"{style}><v>{value}</v></c>')
+            append(f'<c r="{letter}{number}"{style or number_style}><v>{value}</v></c>')
+        elif kind is datetime:
+            append(f'<c r="{letter}{number}"{_DATETIME_STYLE}><v>{_serial(value)}</v></c>')
+        elif kind is date:
+            append(f'<c r="{letter}{number}"{_DATE_STYLE}><v>{_serial(value)}</v></c>')
         else:
             append(
                 f'<c r="{letter}{number}"{style} t="inlineStr"><is><t xml:space="preserve">'
@@ -131,18 +159,26 @@ def _row(number: int, values: Sequence[Any], letters: Sequence[str], style: str 
 
 def _sheet_data(sheet: Sheet, body: IO[bytes]) -> tuple[int, int]:
     """Write ``sheet``'s ``<row>`` elements to ``body``; the number of rows and of columns."""
-    letters = [column_letter(i) for i in range(len(sheet.header))]
-    number, width = 0, len(sheet.header)
-    if sheet.header:
+    letters = [column_letter(i) for i in range(max(len(sheet.header), len(sheet.labels)))]
+    number, width = 0, len(letters)
+    if sheet.labels:
         number = 1
-        body.write(_encoded(_row(1, sheet.header, letters, ' s="1"')))
+        body.write(_encoded(_row(1, sheet.labels, letters, _LABEL_STYLE)))
+    if sheet.header:
+        number += 1
+        body.write(
+            _encoded(_row(number, sheet.header, letters, _NAME_STYLE if sheet.labels else _LABEL_STYLE))
+        )
+    numbers = [NUMBER_STYLES.get(f, "") for f in sheet.number_formats]
     pending: list[str] = []
     for values in sheet.rows:
         number += 1
         if len(values) > len(letters):
             width = max(width, len(values))
             letters.extend(column_letter(i) for i in range(len(letters), len(values)))
-        pending.append(_row(number, values, letters))
+        if len(numbers) < len(letters):
+            numbers.extend([""] * (len(letters) - len(numbers)))
+        pending.append(_row(number, values, letters, "", numbers))
         if len(pending) == 500:
             body.write(_encoded("".join(pending)))
             pending.clear()
@@ -154,8 +190,9 @@ def _sheet_head(sheet: Sheet, rows: int, columns: int, selected: bool) -> str:
     last = f"{column_letter(max(columns, 1) - 1)}{max(rows, 1)}"
     view = '<sheetView tabSelected="1" workbookViewId="0"' if selected else '<sheetView workbookViewId="0"'
     if sheet.frozen_header and sheet.header:
+        top = _header_rows(sheet)
         view += (
-            '><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            f'><pane ySplit="{top}" topLeftCell="A{top + 1}" activePane="bottomLeft" state="frozen"/>'
             '<selection pane="bottomLeft"/></sheetView>'
         )
     else:
@@ -174,7 +211,12 @@ def _sheet_head(sheet: Sheet, rows: int, columns: int, selected: bool) -> str:
 def _filter_ref(sheet: Sheet, rows: int, columns: int) -> str | None:
     if not (sheet.filtered and sheet.header):
         return None
-    return f"A1:{column_letter(max(columns, 1) - 1)}{max(rows, 1)}"
+    top = _header_rows(sheet)  # the filter sits on the machine names' row
+    return f"A{top}:{column_letter(max(columns, 1) - 1)}{max(rows, top)}"
+
+
+def _header_rows(sheet: Sheet) -> int:
+    return (1 if sheet.header else 0) + (1 if sheet.labels else 0)
 
 
 def write(output: IO[bytes], sheets: Sequence[Sheet], properties: Properties) -> None:
@@ -314,14 +356,24 @@ def _workbook_rels(count: int) -> str:
 
 _STYLES = (
     f'{_HEAD}<styleSheet xmlns="{_MAIN}">'
-    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
+    '<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><i/><sz val="9"/><color rgb="FF595959"/><name val="Calibri"/><family val="2"/></font></fonts>'
     '<fills count="2"><fill><patternFill patternType="none"/></fill>'
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    # 0 plain, 1 bold (a header), 2 thousands, 3 date, 4 date and time, 5 percent,
+    # 6 the machine names under a row of labels.
+    '<cellXfs count="7"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="9" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )

@@ -175,18 +175,25 @@ def _read_rows(
 ) -> Source:
     source = Source(format=fmt)
     columns: list[str | None] | None = None
+    header: tuple[str, list[Any]] | None = None
     word = str(prefix)
     for number, cells in lines:
         location = f"{word} {number}"
         if not any(str(c).strip() for c in cells if c is not None):
             continue
         if columns is None:
-            if str(cells[0] or "").startswith(CSV_METADATA_PREFIX):
-                continue  # the export's description line
-            columns = _columns(cells, source, location)
+            if header is None:
+                if str(cells[0] or "").startswith(CSV_METADATA_PREFIX):
+                    continue  # the export's description line
+                header = (location, cells)
+                continue
+            # A workbook's row of labels stands above the column names: read the names.
+            named = is_column_row(cells)
+            columns = _columns(*((cells, source, location) if named else (header[1], source, header[0])))
             if source.problems:
                 return source
-            continue
+            if named:
+                continue
         if len(source.records) >= max_records:
             raise too_many(max_records)
         values = row_values(columns, cells, location, source)
@@ -195,8 +202,17 @@ def _read_rows(
             source.problems.append((location, "", _l("The row has more cells than the header row.")))
         source.records.append(SourceRecord(location, values))
     if columns is None:
-        raise UnreadableFileError(_l("The file is empty: it needs a header row and one row per system."))
+        if header is None:
+            raise UnreadableFileError(_l("The file is empty: it needs a header row and one row per system."))
+        _columns(header[1], source, header[0])  # a header and no rows: its problems, if any
     return source
+
+
+def is_column_row(cells: list[Any]) -> bool:
+    """Whether a row holds only column names (``code``, ``name``…), as an export's second
+    header row does under the labels in the reader's language."""
+    names = [str(c).strip() for c in cells if c not in (None, "")]
+    return "name" in names and all(n in KNOWN_COLUMNS or n in IGNORED_COLUMNS for n in names)
 
 
 def row_values(columns: list[str | None], cells: list[Any], location: str, source: Source) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 
 from registry.auth.actor import Actor
 from registry.bulk import driver_value, insert_tuples
+from registry.fields import has_label
 from registry.models import AuditEvent, AuditHead
 from registry.models.audit_chain import (
     GENESIS,
@@ -74,6 +75,42 @@ def _advance_head(session: Session) -> tuple[int, str]:
     raise RuntimeError("could not take the audit chain's lock")
 
 
+class UnlabelledAuditEvent(ValueError):
+    """An event whose action or recorded keys have no label: people could not read it."""
+
+
+def unlabelled(action: str, *snapshots: Mapping[str, Any] | None) -> list[str]:
+    """What of an event has no label: its action, the keys of ``before``/``after`` and of
+    the mappings nested in them (an export's filters), each with where its label belongs."""
+    missing = []
+    if action not in ACTION_LABELS:
+        missing.append(f"action {action!r}: add its label to ACTION_LABELS in registry/services/audit.py")
+    pending = [snapshot for snapshot in snapshots if snapshot]
+    seen: set[str] = set()
+    while pending:
+        for key, value in pending.pop().items():
+            if isinstance(value, dict):  # JSON's objects; a plain dict test is cheap per cell
+                pending.append(value)
+            if key not in seen and not has_label(key):
+                seen.add(key)
+                missing.append(f"key {key!r}: add its label to AUDIT_KEY_LABELS in registry/fields.py")
+    return missing
+
+
+def _require_labels(action: str, *snapshots: Mapping[str, Any] | None) -> None:
+    """Refuse to write what the trail's pages would show as a program code.
+
+    Every write service is exercised by the tests, so a new action or key without a label
+    fails there, with the place to add it, long before anyone reads the trail.
+    """
+    missing = unlabelled(action, *snapshots)
+    if missing:
+        raise UnlabelledAuditEvent(
+            "Audit event without a label (then extract and translate it, see the README): "
+            + "; ".join(missing)
+        )
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -87,6 +124,7 @@ def record(
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction; it commits or rolls back with the change."""
+    _require_labels(action, before, after)
     session.flush()
     seq, prev_hash = _advance_head(session)
     values: dict[str, Any] = {
@@ -137,6 +175,7 @@ def record_many(
     def rows() -> Iterator[tuple[Any, ...]]:
         nonlocal seq, prev_hash
         for event in events:
+            _require_labels(event["action"], event.get("before"), event.get("after"))
             seq += 1
             before = event.get("before") if native else json_native(event.get("before"))
             after = event.get("after") if native else json_native(event.get("after"))
@@ -315,11 +354,48 @@ ACTION_LABELS: dict[str, object] = {
     "round.complete": _l("Agency completed its report"),
     "round.remind": _l("Reminders sent"),
     "round.extend": _l("Deadline extended"),
+    "system.submit": _l("Submitted for review"),
+    "system.withdraw": _l("Withdrawn to draft"),
+    "system.start_review": _l("Taken into review"),
+    "system.approve": _l("Approved"),
+    "system.request_changes": _l("Changes requested"),
+    "system.reject": _l("Rejected"),
+    "system.deploy": _l("Put into operation"),
+    "system.retire": _l("Retired"),
+    "warning.dispose": _l("Duplication warning decided"),
+    "agency.create": _l("Agency added"),
+    "import.commit": _l("Systems imported"),
+    "export.inventory": _l("Inventory exported"),
+    "export.decisions": _l("Decision log exported"),
+    "export.warnings": _l("Duplication warnings exported"),
+    "export.audit_trail": _l("Audit trail exported"),
     "job.start": _l("Background job started"),
     "job.cancel": _l("Background job cancelled"),
     "job.fail": _l("Background job failed"),
     "review.assign": _l("Reviewer assigned"),
 }
+"""The label of every action :func:`record` accepts; it refuses any other."""
+
+
+OBJECT_TYPE_LABELS: dict[str, object] = {
+    "system": _l("System"),
+    "dependency": _l("Dependency"),
+    "warning": _l("Duplication warning"),
+    "user": _l("Account"),
+    "token": _l("API token"),
+    "agency": _l("Agency"),
+    "round": _l("Reporting round"),
+    "usage_report": _l("Usage report"),
+    "export": _l("Export"),
+    "import": _l("Import"),
+    "portfolio": _l("Whole portfolio"),
+    "seed": _l("Demo data"),
+}
+"""What an event is about, as the trail's page names it."""
+
+
+def object_type_label(object_type: str) -> str:
+    return str(OBJECT_TYPE_LABELS.get(object_type, object_type))
 
 
 def action_label(action: str) -> str:

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, Float, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -13,6 +15,7 @@ from sqlmodel import Session, col
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.choices import Role
+from registry.errors import ValidationError
 from registry.exports import as_of as as_of_export
 from registry.exports import inventory, records, trail
 from registry.exports.formats import ExportMeta
@@ -23,6 +26,8 @@ from registry.services import audit
 
 FORMATS = ("csv", "xlsx", "json", "publiccode", "backstage")
 TRAIL_FORMATS = ("csv", "jsonl")
+AS_OF_FORMATS = ("xlsx", "csv", "json")
+"""Tables only: publiccode.yml and Backstage describe systems as they are now."""
 
 
 def restricted_agency(actor: Actor) -> int | None:
@@ -81,11 +86,34 @@ def begin(
         total = inventory.count(session, scope)
     else:
         past = as_of_scope(scope, as_of)
-        filters["as_of"] = timestamp(as_of)
+        filters["as_of"] = as_of_export.iso_second(as_of)
         total, notes = as_of_export.count(session, past), as_of_export.notes(session, past)
     meta = _meta(actor, filters, total, notes=notes)
     _audited(session, actor, "export.inventory", fmt, meta)
     return meta
+
+
+def as_of_instant(session: Session, value: str | None) -> datetime:
+    """The instant an inventory "as of" ``value`` rebuilds, or a :class:`ValidationError`
+    that says, next to the date field, why none can be: no date, not a date, or a date before
+    the audit trail begins (the file would be empty for a reason no one would guess)."""
+    if not (value or "").strip():
+        raise ValidationError({"as_of": [_l("Choose the date the inventory should show.")]})
+    instant = as_of_export.parse_instant(value or "")
+    if instant is None:
+        raise ValidationError({"as_of": [_l("Give a date as YYYY-MM-DD.")]})
+    first = as_of_export.trail_start(session)
+    if first is None or instant < first:
+        message = (
+            _l("The audit trail is empty: there is no past inventory to rebuild.")
+            if first is None
+            else _l(
+                "The audit trail begins on %(day)s: the inventory cannot be rebuilt before then.",
+                day=format_date(first),
+            )
+        )
+        raise ValidationError({"as_of": [message]})
+    return instant
 
 
 def as_of_scope(scope: inventory.ExportScope, instant: datetime) -> as_of_export.AsOfScope:
@@ -248,7 +276,8 @@ def related_sheets(
 
 def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
     if isinstance(value, float):
         return round(value, 4)
     return value

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import format_date, format_decimal, gettext
+from flask_babel import format_date, format_decimal, format_percent, gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlmodel import Session
 
 from registry.fields import field_label
 from registry.models import Agency, AuditEvent, Capability, DataDomain
 from registry.services.taxonomy import localized_name
-from registry.web.templating import label_of
+from registry.web.templating import fmt_datetime_text, label_of
 
 VOCABULARY_OF = {
     "status": "status",
@@ -29,7 +30,27 @@ VOCABULARY_OF = {
     "scope": "scope",
     "outcome": "outcome",
     "round_status": "round_status",
+    "disposition": "disposition",
+    "level": "level",
+    "block": "block",
+    "severity": "severity",
 }
+"""Keys whose values are codes of a vocabulary (:data:`registry.web.templating.VOCABULARIES`)."""
+VALUE_LABELS: dict[str, dict[str, object]] = {
+    # The list page's filters an export records, labelled as the list page labels them.
+    "agency_role": {
+        "any": _l("in any role"),
+        "owner": _l("as managing agency"),
+        "operator": _l("as operating agency"),
+        "user": _l("as user agency"),
+    },
+    "shared": {"yes": _l("Shared platforms only"), "no": _l("Not shared platforms")},
+    "warnings": {
+        "confirmed": _l("Confirmed duplicates"),
+        "suspected": _l("Suspected duplicates (warning open)"),
+    },
+}
+"""Keys whose values are codes of a small vocabulary that has no enum of its own."""
 AGENCY_KEYS = frozenset(
     {"owner_agency", "operator_agency", "user_agencies", "agency", "agencies", "without_accounts"}
 )
@@ -47,8 +68,12 @@ NUMBER_KEYS = frozenset(
         "not_completed",
     }
 )
+TERM_KEYS = {"capabilities": "capabilities", "capability": "capabilities", "data_domains": "data_domains"}
+"""Keys holding codes of capabilities or data domains, and which of the two."""
 HIDDEN_KEYS = frozenset({"version"})
-DATE_KEYS = frozenset({"period_start", "period_end", "deadline"})
+DATE_KEYS = frozenset({"period_start", "period_end", "deadline", "operating_rules_date", "since", "until"})
+DATETIME_KEYS = frozenset({"expires_at", "as_of"})
+PERCENT_KEYS = frozenset({"score", "min_score"})
 
 
 @dataclass
@@ -72,9 +97,12 @@ class _Names:
     def __init__(self, session: Session, events: Iterable[AuditEvent], locale: str):
         codes: set[str] = set()
         for event in events:
-            for values in (event.before or {}, event.after or {}):
-                for key, value in values.items():
-                    if key in AGENCY_KEYS | {"capabilities", "data_domains"}:
+            pending = [event.before or {}, event.after or {}]
+            while pending:  # an export's filters nest the agency they named
+                for key, value in pending.pop().items():
+                    if isinstance(value, dict):
+                        pending.append(value)
+                    if key in AGENCY_KEYS or key in TERM_KEYS:
                         codes.update(value if isinstance(value, list) else [value] if value else [])
         self.agencies = {
             a.code: a.name for a in session.scalars(select(Agency).where(Agency.code.in_(codes)))
@@ -93,7 +121,7 @@ class _Names:
     def of(self, key: str, code: str) -> str:
         if key in AGENCY_KEYS:
             return self.agencies.get(code, code)
-        return self.terms.get(key, {}).get(code, code)
+        return self.terms.get(TERM_KEYS.get(key, ""), {}).get(code, code)
 
 
 def _text(key: str, value: Any, names: _Names) -> str | None:
@@ -101,8 +129,19 @@ def _text(key: str, value: Any, names: _Names) -> str | None:
         return None
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if isinstance(value, list) and (key in VOCABULARY_OF or key in VALUE_LABELS):
+        return ", ".join(filter(None, (_text(key, v, names) for v in value)))
     if key in VOCABULARY_OF and isinstance(value, str):
         return label_of(VOCABULARY_OF[key], value)
+    if key in VALUE_LABELS and isinstance(value, str):
+        return str(VALUE_LABELS[key].get(value, value))
+    if key in PERCENT_KEYS and isinstance(value, int | float):
+        return format_percent(value)
+    if key in DATETIME_KEYS and isinstance(value, str):
+        try:
+            return fmt_datetime_text(value)
+        except ValueError:
+            return value
     if key in NUMBER_KEYS and isinstance(value, int):
         return format_decimal(value)
     if key in DATE_KEYS and isinstance(value, str):
@@ -112,10 +151,10 @@ def _text(key: str, value: Any, names: _Names) -> str | None:
             return value
     if isinstance(value, list):
         return ", ".join(names.of(key, str(v)) for v in value)
-    if key in AGENCY_KEYS or key in ("capabilities", "data_domains"):
+    if key in AGENCY_KEYS or key in TERM_KEYS:
         return names.of(key, str(value))
     if isinstance(value, dict):
-        return "; ".join(f"{field_label(k)}: {v}" for k, v in value.items())
+        return "; ".join(f"{field_label(k)}: {_text(k, v, names) or '—'}" for k, v in value.items())
     return str(value)
 
 

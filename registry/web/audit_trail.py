@@ -38,6 +38,7 @@ def index() -> str:
         actor=actor,
         actions=audit.actions(session),
         action_label=audit.action_label,
+        object_type_label=audit.object_type_label,
     )
 
 

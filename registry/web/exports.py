@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, request, stream_with_context
+from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
 from registry.auth.policy import Permission
 from registry.db import get_session
+from registry.errors import ValidationError
 from registry.exports import as_of, ecosystem, inventory, records, trail
 from registry.exports.formats import ExportMeta, csv_chunks, json_chunks, write_xlsx
 from registry.filters import parse_filter
@@ -54,6 +55,36 @@ def systems(fmt: str) -> Response:
     else:  # today's dependencies and warnings would misdescribe the past: no related sheets
         rows, sheets = as_of.rows(session, exports.as_of_scope(scope, instant)), []
     return _download(meta, rows, fmt, "systems", inventory.COLUMNS, sheets)
+
+
+@bp.get("/as-of")
+@access.allow(Permission.EXPORT)
+def as_of_form() -> Response | tuple[str, int]:
+    """The inventory as of a past date: the date field in plain sight, and what is wrong with
+    it next to it. A submitted form (``fmt`` set) with a good date goes on to the download."""
+    session = get_session()
+    flt = parse_filter(request.args).filter
+    fmt, value = request.args.get("fmt"), request.args.get("as_of", "")
+    errors: dict[str, list[object]] = {}
+    if fmt is not None:
+        if fmt not in exports.AS_OF_FORMATS:
+            abort(404)
+        try:
+            exports.as_of_instant(session, value)
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            args = flt.to_args(page="", per_page="")
+            return redirect(url_for("exports.systems", fmt=fmt, as_of=value.strip(), **args))  # type: ignore[return-value]
+    page = render_template(
+        "exports/as_of.html",
+        flt=flt,
+        value=value,
+        errors=errors.get("as_of", []),
+        formats=exports.AS_OF_FORMATS,
+        trail_start=as_of.trail_start(session),
+    )
+    return page, 422 if errors else 200
 
 
 @bp.get("/decisions.<fmt>")

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from babel.dates import get_timezone_name
 from babel.numbers import format_compact_currency
 from flask import Flask
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+    get_timezone,
+    to_user_timezone,
+)
+from markupsafe import Markup, escape
 
 from registry.choices import (
     AgencyBlock,
@@ -58,6 +70,11 @@ def fmt_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+def fmt_percent(value: float | None) -> str:
+    """A score (0–1) as the reader's language writes a percentage ("85 %", "85%")."""
+    return "" if value is None else format_percent(value)
+
+
 def fmt_compact_money(value: int | None) -> str:
     """A large sum in a few characters ("17 T ₫", "₫17B"), for figures read at a glance; the
     exact amount is shown beside it wherever it matters."""
@@ -69,6 +86,28 @@ def fmt_compact_money(value: int | None) -> str:
 def fmt_money(value: int | float | None) -> str:
     """An amount in đồng as the reader's language writes money ("1.200.000 ₫", "₫1,200,000")."""
     return "" if value is None else format_currency(value, "VND")
+
+
+def fmt_datetime_text(value: datetime | str | None) -> str:
+    """An instant as the reader's language writes it, in the registry's time zone, the zone
+    named: the one way pages show a date and time, so no reader has to guess the zone."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    zone = get_timezone_name(get_timezone(), locale=current_locale())
+    return f"{format_datetime(value, 'medium')} ({zone})"
+
+
+def fmt_datetime(value: datetime | str | None) -> Markup:
+    """:func:`fmt_datetime_text` inside ``<time datetime=…>``, whose machine-readable value
+    carries the zone's offset (a naive value is UTC, as the database stores it)."""
+    if value is None or value == "":
+        return Markup("")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    machine = to_user_timezone(value).isoformat(timespec="seconds")
+    return Markup('<time datetime="{}">{}</time>').format(machine, escape(fmt_datetime_text(value)))
 
 
 def may(permission: str) -> bool:
@@ -98,14 +137,18 @@ def current_locale() -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["datetime"] = fmt_datetime
+    app.jinja_env.filters["datetime_text"] = fmt_datetime_text  # inside attributes and sentences
     app.jinja_env.globals.update(
         label_of=label_of,
         fmt_number=fmt_number,
+        fmt_percent=fmt_percent,
         fmt_compact_money=fmt_compact_money,
         fmt_money=fmt_money,
         format_date=format_date,
         format_datetime=format_datetime,
         format_currency=format_currency,
+        fmt_datetime=fmt_datetime,
         may=may,
         unread_notifications=unread_notifications,
     )

@@ -70,6 +70,10 @@ AUDIT_KEY_LABELS: dict[str, object] = {
     "deadline": _l("Deadline"),
     "agencies": _l("Agencies"),
     "reviewer": _l("Reviewer"),
+    # Background jobs.
+    "state": _l("Job state"),
+    "error": _l("Why it failed"),
+    "heartbeat_at": _l("Last sign of the worker"),
     "messages": _l("Messages sent"),
     "without_accounts": _l("Agencies without an account to remind"),
     "completed": _l("Agencies done"),

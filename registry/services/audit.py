@@ -390,6 +390,7 @@ OBJECT_TYPE_LABELS: dict[str, object] = {
     "import": _l("Import"),
     "portfolio": _l("Whole portfolio"),
     "seed": _l("Demo data"),
+    "job": _l("Background job"),
 }
 """What an event is about, as the trail's page names it."""
 

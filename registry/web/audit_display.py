@@ -34,9 +34,11 @@ VOCABULARY_OF = {
     "level": "level",
     "block": "block",
     "severity": "severity",
+    "state": "job_state",
 }
 """Keys whose values are codes of a vocabulary (:data:`registry.web.templating.VOCABULARIES`)."""
 VALUE_LABELS: dict[str, dict[str, object]] = {
+    "error": {"worker_lost": _l("the worker stopped while running it")},
     # The list page's filters an export records, labelled as the list page labels them.
     "agency_role": {
         "any": _l("in any role"),
@@ -72,7 +74,7 @@ TERM_KEYS = {"capabilities": "capabilities", "capability": "capabilities", "data
 """Keys holding codes of capabilities or data domains, and which of the two."""
 HIDDEN_KEYS = frozenset({"version"})
 DATE_KEYS = frozenset({"period_start", "period_end", "deadline", "operating_rules_date", "since", "until"})
-DATETIME_KEYS = frozenset({"expires_at", "as_of"})
+DATETIME_KEYS = frozenset({"expires_at", "as_of", "heartbeat_at"})
 PERCENT_KEYS = frozenset({"score", "min_score"})
 
 

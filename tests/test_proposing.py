@@ -151,6 +151,8 @@ def test_the_refused_submit_button_shows_the_standing_warnings_beside_the_justif
     page = response.text
     assert "Chưa thể gửi đề xuất" in page and "chưa được lưu" not in page
     assert 'name="and_submit"' in page and "Lưu và gửi thẩm định" in page
+    # Once under the form, once under the justification, for a phone where the panel comes last.
+    assert page.count('name="and_submit"') == 2
     standing = page[page.index('id="standing-warnings"') :]
     for other in others:
         assert f'data-standing="{other.code}"' in standing

@@ -22,6 +22,7 @@
       maxOptions: null,
       hidePlaceholder: true,
       closeAfterSelect: false,
+      clearAfterSelect: true,
       placeholder: say("placeholder", "Type to search"),
       render: {
         no_results: () => '<div class="no-results">' + escape(say("none", "No match")) + "</div>",

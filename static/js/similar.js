@@ -36,7 +36,12 @@
 
   function render(matches, tooShort) {
     for (const list of lists) {
-      list.replaceChildren(...matches.map(item));
+      const nodes = matches.map(item);
+      if (list.closest("[data-similar-summary]")) {
+        // The summary sits above the save button: a submit button in it would take the Enter key.
+        nodes.forEach((node) => node.querySelector("[data-field=reuse]").remove());
+      }
+      list.replaceChildren(...nodes);
     }
     state.textContent = tooShort ? state.dataset.short : matches.length ? "" : state.dataset.none;
     panel.dataset.count = String(matches.length);

@@ -163,11 +163,20 @@ def test_deactivating_an_account_ends_its_sessions_at_once(app, client_for, sess
 def test_changing_ones_password_signs_out_other_sessions_only(app, make_user):
     user = make_user("auditor")
     here, elsewhere = sign_in(app.test_client(), user.username), sign_in(app.test_client(), user.username)
-    bad = here.post("/account/password", data={"current_password": "wrong", "new_password": "short"})
+    bad = here.post(
+        "/account/password",
+        data={"current_password": "wrong", "new_password": "short", "confirm_password": ""},
+    )
     assert bad.status_code == 422
     assert "Mật khẩu hiện tại không đúng." in bad.text and "Dùng ít nhất 12 ký tự." in bad.text
+    assert 'id="confirm_password-error"' in bad.text and "Hai lần nhập mật khẩu mới không khớp" in bad.text
     response = here.post(
-        "/account/password", data={"current_password": PASSWORD, "new_password": "a much better passphrase"}
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a much better passphrase",
+            "confirm_password": "a much better passphrase",
+        },
     )
     assert response.status_code == 302
     assert here.get("/account/").status_code == 200

@@ -438,6 +438,15 @@ def warnings_seen_from(session: Session, system: InformationSystem, locale: str)
     return views
 
 
+def standing_warnings(session: Session, system: InformationSystem, locale: str) -> list[WarningView]:
+    """The open overlap warnings: those a submission must justify before it goes to review."""
+    return [
+        view
+        for view in warnings_seen_from(session, system, locale)
+        if view.warning.relation == "overlap" and view.warning.disposition == "open"
+    ]
+
+
 def function_names(session: Session, locale: str) -> dict[str, str]:
     """Names of capabilities and of the engine's functions (its thesaurus), in the reader's language."""
     knowledge = default_knowledge()

@@ -38,9 +38,24 @@ PROPOSAL_REQUIRED = (
     "usage_orientation",
     "security_level",
     "target_users",
+    "capability_ids",
 )
 """Fields a proposal must fill before review: the directives stop systems that lack a basis,
-a stated task, named agencies, an orientation for use or practical grounding (target users)."""
+a stated task, named agencies, an orientation for use or practical grounding (target users);
+capabilities are what overlaps are checked on."""
+
+ALWAYS_REQUIRED = ("name", "description", "scope_level", "owner_agency_id")
+"""Fields every record needs, even a draft or a system recorded as found in operation."""
+
+
+def required_fields(status: str | None) -> frozenset[str]:
+    """The fields :func:`validate_system_input` refuses to leave empty at ``status``.
+
+    The form marks exactly these, so what a person sees as required is what the rules enforce.
+    """
+    if status in PROPOSAL_STATUSES:
+        return frozenset(ALWAYS_REQUIRED + PROPOSAL_REQUIRED)
+    return frozenset(ALWAYS_REQUIRED)
 
 
 class _Errors(dict[str, list[object]]):
@@ -118,10 +133,11 @@ def validate_system_input(
         for name in PROPOSAL_REQUIRED:
             if getattr(data, name) in (None, []):
                 errors.add(
-                    name, _l("Required for a proposal under review; save as a draft until you have it.")
+                    name,
+                    _l("Choose at least one capability, so overlaps can be checked.")
+                    if name == "capability_ids"
+                    else _l("Required for a proposal under review; save as a draft until you have it."),
                 )
-        if not data.capability_ids:
-            errors.add("capability_ids", _l("Choose at least one capability, so overlaps can be checked."))
 
     if errors:
         raise ValidationError(errors)

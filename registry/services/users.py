@@ -183,9 +183,20 @@ def update_user(
 
 
 def change_own_password(
-    session: Session, user: User, *, current: str, new: str, hasher: PasswordHasher, actor: Actor
+    session: Session,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    hasher: PasswordHasher,
+    actor: Actor,
+    confirmation: str | None = None,
 ) -> None:
-    """Change one's own password after proving the current one; other sessions are logged out."""
+    """Change one's own password after proving the current one; other sessions are logged out.
+
+    ``confirmation`` is the new password typed a second time, where a form asks for it: a typo
+    in a password nobody can see would lock its owner out. Every problem is reported at once.
+    """
     errors: dict[str, list[object]] = {}
     if not hasher.verify(user.password_hash, current):
         errors["current_password"] = [_l("The current password is not correct.")]
@@ -194,6 +205,8 @@ def change_own_password(
         errors["new_password"] = problems
     elif current and new == current:
         errors["new_password"] = [_l("Choose a password different from the current one.")]
+    if confirmation is not None and confirmation != new:
+        errors["confirm_password"] = [_l("The two new passwords differ: type the same one twice.")]
     if errors:
         raise ValidationError(errors)
     user.password_hash = hasher.hash(new)

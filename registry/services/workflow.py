@@ -25,7 +25,7 @@ from registry.models import Decision, DuplicateWarning, InformationSystem, User
 from registry.services import audit, notifications
 from registry.services.consequences import follow_save, refresh_overlaps
 from registry.services.locking import refused_if_stale
-from registry.services.systems import SystemInput, validate_system_input
+from registry.services.systems import SystemInput, required_fields, validate_system_input
 from registry.text import clean_text
 
 S = SystemStatus
@@ -93,6 +93,17 @@ def available(actor: Actor, system: InformationSystem, *, decisions: bool = Fals
         for t in TRANSITIONS
         if t.source == system.status and t.decision == decisions and t.may(actor, system)
     ]
+
+
+def review_requirements(status: str | None) -> frozenset[str]:
+    """Fields not yet required at ``status`` that a submission from it will require.
+
+    Empty when the record cannot be submitted from ``status`` (a new record is a draft).
+    """
+    status = status or S.DRAFT
+    if not any(t.action == "submit" and t.source == status for t in TRANSITIONS):
+        return frozenset()
+    return required_fields(S.SUBMITTED) - required_fields(status)
 
 
 def open_overlaps(session: Session, system: InformationSystem) -> list[DuplicateWarning]:

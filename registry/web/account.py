@@ -58,6 +58,7 @@ def change_password() -> Any:
             current_user,  # type: ignore[arg-type]
             current=form.current_password.data or "",
             new=form.new_password.data or "",
+            confirmation=form.confirm_password.data or "",
             hasher=access.password_hasher(),
             actor=current_actor(),
         )

@@ -33,6 +33,11 @@ class PasswordChangeForm(BaseForm):
     new_password = PasswordField(
         _l("New password"), render_kw={"autocomplete": "new-password", "minlength": 12, "maxlength": 128}
     )
+    confirm_password = PasswordField(
+        _l("New password, again"),
+        render_kw={"autocomplete": "new-password", "maxlength": 128},
+    )
+    """Typed twice, as the command line asks: a typo here would lock the person out."""
 
 
 class TokenForm(BaseForm):

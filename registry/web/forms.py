@@ -8,7 +8,7 @@ the fields they name, so each message appears next to its field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext, ngettext
@@ -104,6 +104,10 @@ class WholeNumberField(Field):
         self.data = int(text)
 
 
+SEARCHABLE = {"data-searchable": "1"}
+"""Long multiple choices: a script turns them into a searchable list; without it they stay plain."""
+
+
 def _blank(label: object) -> tuple[str, object]:
     return ("", label)
 
@@ -119,13 +123,13 @@ class SystemForm(BaseForm):
     owner_agency_id = SelectField(L["owner_agency_id"], coerce=optional_int, validate_choice=False)
     operator_agency_id = SelectField(L["operator_agency_id"], coerce=optional_int, validate_choice=False)
     user_agency_ids = SelectMultipleField(
-        L["user_agency_ids"], coerce=int, validate_choice=False, render_kw={"size": 8}
+        L["user_agency_ids"], coerce=int, validate_choice=False, render_kw={"size": 8, **SEARCHABLE}
     )
     capability_ids = SelectMultipleField(
-        L["capability_ids"], coerce=int, validate_choice=False, render_kw={"size": 8}
+        L["capability_ids"], coerce=int, validate_choice=False, render_kw={"size": 8, **SEARCHABLE}
     )
     data_domain_ids = SelectMultipleField(
-        L["data_domain_ids"], coerce=int, validate_choice=False, render_kw={"size": 6}
+        L["data_domain_ids"], coerce=int, validate_choice=False, render_kw={"size": 6, **SEARCHABLE}
     )
     hosting = SelectField(L["hosting"], validate_choice=False)
     security_level = SelectField(L["security_level"], coerce=optional_int, validate_choice=False)
@@ -160,6 +164,19 @@ class SystemForm(BaseForm):
         self.capability_ids.choices = capabilities
         self.data_domain_ids.choices = data_domains
         self.instance_of_id.choices = [_blank(_l("— not a deployment —")), *platforms]
+
+    def mark_required(self, now: Iterable[str], for_review: Iterable[str] = ()) -> None:
+        """Flag the fields the validation rules require: ``now`` to save, ``for_review`` to submit.
+
+        The names come from the services' own rules, so the marks cannot drift from what a save
+        or a submission refuses; a flagged field also gets the HTML ``required`` attribute.
+        """
+        for name in now:
+            if name in self:
+                self[name].flags.required = True
+        for name in for_review:
+            if name in self and not self[name].flags.required:
+                self[name].flags.needed_for_review = True
 
     def to_input(self) -> SystemInput:
         values = {name: self[name].data for name in INPUT_FIELDS}

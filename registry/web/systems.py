@@ -23,10 +23,12 @@ from registry.services import audit, consequences, overlaps, similar, taxonomy, 
 from registry.services import graph as graph_service
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.findings import findings_of
+from registry.services.submission import save_and_submit
 from registry.services.systems import (
     SystemInput,
     create_system,
     get_system,
+    required_fields,
     update_system,
     validate_system_input,
 )
@@ -157,6 +159,33 @@ def _system_form(
         owners=None if owner_ids is None else [(i, name.strip()) for i, name in agencies if i in owner_ids],
         statuses=policy.settable_statuses(actor, current_status),
     )
+    form.mark_required(required_fields(current_status), workflow.review_requirements(current_status))
+    return form
+
+
+def _render_form(
+    form: SystemForm, system: InformationSystem | None, status: int = 200, **context: Any
+) -> Any:
+    """The registration or edit form, with what a submission would have to justify.
+
+    The warnings that stand are shown beside the justification they call for, and the
+    "Save and submit" button is offered when this person may submit the record now.
+    """
+    may_submit = system is not None and any(
+        t.action == "submit" for t in workflow.available(current_actor(), system)
+    )
+    standing = overlaps.standing_warnings(get_session(), system, _locale()) if system is not None else []
+    page = render_template(
+        "systems/form.html", form=form, system=system, may_submit=may_submit, standing=standing, **context
+    )
+    return page, status
+
+
+def _blocked_form(system: InformationSystem, blockers: dict[str, list[object]]) -> SystemForm:
+    """The saved record's form, with what blocks its submission next to each field."""
+    form = _system_form(None, SystemInput.from_system(system), system.status, version=system.version)
+    for message in form.attach_errors(blockers):
+        flash(str(message), "warning")
     return form
 
 
@@ -202,9 +231,7 @@ def _checked(form: SystemForm, system: InformationSystem | None) -> Any:
                 name=target.name,
                 code=target.code,
             )
-    return render_template(
-        "systems/form.html", form=form, system=system, similar=_similar_to(form, system), notice=notice
-    )
+    return _render_form(form, system, similar=_similar_to(form, system), notice=notice)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -214,7 +241,7 @@ def create() -> Any:
         owner_ids = policy.owner_agencies(current_actor())
         initial = SystemInput.of(owner_agency_id=next(iter(owner_ids)) if owner_ids else None)
         form = _system_form(None, initial)
-        return render_template("systems/form.html", form=form, system=None)
+        return _render_form(form, None)
     form = _system_form(request.form)
     if request.form.get("check") or request.form.get("reuse_code"):
         return _checked(form, None)
@@ -229,7 +256,7 @@ def create() -> Any:
             flash(gettext("System %(code)s registered.", code=system.code), "success")
             _say_if_unchecked(system)
             return redirect(url_for(".detail", code=system.code))
-    return render_template("systems/form.html", form=form, system=None, has_errors=True), 422
+    return _render_form(form, None, 422, has_errors=True)
 
 
 @bp.route("/<code>/edit", methods=["GET", "POST"])
@@ -244,11 +271,12 @@ def edit(code: str) -> Any:
         )
     if request.method == "GET":
         form = _system_form(None, SystemInput.from_system(system), system.status, version=system.version)
-        return render_template("systems/form.html", form=form, system=system)
+        return _render_form(form, system)
     form = _system_form(request.form, current_status=system.status)
     if request.form.get("check") or request.form.get("reuse_code"):
         return _checked(form, system)
-    conflict: list[str] | None = None
+    if request.form.get("and_submit"):
+        return _save_and_submit(form, system)
     if _parsed(form, system_id=system.id):
         submitted = form.to_input()
         try:
@@ -261,17 +289,55 @@ def edit(code: str) -> Any:
                 reuse_of=form.reuse_of.data,
             )
         except StaleEditError:
-            conflict = _differences(submitted, SystemInput.from_system(system))
-            # The next save is a deliberate choice made after seeing the current version.
-            form.version.data = str(system.version)
-            return render_template("systems/form.html", form=form, system=system, conflict=conflict), 409
+            return _conflict(form, system, submitted)
         except ValidationError as exc:
             form.attach_errors(exc.errors)
         else:
             flash(gettext("Changes to %(code)s saved.", code=system.code), "success")
             _say_if_unchecked(system)
             return redirect(url_for(".detail", code=system.code))
-    return render_template("systems/form.html", form=form, system=system, has_errors=True), 422
+    return _render_form(form, system, 422, has_errors=True)
+
+
+def _conflict(form: SystemForm, system: InformationSystem, submitted: SystemInput) -> Any:
+    conflict = _differences(submitted, SystemInput.from_system(system))
+    # The next save is a deliberate choice made after seeing the current version.
+    form.version.data = str(system.version)
+    return _render_form(form, system, 409, conflict=conflict)
+
+
+def _save_and_submit(form: SystemForm, system: InformationSystem) -> Any:
+    """Save the edit, then submit it: one step, committed once by the request.
+
+    A refused submission keeps the save (the answer is a success, so the request commits) and
+    shows the saved form again with what blocks the submission next to each field.
+    """
+    if not _parsed(form, system_id=system.id):
+        return _render_form(form, system, 422, has_errors=True)
+    submitted = form.to_input()
+    try:
+        outcome = save_and_submit(
+            get_session(),
+            system,
+            submitted,
+            actor=current_actor(),
+            expected_version=form.submitted_version(),
+            reuse_of=form.reuse_of.data,
+        )
+    except StaleEditError:
+        return _conflict(form, system, submitted)
+    except ValidationError as exc:
+        form.attach_errors(exc.errors)
+        return _render_form(form, system, 422, has_errors=True)
+    if outcome.submitted:
+        flash(gettext("%(code)s saved and submitted for review.", code=system.code), "success")
+        _say_if_unchecked(system)
+        return redirect(url_for(".detail", code=system.code))
+    if outcome.refusal is not None:
+        flash(gettext("Changes to %(code)s saved.", code=system.code), "success")
+        flash(str(outcome.refusal), "warning")
+        return redirect(url_for(".detail", code=system.code))
+    return _render_form(_blocked_form(system, outcome.blockers), system, blocked="saved")
 
 
 def _say_if_unchecked(system: InformationSystem) -> None:
@@ -318,11 +384,9 @@ def move(code: str, action: str) -> Any:
             actor=current_actor(),
         )
     except ValidationError as exc:
-        # What blocks the submission is shown on the form, next to each field to complete.
-        form = _system_form(None, SystemInput.from_system(system), system.status, version=system.version)
-        form.attach_errors(exc.errors)
-        flash(gettext("The proposal cannot be submitted yet: complete the fields marked below."), "warning")
-        return render_template("systems/form.html", form=form, system=system, has_errors=True), 422
+        # What blocks the submission is shown on the form, next to each field to complete;
+        # nothing was changed, so the form offers to save the fixes and submit in one step.
+        return _render_form(_blocked_form(system, exc.errors), system, 422, blocked="unsaved")
     except workflow.WorkflowError as exc:
         flash(str(exc.message), "warning")
         return redirect(url_for(".detail", code=code))

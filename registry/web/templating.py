@@ -38,6 +38,7 @@ from registry.choices import (
     SystemStatus,
     TokenScope,
 )
+from registry.services import review, workflow
 
 VOCABULARIES: dict[str, type[LabelledEnum]] = {
     "status": SystemStatus,
@@ -135,6 +136,10 @@ def current_locale() -> str:
     return str(get_locale() or "vi")
 
 
+REASON_MINIMUMS = {"decision": workflow.MIN_REASON, "disposition": review.MIN_REASON}
+"""Said in the help text of each reason field, so nobody learns the minimum from an error."""
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = fmt_datetime
@@ -151,6 +156,7 @@ def init_app(app: Flask) -> None:
         fmt_datetime=fmt_datetime,
         may=may,
         unread_notifications=unread_notifications,
+        reason_minimums=REASON_MINIMUMS,
     )
 
     @app.context_processor

@@ -15,11 +15,15 @@
   let pending = null;
   let shown = location.search;
 
+  // The form's values, leaving out empty ones and lists still on their first choice (the
+  // server's default), so the address reads like the links the page itself builds.
   function address() {
     const params = new URLSearchParams();
-    for (const [key, value] of new FormData(form)) {
-      if (value !== "") {
-        params.append(key, value);
+    for (const field of form.elements) {
+      const unchosen = field.tagName === "SELECT" && !field.multiple && field.selectedIndex <= 0;
+      const unchecked = (field.type === "checkbox" || field.type === "radio") && !field.checked;
+      if (field.name && !field.disabled && field.value !== "" && !unchosen && !unchecked) {
+        params.append(field.name, field.value);
       }
     }
     const query = params.toString();

@@ -86,3 +86,26 @@ def test_on_a_phone_each_system_is_a_card(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator(".table-responsive").evaluate("box => box.scrollWidth - box.clientWidth") <= 0
     page.screenshot(path=str(SCREENSHOTS / "systems-list-phone.png"), full_page=True)
+
+
+def test_keyboard_focus_and_menu_links_stand_out(
+    page: Page,
+    live_server: str,  # noqa: F811
+    listing,  # noqa: F811
+    make_user,
+) -> None:
+    make_user("auditor", username="reader")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page, live_server, "reader")
+    page.get_by_label("Tìm kiếm").focus()
+    page.keyboard.press("Shift+Tab")
+    export = page.locator("[data-export-menu]")
+    expect(export).to_be_focused()
+    ring = export.evaluate(
+        "b => { const s = getComputedStyle(b); return [s.outlineStyle, s.outlineWidth, s.outlineColor]; }"
+    )
+    assert ring == ["solid", "3px", "rgb(10, 58, 130)"]
+    page.screenshot(path=str(SCREENSHOTS / "systems-export-focus.png"))
+    inactive = page.locator("[data-menu=main] a.nav-link:not(.active)").first
+    # 85 % white on the red bar is 7:1; Bootstrap's 55 % was 4.1:1.
+    assert inactive.evaluate("a => getComputedStyle(a).color") == "rgba(255, 255, 255, 0.85)"

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, column, false, func, select, text, union
+from sqlalchemy import and_, case, column, false, func, literal, select, text, union
 from sqlmodel import Session
 
 from registry.choices import AgencyBlock, AgencyLevel, Disposition, Severity, SystemStatus
@@ -28,31 +28,128 @@ from registry.models import (
     SystemUserAgencyLink,
 )
 from registry.models.agency import subtree_ids
-from registry.text import search_terms
+from registry.text import fold, search_terms
 
 AGENCY_ROLES = ("any", "owner", "operator", "user")
 WARNING_FILTERS = ("", "confirmed", "suspected")
 
+RELEVANCE = "relevance"
+STANDING_DISPOSITIONS = (Disposition.OPEN, Disposition.CONFIRMED)
+"""A warning counts towards a system's best score while it stands: open, or confirmed by the
+standing office (the review queue's rule)."""
+
+
+def _rank(column_: Any, vocabulary: type[StrEnum]) -> Any:
+    """A vocabulary's own order (the lifecycle, central → commune), not the alphabet of its codes."""
+    return case({m.value: i for i, m in enumerate(vocabulary)}, value=column_, else_=len(vocabulary))
+
+
+def open_findings_count() -> Any:
+    """How many rules the system fails now: every stored finding is an open one."""
+    return (
+        select(func.count(Finding.id))
+        .where(Finding.system_id == InformationSystem.id)
+        .correlate(InformationSystem)
+        .scalar_subquery()
+    )
+
+
+def best_warning_score() -> Any:
+    """The highest score of the system's standing duplication warnings, 0 without one."""
+
+    def side(own: Any) -> Any:
+        best = (
+            select(func.max(DuplicateWarning.score))
+            .where(
+                own == InformationSystem.id,
+                DuplicateWarning.relation == "overlap",
+                DuplicateWarning.disposition.in_(STANDING_DISPOSITIONS),
+            )
+            .correlate(InformationSystem)
+            .scalar_subquery()
+        )
+        return func.coalesce(best, 0.0)
+
+    # Each side is answered from its own index; SQLite has no GREATEST, so a CASE picks.
+    a, b = side(DuplicateWarning.system_a_id), side(DuplicateWarning.system_b_id)
+    return case((a >= b, a), else_=b)
+
+
+_BY_NAME = (InformationSystem.name_key.asc(), InformationSystem.id.asc())
 SORTS: dict[str, tuple[Any, ...]] = {
-    "name": (InformationSystem.name_key.asc(), InformationSystem.id.asc()),
+    RELEVANCE: _BY_NAME,  # with a query, :func:`sort_order` puts the best matches first
+    "name": _BY_NAME,
     "-name": (InformationSystem.name_key.desc(), InformationSystem.id.desc()),
     "code": (InformationSystem.code.asc(),),
     "-code": (InformationSystem.code.desc(),),
+    "status": (_rank(InformationSystem.status, SystemStatus).asc(), *_BY_NAME),
+    "-status": (_rank(InformationSystem.status, SystemStatus).desc(), *_BY_NAME),
+    "level": (_rank(InformationSystem.scope_level, AgencyLevel).asc(), *_BY_NAME),
+    "-level": (_rank(InformationSystem.scope_level, AgencyLevel).desc(), *_BY_NAME),
+    "findings": (open_findings_count().asc(), *_BY_NAME),
+    "-findings": (open_findings_count().desc(), *_BY_NAME),
+    "score": (best_warning_score().asc(), *_BY_NAME),
+    "-score": (best_warning_score().desc(), *_BY_NAME),
     "updated": (InformationSystem.updated_at.asc(), InformationSystem.id.asc()),
     "-updated": (InformationSystem.updated_at.desc(), InformationSystem.id.desc()),
     "cost": (InformationSystem.estimated_cost_vnd.asc().nulls_first(), InformationSystem.id.asc()),
     "-cost": (InformationSystem.estimated_cost_vnd.desc().nulls_last(), InformationSystem.id.desc()),
 }
+"""Every ``sort=`` value the list page, the API and the exports accept; ``-`` is descending.
+Ties fall back to the name, so a page never reshuffles between two requests."""
 SORT_LABELS: dict[str, object] = {
+    RELEVANCE: _l("Best match first"),
     "name": _l("Name (A–Z)"),
     "-name": _l("Name (Z–A)"),
     "code": _l("Oldest code first"),
     "-code": _l("Newest code first"),
+    "status": _l("Status (lifecycle order)"),
+    "-status": _l("Status (reverse lifecycle order)"),
+    "level": _l("Scope level (central first)"),
+    "-level": _l("Scope level (commune first)"),
+    "-findings": _l("Most open findings"),
+    "findings": _l("Fewest open findings"),
+    "-score": _l("Highest warning score"),
+    "score": _l("Lowest warning score"),
     "-updated": _l("Recently updated"),
     "updated": _l("Least recently updated"),
     "-cost": _l("Highest cost"),
     "cost": _l("Lowest cost"),
 }
+assert set(SORT_LABELS) == set(SORTS)
+
+
+def relevance(query: str) -> Any:
+    """How well a system matches a search, as a number every database computes the same way.
+
+    Every listed system already contains all the words somewhere (name, description, purpose
+    or code), so the score only ranks where they are: the code typed exactly, the whole phrase
+    in the name (at its start counts more), each word in the name, then the whole phrase
+    anywhere. Plain ``LIKE`` over the folded copies, so SQLite and PostgreSQL agree without
+    either's full-text ranking.
+    """
+    phrase = fold(query)
+    terms = search_terms(query)
+    if not phrase:
+        return literal(0)
+    name, anywhere = InformationSystem.name_key, InformationSystem.search_text
+    escaped = _like_pattern(phrase)[1:]  # the phrase followed by "%": "starts with"
+    weights = [
+        (func.lower(InformationSystem.code) == phrase, 20),
+        (name.like(escaped, escape="\\"), 4),
+        (name.like(_like_pattern(phrase), escape="\\"), 8),
+        *((name.like(_like_pattern(term), escape="\\"), 3) for term in terms),
+        (anywhere.like(_like_pattern(phrase), escape="\\"), 2),
+    ]
+    return sum((case((condition, weight), else_=0) for condition, weight in weights), literal(0))
+
+
+def sort_order(flt: SystemFilter) -> tuple[Any, ...]:
+    """The ORDER BY of a filter: its sort, or the best matches first when it searches."""
+    sort = flt.effective_sort
+    if sort == RELEVANCE and search_terms(flt.q):
+        return (relevance(flt.q).desc(), *_BY_NAME)
+    return SORTS[sort]
 
 
 @dataclass
@@ -67,7 +164,8 @@ class SystemFilter:
     block: str = ""
     severity: str = ""
     warnings: str = ""
-    sort: str = "name"
+    sort: str = ""
+    """A key of :data:`SORTS`, or "" for the default: best match first when searching, else name."""
     page: int = 1
     per_page: int = PAGE_SIZES[0]
 
@@ -84,12 +182,17 @@ class SystemFilter:
             "block": self.block,
             "severity": self.severity,
             "warnings": self.warnings,
-            "sort": self.sort if self.sort != "name" else "",
+            "sort": self.sort,
             "page": self.page if self.page != 1 else "",
             "per_page": self.per_page if self.per_page != PAGE_SIZES[0] else "",
         }
         values.update(overrides)
         return {k: v for k, v in values.items() if v not in ("", None, [])}
+
+    @property
+    def effective_sort(self) -> str:
+        """The order the list shows: the chosen one, else relevance for a search, else by name."""
+        return self.sort or (RELEVANCE if search_terms(self.q) else "name")
 
     @property
     def is_filtered(self) -> bool:
@@ -143,10 +246,10 @@ def parse_filter(args: Mapping[str, Any]) -> ParsedFilter:
     if role not in AGENCY_ROLES:
         problems.append(_l("An unknown agency role in the filter was ignored."))
         role = "any"
-    sort = (args.get("sort") or "name").strip()
-    if sort not in SORTS:
+    sort = (args.get("sort") or "").strip()
+    if sort and sort not in SORTS:
         problems.append(_l("An unknown sort order was ignored."))
-        sort = "name"
+        sort = ""
     page = page_number(args.get("page"))
     per_page = _positive_int(args.get("per_page"), PAGE_SIZES[0])
     if per_page not in PAGE_SIZES:
@@ -356,7 +459,7 @@ def list_systems(session: Session, flt: SystemFilter) -> Page:
     query = (
         select(InformationSystem)
         .where(*conditions)
-        .order_by(*SORTS[flt.sort])
+        .order_by(*sort_order(flt))
         .offset((page - 1) * flt.per_page)
         .limit(flt.per_page)
     )

@@ -136,7 +136,7 @@ def test_parse_reports_and_drops_bad_values():
     assert (flt.level, flt.shared, flt.sort, flt.page, flt.per_page, flt.agency_role) == (
         "",
         "",
-        "name",
+        "",
         1,
         25,
         "any",

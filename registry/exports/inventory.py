@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from registry.exports.prefetch import prefetched
-from registry.filters import SystemFilter, filter_conditions
+from registry.filters import SystemFilter, filter_conditions, sort_order
 from registry.models import (
     Agency,
     Capability,
@@ -92,7 +92,8 @@ KEYS = (*(name for name in COLUMNS if name not in LINKED), *LINKED)
 
 
 def rows(session: Session, scope: ExportScope, batch: int = BATCH) -> Iterator[dict[str, Any]]:
-    """Every matching system as a dict of ``COLUMNS``, in registration order, ``batch`` at a time.
+    """Every matching system as a dict of ``COLUMNS``, ``batch`` at a time: in registration
+    order, or in the filter's ``sort`` when one was chosen (the list page's order).
 
     Plain Core rows on a connection of their own: no ORM objects are built, so 100,000
     systems stream in seconds and in constant memory. Batches are ranges of ids, the next one
@@ -110,7 +111,8 @@ def rows(session: Session, scope: ExportScope, batch: int = BATCH) -> Iterator[d
         for i, column in enumerate(query.selected_columns)
         if i and (convert := column.type.dialect_impl(dialect).result_processor(dialect, None))
     ]
-    for chunk, (users, capabilities, domains) in prefetched(lambda: _batches(engine, query, batch)):
+    order = sort_order(scope.flt) if scope.flt.sort else None
+    for chunk, (users, capabilities, domains) in prefetched(lambda: _batches(engine, query, batch, order)):
         if len(joined) > 4 * batch:
             joined.clear()
         for row in chunk:
@@ -130,7 +132,9 @@ Linked = tuple[dict[int, str], dict[int, str], dict[int, str]]
 """A batch's codes joined per system id: user agencies, capabilities, data domains."""
 
 
-def _batches(engine: Any, query: Any, batch: int) -> Iterator[tuple[Sequence[Any], Linked]]:
+def _batches(
+    engine: Any, query: Any, batch: int, order: tuple[Any, ...] | None = None
+) -> Iterator[tuple[Sequence[Any], Linked]]:
     """``query``'s rows, ``batch`` at a time (each batch one indexed query), with their codes.
 
     The linked codes of a batch are one grouped aggregate per link table over the batch's
@@ -140,6 +144,9 @@ def _batches(engine: Any, query: Any, batch: int) -> Iterator[tuple[Sequence[Any
 
     A connection of its own, released the moment the export ends or is abandoned (a client
     that disconnects mid-download), and on PostgreSQL one snapshot for the whole file.
+
+    With an ``order``, the matching ids are read first in that order (ids only: 100,000 of
+    them are a few megabytes) and each batch is a slice of them, put back in order.
     """
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as connection:
@@ -147,6 +154,9 @@ def _batches(engine: Any, query: Any, batch: int) -> Iterator[tuple[Sequence[Any
             # Each batch is costly enough on paper for PostgreSQL to compile it (JIT), which
             # took 60 ms of a 180 ms batch and gained nothing; for this transaction only.
             connection.exec_driver_sql("SET LOCAL jit = off")
+        if order is not None:
+            yield from _ordered_batches(connection, query, batch, order)
+            return
         last = 0
         while True:
             chunk = _tuples(connection, query.where(InformationSystem.id > last).limit(batch))
@@ -158,6 +168,20 @@ def _batches(engine: Any, query: Any, batch: int) -> Iterator[tuple[Sequence[Any
                 for key, codes in _LINKED_CODES
             )
             yield chunk, linked  # type: ignore[misc]
+
+
+def _ordered_batches(
+    connection: Any, query: Any, batch: int, order: tuple[Any, ...]
+) -> Iterator[tuple[Sequence[Any], Linked]]:
+    ids_query = query.with_only_columns(InformationSystem.id).order_by(None).order_by(*order)
+    ids = [row[0] for row in _tuples(connection, ids_query)]
+    for start in range(0, len(ids), batch):
+        wanted = ids[start : start + batch]
+        found = {row[0]: row for row in _tuples(connection, query.where(InformationSystem.id.in_(wanted)))}
+        linked = tuple(
+            dict(_tuples(connection, codes.where(key.in_(wanted)))) for key, codes in _LINKED_CODES
+        )
+        yield [found[i] for i in wanted if i in found], linked  # type: ignore[misc]
 
 
 def _tuples(connection: Any, query: Any) -> list[Any]:

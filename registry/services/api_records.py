@@ -8,7 +8,7 @@ the same validation, permission checks, audit events and findings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from registry.auth.actor import Actor
 from registry.errors import StaleEditError, ValidationError
 from registry.interchange.record import WRITABLE_COLUMNS, CodeBook, RecordProblems, typed
 from registry.models import Agency, DuplicateWarning, InformationSystem
+from registry.services.list_figures import row_figures
 from registry.services.systems import (
     SystemInput,
     create_system,
@@ -55,6 +56,19 @@ def system_record(session: Session, system: InformationSystem, actor: Actor) -> 
         "editable": policy.can_edit_system(actor, system.owner_agency_id, system.status),
     }
     return record
+
+
+def system_summaries(session: Session, systems: Sequence[InformationSystem]) -> list[dict[str, Any]]:
+    """What the list page's rows show of each system, its open findings and best score included."""
+    figures = row_figures(session, [s.id for s in systems if s.id is not None])
+    return [
+        {
+            **system_summary(system),
+            "open_findings": figures[system.id].open_findings,  # type: ignore[index]
+            "best_warning_score": figures[system.id].best_score,  # type: ignore[index]
+        }
+        for system in systems
+    ]
 
 
 def system_summary(system: InformationSystem) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from registry.services import audit, consequences, overlaps, similar, taxonomy, 
 from registry.services import graph as graph_service
 from registry.services.dependencies import add_dependency, neighbourhood, remove_dependency
 from registry.services.findings import findings_of
+from registry.services.list_figures import row_figures
 from registry.services.submission import save_and_submit
 from registry.services.systems import (
     SystemInput,
@@ -64,6 +65,7 @@ def index() -> str:
     return render_template(
         "systems/list.html",
         page=page,
+        figures=row_figures(session, [s.id for s in page.items if s.id is not None]),
         flt=parsed.filter,
         agencies=agency_service.filter_choices(session, parsed.filter.agency),
         capabilities=taxonomy.capabilities(session),

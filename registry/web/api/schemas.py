@@ -147,6 +147,10 @@ class SystemSummary(BaseModel):
     owner_agency: str | None
     version: int
     updated_at: datetime | None
+    open_findings: int = Field(description="Justification rules the system fails now.")
+    best_warning_score: float | None = Field(
+        description="Highest score of its open or confirmed duplication warnings; null without one."
+    )
 
 
 class PageLinks(BaseModel):
@@ -186,7 +190,15 @@ class SystemListQuery(BaseModel):
         None,
         description="In a confirmed duplicate pair, or only in open duplication warnings (suspected).",
     )
-    sort: SortOrder = "name"
+    sort: SortOrder | None = Field(
+        None,
+        description=(
+            "Order of the list: a column, `-` before it for descending (`-score`: highest warning "
+            "score first; `findings`: open findings; `status` and `level` in lifecycle and scope "
+            "order). Without it, the best matches first when `q` is given (`relevance`), else "
+            "`name`. Ties are broken by name."
+        ),
+    )
     page: int = Field(1, ge=1, le=MAX_PAGE, description="Past the last page, the last page is returned.")
     per_page: int = Field(25, json_schema_extra={"enum": list(PAGE_SIZES)})
 

@@ -50,7 +50,7 @@ def systems_list() -> Response:
     page = list_systems(get_session(), parsed.filter)
     args = parsed.filter.to_args(page="")
     return jsonify(
-        items=[api_records.system_summary(system) for system in page.items],
+        items=api_records.system_summaries(get_session(), page.items),
         total=page.total,
         more=page.more,
         page=page.page,

@@ -46,6 +46,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "review.clusters": EVERYONE,
     "graph.explorer": EVERYONE,
     "exports.systems": EVERYONE,  # submitters get their own agency's systems only
+    "exports.as_of_form": EVERYONE,  # a past-date inventory: the download obeys the inventory rule
     "imports.index": frozenset({"submitter", "admin"}),  # submitters into their own agency only
     "imports.preview": frozenset({"submitter", "admin"}),
     "imports.commit": frozenset({"submitter", "admin"}),

@@ -205,7 +205,36 @@ def write_xlsx(
     progress: Callable[[int], None] | None = None,
     columns: Sequence[str] = COLUMNS,
 ) -> tempfile.SpooledTemporaryFile:  # type: ignore[type-arg]
-    """A workbook written as rows come (see ``registry.exports.xlsx``): Systems, the related sheets.
+    """The workbook of :func:`_workbook` in a file, for a command that writes it to disk."""
+    sheets, properties = _workbook(meta, rows, extra_sheets, progress, columns)
+    # Returned open to the caller, who streams it and closes it.
+    output = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
+    xlsx.write(output, sheets, properties)
+    output.seek(0)
+    if progress:
+        progress(meta.count)
+    return output
+
+
+def xlsx_chunks(
+    meta: ExportMeta,
+    rows: Iterable[dict[str, Any]],
+    extra_sheets: Iterable[tuple[str, list[str], Iterable[list[Any]]]],
+    columns: Sequence[str] = COLUMNS,
+) -> Iterator[bytes]:
+    """The workbook of :func:`_workbook` as it is written, for a download that starts at once."""
+    sheets, properties = _workbook(meta, rows, extra_sheets, None, columns)
+    return xlsx.stream(sheets, properties)
+
+
+def _workbook(
+    meta: ExportMeta,
+    rows: Iterable[dict[str, Any]],
+    extra_sheets: Iterable[tuple[str, list[str], Iterable[list[Any]]]],
+    progress: Callable[[int], None] | None,
+    columns: Sequence[str],
+) -> tuple[list[xlsx.Sheet], xlsx.Properties]:
+    """The sheets of an export, their rows still to be read: Systems, the related sheets, About.
 
     Every sheet but About has a bold, frozen header with a filter; text cells are escaped.
     """
@@ -257,10 +286,4 @@ def write_xlsx(
         ),
     ]
     properties = xlsx.Properties(creator=meta.exported_by, title=meta.title, description=meta.describe())
-    # Returned open to the caller, who streams it and closes it.
-    output = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
-    xlsx.write(output, sheets, properties)
-    output.seek(0)
-    if progress:
-        progress(meta.count)
-    return output
+    return sheets, properties

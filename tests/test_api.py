@@ -200,6 +200,8 @@ def test_the_list_pages_with_a_total_and_links(api, world, make_system):
         "owner_agency",
         "version",
         "updated_at",
+        "open_findings",
+        "best_warning_score",
     }
 
 

@@ -241,8 +241,8 @@ def test_without_a_shared_capability_the_name_comes_from_the_function_or_the_sha
         make_system(name=name, owner_agency_id=owner.id)
         for name in ("iOffice Huế", "eDoc Gia Lai", "vOffice Sơn La")
     ]
-    others = [make_system(name=f"Ứng dụng Zeta {n}", owner_agency_id=owner.id) for n in range(3)]
-    reasons = [{"code": "text", "terms": ["zeta"]}]
+    others = [make_system(name=f"Ứng dụng Zetabase {n}", owner_agency_id=owner.id) for n in range(3)]
+    reasons = [{"code": "text", "terms": ["zetabase"]}]
     only_these_warnings(
         session,
         *(warn(x, y) for i, x in enumerate(offices) for y in offices[i + 1 :]),
@@ -250,7 +250,7 @@ def test_without_a_shared_capability_the_name_comes_from_the_function_or_the_sha
     )
     found = find_clusters(session)
     names = sorted((c.naming.kind, found.clusters.name_of(c, "vi")) for c in found.items)
-    assert names == [("function", "quản lý văn bản và điều hành"), ("terms", "zeta")]
+    assert names == [("function", "quản lý văn bản và điều hành"), ("terms", "zetabase")]
 
 
 def test_agencies_provinces_and_cost_add_up(session, make_agency, make_system):

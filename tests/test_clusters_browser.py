@@ -138,7 +138,7 @@ def test_the_clusters_page_draws_each_cluster_and_leads_to_the_comparison(
     expect(feedback).to_have_count(1)
     expect(feedback).to_contain_text("5 cơ quan tại 5 tỉnh đã xây dựng cùng một hệ thống")
     expect(feedback).to_contain_text("910.000.000")  # the four recorded costs, in Vietnamese money
-    drawing = feedback.get_by_role("img")
+    drawing = feedback.locator("svg[role=group]")
     expect(drawing).to_be_visible()
     expect(drawing.locator("circle")).to_have_count(5)
     expect(drawing.locator("line")).to_have_count(10)

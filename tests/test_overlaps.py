@@ -137,14 +137,18 @@ def test_the_detail_page_shows_overlaps_with_reasons_in_vietnamese(client, sessi
     html = client.get(f"/systems/{first.code}").text
     assert "Có thể trùng lặp" in html
     assert second.name in html
-    assert "Cùng chức năng đã khai báo: Quản lý văn bản" in html
+    assert "Cả hai cùng khai báo chức năng: Quản lý văn bản" in html
 
 
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("vi", "Hệ thống địa phương làm việc mà nền tảng dùng chung Sổ tay (HTTT-2020-000001) đã cung cấp"),
-        ("en", "A local system doing what the shared platform Sổ tay (HTTT-2020-000001) already provides"),
+        (
+            "vi",
+            "Hệ thống riêng của địa phương, trong khi nền tảng dùng chung Sổ tay (HTTT-2020-000001) "
+            "đã đảm nhận việc này",
+        ),
+        ("en", "A local system for a job the shared platform Sổ tay (HTTT-2020-000001) already does"),
     ],
 )
 def test_reasons_are_translated(app, lang, expected):

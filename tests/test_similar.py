@@ -39,7 +39,9 @@ def test_the_api_ranks_registered_systems_against_a_proposal(client, documents, 
     best = matches[0]
     assert set(best) >= {"code", "name", "owner", "score", "relation", "reasons", "url", "is_shared_platform"}
     assert 0 <= best["score"] <= 1 and best["url"].startswith("/systems/")
-    assert any("Mô tả có chung" in r or "Tên gần giống" in r for r in best["reasons"])
+    assert any(
+        "Cả hai bản mô tả đều nói về" in r or "Tên hai hệ thống gần giống" in r for r in best["reasons"]
+    )
     assert [m["score"] for m in matches] == sorted((m["score"] for m in matches), reverse=True)
 
 

@@ -33,7 +33,11 @@ from registry.services.systems import (
 
 def iso(value: Any) -> Any:
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        return (
+            (value if value.tzinfo else value.replace(tzinfo=UTC))
+            .astimezone(UTC)
+            .isoformat(timespec="seconds")
+        )
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -38,6 +38,10 @@
     if (select.required) {
       box.setAttribute("aria-required", "true");
     }
+    // The plain select now only carries the values to the form: the search box has its label,
+    // and assistive technology should meet the field once.
+    select.setAttribute("aria-hidden", "true");
+    select.tabIndex = -1;
     if (select.classList.contains("is-invalid")) {
       widget.wrapper.classList.add("is-invalid");
     }

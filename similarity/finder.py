@@ -157,6 +157,7 @@ class DuplicateFinder(BaseEstimator):
         self.capability_weights_ = capability_weights
         self.domain_weights_ = domain_weights
         self._sets = self._set_matrices(checked)
+        self._capability_lookup = features.ColumnLookup(RECENT_ROWS)
         self.levels_ = np.array([LEVELS.get(r.level or "", -1) for r in checked], dtype=np.int64)
         self.graph_ = graph.dependency_graph((r.id, r.depends_on or ()) for r in checked)
         self._adjacency: sp.csr_matrix | None = None
@@ -270,7 +271,8 @@ class DuplicateFinder(BaseEstimator):
             prune(self.text_.stack(blocks), self.retrieval_terms)
         )
         added = self._set_matrices(checked)
-        self._sets = {name: self._sets[name].append(added[name]) for name in self._sets}
+        for name, matrix in self._sets.items():
+            matrix.append(added[name])
         self.levels_ = np.concatenate([self.levels_, [LEVELS.get(r.level or "", -1) for r in checked]])
         for offset, record in enumerate(checked):
             self.records_.append(record)
@@ -464,8 +466,9 @@ class DuplicateFinder(BaseEstimator):
         if not known:
             return np.empty(0, dtype=np.int64)
         rarest = max(known, key=lambda c: self.capability_weights_[c])
-        column = self._sets["capabilities"].binary[:, self.capability_vocabulary_[rarest]]
-        rows = column.nonzero()[0]
+        rows = self._capability_lookup.rows(
+            self._sets["capabilities"].binary, [self.capability_vocabulary_[rarest]]
+        )
         rows = rows[self.active_[rows] & (rows != (own if own is not None else -1))]
         return rows[: self.candidates]
 

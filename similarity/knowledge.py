@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from similarity.features import GrowingRows
+from similarity.features import ColumnLookup, GrowingRows
 from similarity.normalize import canonical, strip_accents
 
 __all__ = ["FunctionRows", "Function", "Knowledge", "Term", "default_knowledge"]
@@ -154,7 +154,7 @@ class FunctionRows:
         self.named: list[dict[str, str]] = []
         self._has = np.zeros(0, dtype=bool)
         self._growing: GrowingRows | None = None
-        self._by_function: sp.csc_matrix | None = None
+        self._lookup = ColumnLookup()
 
     def append(self, records: Iterable[tuple[str, str, Iterable[object] | None]]) -> None:
         """Add rows from ``(name, description, declared capabilities)``."""
@@ -176,7 +176,6 @@ class FunctionRows:
         else:
             self._growing.append(block)
         self._has = np.concatenate([self._has, np.diff(block.indptr) > 0])
-        self._by_function = None
 
     @property
     def matrix(self) -> sp.csr_matrix:
@@ -188,9 +187,7 @@ class FunctionRows:
         columns = [self.codes[c] for c in codes if c in self.codes]
         if not columns or self._growing is None:
             return np.empty(0, dtype=np.int64)
-        if self._by_function is None or self._by_function.shape[0] != self.matrix.shape[0]:
-            self._by_function = self.matrix.tocsc()
-        return np.unique(self._by_function[:, columns].nonzero()[0]).astype(np.int64)
+        return self._lookup.rows(self.matrix, columns)
 
     def same_function_pairs(self, active: np.ndarray, limit: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
         """All pairs (i < j) of live rows that a *name* gives the same function, for functions

@@ -346,6 +346,59 @@ def test_growing_rows_equal_stacked_rows():
         assert (grown != stacked).nnz == 0
 
 
+def test_set_matrices_grow_in_place_and_equal_stacked_ones():
+    rng = np.random.default_rng(1)
+    vocabulary = {f"c{i}": i for i in range(6)}
+    weights = rng.random(6) + 0.5
+
+    def some_sets(count: int) -> list[frozenset[str] | None]:
+        return [
+            frozenset(rng.choice(list(vocabulary) + ["unknown"], 2)) if i % 3 else None for i in range(count)
+        ]
+
+    first = some_sets(20)
+    growing = features.SetMatrix.build(first, vocabulary, weights)
+    fitted = growing.weighted.data
+    everything = list(first)
+    for count in (1, 3, 30):  # the last one outgrows the spare room
+        added = some_sets(count)
+        assert growing.append(features.SetMatrix.build(added, vocabulary, weights)) is growing
+        everything += added
+        if count == 1:  # written into spare room, not into a copy of the fitted rows
+            assert np.shares_memory(growing.weighted.data, fitted)
+    built = features.SetMatrix.build(everything, vocabulary, weights)
+    for name in ("weighted", "binary"):
+        assert (getattr(growing, name) != getattr(built, name)).nnz == 0
+    np.testing.assert_array_equal(growing.weight_sum, built.weight_sum)
+    np.testing.assert_array_equal(growing.declared, built.declared)
+
+
+def test_column_lookup_answers_for_rows_appended_after_its_copy():
+    rng = np.random.default_rng(2)
+    growing = features.GrowingRows(sp.random(40, 9, density=0.2, format="csr", random_state=rng))
+    lookup = features.ColumnLookup(recent=5)
+    for count in (0, 2, 3, 4, 1):  # 2 + 3 stay within ``recent``; the 4 make it rebuild its copy
+        matrix = growing.append(sp.random(count, 9, density=0.3, format="csr", random_state=rng))
+        for columns in ([0], [3, 7], [8]):
+            expected = np.unique(sp.csc_matrix(matrix)[:, columns].nonzero()[0])
+            np.testing.assert_array_equal(lookup.rows(matrix, columns), expected)
+
+
+def test_a_saved_system_does_not_copy_the_portfolio_structure():
+    finder = DuplicateFinder().fit(PORTFOLIO)
+    capabilities = finder._sets["capabilities"]
+    finder.query(
+        {"name": "Quản lý văn bản", "capabilities": ["document_management"]}
+    )  # builds the lookup copy
+    copy = finder._capability_lookup._by_column
+    finder.update(
+        [{"id": "new", "name": "Phần mềm quản lý văn bản", "capabilities": ["document_management"]}]
+    )
+    assert finder._sets["capabilities"] is capabilities  # grown in place
+    assert "new" in ids(finder.query({"name": "Hệ thống mới", "capabilities": ["document_management"]}, k=20))
+    assert finder._capability_lookup._by_column is copy  # the new row was scanned, not re-indexed
+
+
 def test_updating_an_unchanged_record_costs_nothing():
     finder = DuplicateFinder().fit(PORTFOLIO)
     matrix, rows = finder.text_.matrix_, len(finder.records_)

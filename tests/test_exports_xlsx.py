@@ -9,6 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from registry.db import get_engine
 from registry.exports import xlsx
 from registry.exports.formats import ExportMeta, write_xlsx
 
@@ -147,3 +148,16 @@ def test_the_streamed_web_download_opens_in_a_spreadsheet_reader(client, make_sy
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
     assert book.worksheets[0].max_row == 2 + 3  # labels, column names, three systems
+
+
+def test_the_web_download_streams_and_leaves_no_connection_behind(app, client, make_system, monkeypatch):
+    """Streamed related sheets once read on the request's session after it had committed: the
+    transaction they reopened stayed open on PostgreSQL and blocked the next writer for good."""
+    make_system(name="Hệ thống quản lý văn bản")
+    streamed = []
+    real_stream = xlsx.stream
+    monkeypatch.setattr(xlsx, "stream", lambda *a: streamed.append(1) or real_stream(*a))
+    response = client.get("/exports/systems.xlsx")
+    assert streamed  # written as it goes, not built whole before the first byte
+    assert zipfile.ZipFile(io.BytesIO(response.get_data())).testzip() is None
+    assert get_engine(app).pool.checkedout() == 0

@@ -205,15 +205,21 @@ def related_sheets(
     ids = _ids(session, scope).scalar_subquery()
     source, target, a, b = (aliased(InformationSystem) for _ in range(4))
 
+    engine = session.get_bind()
+
     def stream(query: Any) -> Iterator[list[Any]]:
-        # Core rows on the session's connection (the ORM's result machinery cost more than the
-        # query), and only the timestamp and score columns go through _cell.
+        # Core rows (the ORM's result machinery cost more than the query), and only the
+        # timestamp and score columns go through _cell. A connection of its own, as the
+        # systems sheet has: these rows are read while the download streams, after the
+        # request's session has committed, and a transaction reopened on that session stayed
+        # open on PostgreSQL once the download ended.
         typed = [i for i, c in enumerate(query.selected_columns) if isinstance(c.type, DateTime | Float)]
-        for row in session.connection().execute(query.execution_options(yield_per=2000)):
-            values = list(row)
-            for i in typed:
-                values[i] = _cell(values[i])
-            yield values
+        with engine.connect() as connection:
+            for row in connection.execute(query.execution_options(yield_per=2000)):
+                values = list(row)
+                for i in typed:
+                    values[i] = _cell(values[i])
+                yield values
 
     dependencies = (
         select(col(source.code), col(target.code), col(Dependency.kind), col(Dependency.note))

@@ -13,7 +13,7 @@ from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.errors import ValidationError
 from registry.exports import as_of, ecosystem, inventory, records, trail
-from registry.exports.formats import ExportMeta, csv_chunks, json_chunks, write_xlsx
+from registry.exports.formats import ExportMeta, csv_chunks, json_chunks, xlsx_chunks
 from registry.filters import parse_filter
 from registry.services import exports
 from registry.web import access
@@ -138,16 +138,8 @@ def _attachment(name: str, fmt: str) -> dict[str, str]:
 def _download(meta, rows, fmt: str, name: str, columns, sheets) -> Response:  # type: ignore[no-untyped-def]
     headers = _attachment(name, fmt)
     if fmt == "xlsx":
-        # Built before the first byte: streamed from the rows, the download kept the request's
-        # database transaction open after it ended on PostgreSQL (see xlsx.stream).
-        output = write_xlsx(meta, rows, sheets, columns=columns)
-
-        def chunks() -> Iterator[bytes]:
-            with output:
-                while block := output.read(256 * 1024):
-                    yield block
-
-        return Response(chunks(), content_type=MIMETYPES[fmt], headers=headers)
+        body = stream_with_context(xlsx_chunks(meta, rows, sheets, columns=columns))
+        return Response(body, content_type=MIMETYPES[fmt], headers=headers)
     writer = csv_chunks if fmt == "csv" else json_chunks
     body = stream_with_context(writer(meta, rows, columns=columns))
     return Response(body, content_type=MIMETYPES[fmt], headers=headers)

@@ -205,7 +205,7 @@ def related_sheets(
     ids = _ids(session, scope).scalar_subquery()
     source, target, a, b = (aliased(InformationSystem) for _ in range(4))
 
-    engine = session.get_bind()
+    engine: Any = session.get_bind()  # an Engine: sessions here are bound to the app's engine
 
     def stream(query: Any) -> Iterator[list[Any]]:
         # Core rows (the ORM's result machinery cost more than the query), and only the

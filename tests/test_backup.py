@@ -21,7 +21,8 @@ from sqlmodel import Session
 from registry.db import get_engine
 from registry.factory import create_app
 from registry.models import ImportUpload, User
-from registry.services.backup import MANIFEST, table_checksums
+from registry.services import backup as backup_service
+from registry.services.backup import MANIFEST, BackupError, table_checksums
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +175,32 @@ def test_restore_names_what_is_not_a_backup(app: Flask, tmp_path: Path) -> None:
     result = run(app, "restore", str(tmp_path))
     assert result.exit_code == 1
     assert f"has no {MANIFEST}" in result.output
+
+
+def test_postgres_backup_without_pg_dump_points_to_the_procedure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backup_service.shutil, "which", lambda program: None)
+    engine = create_engine("postgresql+psycopg://registry@db.invalid:5432/registry")
+    with pytest.raises(BackupError, match=r"pg_dump is not installed.*docs/backup\.md"):
+        backup_service.backup(engine, tmp_path / "backup")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_postgres_password_goes_in_the_environment_not_the_command_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(backup_service.shutil, "which", lambda program: f"/usr/bin/{program}")
+    engine = create_engine("postgresql+psycopg://registry:s3cret@db.invalid:5433/registry")
+    command, env = backup_service._postgres_command(engine, "pg_dump")
+    assert command == [
+        "/usr/bin/pg_dump",
+        "--no-password",
+        "--host",
+        "db.invalid",
+        "--port",
+        "5433",
+        "--username",
+        "registry",
+    ]
+    assert env["PGPASSWORD"] == "s3cret"

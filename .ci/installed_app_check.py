@@ -4,9 +4,10 @@ Usage: python3 .ci/installed_app_check.py VENV WORKDIR
 
 Runs ``VENV/bin/htt-registry run`` with WORKDIR as its current directory and a fresh SQLite
 database there, so nothing can be read from the repository: the templates, static files,
-migrations, seed data and translations all have to come from the installed wheel. Only the
-standard library is used, so any Python runs it. Exits non-zero, with the server's log, on any
-failure.
+migrations, seed data and translations all have to come from the installed wheel. Then backs
+that database up, restores it into another one and verifies the restored audit trail, with the
+installed command. Only the standard library is used, so any Python runs it. Exits non-zero,
+with the server's log or the command's output, on any failure.
 """
 
 from __future__ import annotations
@@ -61,6 +62,28 @@ def main(venv: Path, workdir: Path) -> int:
             server.terminate()
             server.wait(timeout=30)
     print("installed app check: started from the wheel and signed in as a demo account")
+    restored = {
+        **env,
+        "DATABASE_URL": f"sqlite:///{workdir / 'restored.sqlite3'}",
+        "REGISTRY_AUTO_SETUP": "0",
+    }
+    for args, command_env in (
+        (["backup", str(workdir / "backup")], env),
+        (["restore", str(workdir / "backup")], restored),
+        (["audit", "verify"], restored),
+    ):
+        done = subprocess.run(
+            [str(venv / "bin" / "htt-registry"), *args],
+            cwd=workdir,
+            env=command_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        print(f"htt-registry {args[0]}: {done.stdout.strip()}")
+        if done.returncode != 0:
+            print(f"htt-registry {' '.join(args)} failed:\n{done.stdout}{done.stderr}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -105,3 +105,20 @@ def test_folders_come_from_the_bundle_when_installed(tmp_path: Path, monkeypatch
     assert resources.folder("migrations") == tmp_path / "migrations"
     with pytest.raises(ValueError, match="not shipped"):
         resources.folder("tests")
+
+
+def test_the_installed_command_runs_the_flask_commands_without_app_py(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``htt-registry`` is what an installed wheel has instead of ``flask --app app``."""
+    from registry.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'registry.sqlite3'}")
+    monkeypatch.setenv("REGISTRY_QUEUE_URL", f"sqlite:///{tmp_path / 'queue.sqlite3'}")
+    monkeypatch.setenv("REGISTRY_AUTO_SETUP", "0")
+    monkeypatch.setattr(sys, "argv", ["htt-registry", "db", "current"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    assert "database: empty; newest: " in capsys.readouterr().out

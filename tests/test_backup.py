@@ -136,14 +136,15 @@ def test_round_trip_keeps_every_row_every_upload_and_the_audit_chain(
 def test_restore_refuses_a_database_with_tables_unless_forced(
     app: Flask, other_app: Flask, portfolio: None, tmp_path: Path
 ) -> None:
-    run(app, "backup", str(tmp_path / "backup"))
-    assert run(other_app, "restore", str(tmp_path / "backup")).exit_code == 0
+    folder = str(tmp_path / "nightly backup #1?")
+    assert run(app, "backup", folder).exit_code == 0
+    assert run(other_app, "restore", folder).exit_code == 0
 
-    again = run(other_app, "restore", str(tmp_path / "backup"))
+    again = run(other_app, "restore", folder)
     assert again.exit_code == 1
     assert "already holds" in again.output and "--force" in again.output
 
-    forced = run(other_app, "restore", "--force", str(tmp_path / "backup"))
+    forced = run(other_app, "restore", "--force", folder)
     assert forced.exit_code == 0, forced.output
     assert checksums_of(other_app) == checksums_of(app)
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -186,12 +187,17 @@ def _backup_sqlite(engine: Engine, copy: Path) -> dict[str, dict[str, Any]]:
 
 def _sqlite_checksums(path: Path) -> dict[str, dict[str, Any]]:
     """Checksums of an SQLite file opened read-only, so checking a backup never changes it."""
-    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    engine = create_engine("sqlite://", creator=lambda: _read_only(path))
     try:
         with engine.connect() as connection:
             return _with_revision(connection, table_checksums(connection))
     finally:
         engine.dispose()
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """Open ``path`` read-only (an URI, quoted: a folder may be called "nightly #1")."""
+    return sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, check_same_thread=False)
 
 
 def _postgres_command(engine: Engine, program: str) -> tuple[list[str], dict[str, str]]:
@@ -277,7 +283,7 @@ def restore(engine: Engine, source: Path, *, force: bool = False) -> Manifest:
 
 def _restore_sqlite(engine: Engine, copy: Path, manifest: Manifest) -> None:
     _compare(manifest.tables, _sqlite_checksums(copy), "the backup")
-    saved = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+    saved = _read_only(copy)
     try:
         with engine.connect() as connection:
             live = connection.connection.driver_connection

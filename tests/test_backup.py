@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from registry.db import get_engine
 from registry.factory import create_app
-from registry.models import ImportUpload, User
+from registry.models import DataDomain, ImportUpload, User
 from registry.services import backup as backup_service
 from registry.services.backup import MANIFEST, BackupError, table_checksums
 
@@ -205,3 +205,18 @@ def test_postgres_password_goes_in_the_environment_not_the_command_line(
         "registry",
     ]
     assert env["PGPASSWORD"] == "s3cret"
+
+
+def test_backup_runs_beside_an_open_write_and_leaves_it_out(
+    app: Flask, portfolio: None, tmp_path: Path
+) -> None:
+    """Safe while the app runs: a write in progress neither blocks the copy nor enters it half-done."""
+    before = checksums_of(app)
+    with Session(get_engine(app)) as writer:
+        writer.add(DataDomain(code="pending", name="Chưa lưu", name_en="Not saved yet"))
+        writer.flush()
+        saved = run(app, "backup", str(tmp_path / "backup"))
+        writer.rollback()
+    assert saved.exit_code == 0, saved.output
+    manifest = json.loads((tmp_path / "backup" / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["tables"] == before

@@ -12,12 +12,11 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from registry import cli, db, i18n, migrate
+from registry import cli, db, i18n, migrate, resources
 from registry import jobs as job_queue
 from registry.config import load_settings
 from registry.services import embeddings, overlaps
 
-ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 
 
@@ -25,8 +24,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(resources.folder("templates")),
+        static_folder=str(resources.folder("static")),
     )
     if not faulthandler.is_enabled():
         # A crash inside a native extension (numpy, scikit-learn, the embedder, a driver) then

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+from registry import resources
+
+MIGRATIONS_DIR = resources.folder("migrations")
 
 SEARCH_INDEX_OBJECTS = ("system_search", "ix_information_system_search_trgm")
 """Search indexes made by hand-written migrations for one backend each (FTS5, pg_trgm): not in

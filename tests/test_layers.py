@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("registry.factory", "registry.cli", "registry.web", "registry.jobs"),
+    ("registry.__main__", "registry.factory", "registry.cli", "registry.web", "registry.jobs"),
     ("registry.services",),
     ("registry.interchange", "registry.exports", "registry.filters", "registry.rules", "registry.auth"),
     ("registry.models", "registry.db", "registry.bulk", "registry.search_index", "registry.migrate"),
@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "registry.i18n",
         "registry.limits",
         "registry.jsonlimits",
+        "registry.resources",
     ),
 )
 """From the top down; a module may import its own layer and the layers below it."""

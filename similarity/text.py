@@ -77,7 +77,7 @@ class TextSignal:
 
     def fit(self, names: Sequence[str], texts: Sequence[str]) -> TextSignal:
         prepared = self._prepare(names, texts)
-        background = self._prepare(*background_texts())
+        background = _default_background() if self.lexicon is None else self._prepare(*background_texts())
         self.vectorizers_ = {
             "name": TfidfVectorizer(
                 analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
@@ -218,6 +218,13 @@ def background_texts() -> tuple[tuple[str, ...], tuple[str, ...]]:
             names.append(name)
             texts.append(f"{name} {description}")
     return tuple(names), tuple(texts)
+
+
+@lru_cache(maxsize=1)
+def _default_background() -> _Prepared:
+    """The background texts as the packaged lexicon prepares them: the same on every fit, and
+    preparing them was a good part of fitting a small portfolio."""
+    return TextSignal()._prepare(*background_texts())
 
 
 def _grow(phrase: str, first: str, second: str, longest: int = 8) -> str:

@@ -275,3 +275,21 @@ def test_the_inverted_file_search_finds_near_copies_in_a_lumpy_portfolio():
     found = set(zip(left.tolist(), right.tolist(), strict=True))
     recall = np.mean([(int(a), int(a) + 400) in found for a in copies])
     assert recall >= 0.95
+
+
+def test_texts_seen_lately_are_not_run_through_the_model_again(monkeypatch):
+    embedder = Embedder(remembered=2)
+    model = embedder._loaded()
+    asked: list[str] = []
+    real_passage = model.passage
+    monkeypatch.setattr(model, "passage", lambda texts: asked.extend(texts) or real_passage(texts))
+    first = embedder.embed_texts(["Quản lý văn bản", "", "Cổng thông tin", "Quản lý văn bản"])
+    assert sorted(asked) == ["Cổng thông tin", "Quản lý văn bản"]  # each distinct text once
+    np.testing.assert_array_equal(first[0], first[3])
+    assert not first[1].any()  # an empty text has no meaning
+    again = embedder.embed_texts(["Cổng thông tin"])
+    assert len(asked) == 2 and np.allclose(again[0], first[2], atol=1e-6)
+    embedder.embed_texts(["Dịch vụ công"])  # the third text pushes out the least recently used
+    embedder.embed_texts(["Quản lý văn bản"])
+    assert asked.count("Quản lý văn bản") == 2
+    assert np.allclose(np.linalg.norm(first[[0, 2]], axis=1), 1.0, atol=1e-5)

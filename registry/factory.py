@@ -36,6 +36,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(app.instance_path))
     if test_config is not None:
         app.config.from_mapping(test_config)
+        if "SECRET_KEY" in test_config:
+            app.config["SECRET_KEY_GENERATED"] = False
 
     if app.config.get("PROXY_HOPS"):
         # Behind a TLS-terminating proxy: trust its X-Forwarded-* so secure cookies, HSTS and
@@ -43,6 +45,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    from registry.web import request_log
+
+    request_log.init_app(app)  # first: every later hook and log line has the request id
     db.init_app(app)
     overlaps.init_app(app)
     embeddings.init_app(app, db.get_engine(app))

@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "registry.i18n",
         "registry.limits",
         "registry.jsonlimits",
+        "registry.logs",
     ),
 )
 """From the top down; a module may import its own layer and the layers below it."""

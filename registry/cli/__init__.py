@@ -10,6 +10,7 @@ from flask import Flask
 
 from registry.cli.audit import audit_group
 from registry.cli.database import db_group, seed_command
+from registry.cli.doctor import doctor_command
 from registry.cli.embed import embed_command
 from registry.cli.exports import export_group
 from registry.cli.imports import import_group
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_group)
     app.cli.add_command(reporting_group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(doctor_command)

@@ -108,6 +108,9 @@ def load_settings(
         # /readyz fails while this process's overlap index is not built yet: only for
         # deployments that warm the index as a worker starts (see docs/deploy.md).
         "READY_REQUIRES_INDEX": env.get("REGISTRY_READY_REQUIRES_INDEX", "0") in {"1", "true", "yes"},
+        # Build the overlap index when the app is created (factory.warm_index), not at the
+        # first overlap check: with gunicorn --preload, once for all workers.
+        "WARM_INDEX": env.get("REGISTRY_WARM_INDEX", "0") in {"1", "true", "yes"},
     }
 
 

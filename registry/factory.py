@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlmodel import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import cli, db, i18n, migrate
@@ -109,7 +110,26 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["AUTO_SETUP"] and not app.config.get("TESTING"):
         first_run_setup(app)
+    if app.config.get("WARM_INDEX"):
+        warm_index(app)
     return app
+
+
+def warm_index(app: Flask) -> None:
+    """Build the overlap index now, before the process serves anyone.
+
+    Otherwise each web worker builds it at its first overlap check, inside a request that a
+    proxy or gunicorn may time out. Under ``gunicorn --preload`` this runs once in the master
+    and the forked workers inherit the built index. The connection pool is emptied afterwards:
+    connections opened before a fork must not be shared by the children.
+    """
+    engine = db.get_engine(app)
+    started = time.perf_counter()
+    with app.app_context(), Session(engine) as session:
+        overlaps.portfolio_index().current(session)
+        state = overlaps.portfolio_index().state()
+    engine.dispose()
+    log.info("Overlap index built from %s systems in %.1f s", state.fitted, time.perf_counter() - started)
 
 
 FIRST_RUN_STEPS = 6

@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from registry import logs, migrate
 from registry.config import ConfigError, load_settings
 from registry.db import get_engine, make_engine
+from registry.factory import create_app
 from registry.jobs import make_huey, queue_of
 from registry.models import InformationSystem, User
 from registry.services import readiness
@@ -75,6 +76,29 @@ def test_the_index_reports_how_far_it_is_behind_the_database(app, session, make_
     assert response.status_code == 200  # the next overlap check catches up by itself
     assert index_check["status"] == "behind" and index_check["changed_since"] == 1
     assert index_check["behind_seconds"] > 0 and index_check["systems"] == 2
+
+
+def test_a_warmed_worker_is_ready_with_its_index_built_before_any_overlap_check(
+    app, make_system, database_url
+):
+    make_system(name="Cổng dịch vụ công tỉnh")
+    warmed = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test",
+            "AUTO_SETUP": False,
+            "WARM_INDEX": True,
+            "READY_REQUIRES_INDEX": True,
+        }
+    )
+    try:
+        response = warmed.test_client().get("/readyz")
+        assert response.status_code == 200
+        index = response.get_json()["checks"]["index"]
+        assert (index["status"], index["systems"], index["required"]) == ("ok", 1, True)
+    finally:
+        get_engine(warmed).dispose()
 
 
 def test_not_ready_when_the_queue_is_unreachable(app, anon_client):

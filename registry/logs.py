@@ -96,6 +96,22 @@ class TextFormatter(logging.Formatter):
                 record.request_id = None
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is written, not when configured.
+
+    A test runner, or a server that redirects its streams after start-up, then still receives
+    the lines, and none goes to a stream that was closed in between.
+    """
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        return None
+
+
 def formatter_for(name: str) -> logging.Formatter:
     if name not in FORMATS:
         raise ValueError(f"log format must be one of {', '.join(FORMATS)}, not {name!r}")
@@ -112,7 +128,7 @@ def configure(logger: logging.Logger, *, fmt: str, level: str) -> logging.Handle
     for handler in list(logger.handlers):
         if getattr(handler, HANDLER_MARK, False):
             logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(formatter_for(fmt))
     setattr(handler, HANDLER_MARK, True)
     logger.addHandler(handler)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -275,7 +277,7 @@ def test_an_unknown_log_format_or_level_refuses_to_start(tmp_path, environ):
         load_settings(tmp_path, environ)
 
 
-def test_configuring_twice_replaces_only_our_own_handler(capsys):
+def test_configuring_twice_replaces_only_our_own_handler(monkeypatch):
     logger = logging.getLogger("registry.test.configure")
     logger.propagate = False
     theirs = logging.NullHandler()
@@ -284,10 +286,10 @@ def test_configuring_twice_replaces_only_our_own_handler(capsys):
         logs.configure(logger, fmt="json", level="INFO")
         ours = logs.configure(logger, fmt="text", level="INFO")
         assert logger.handlers == [theirs, ours]
+        later = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", later)  # a stream swapped after configuring still gets lines
         logger.info("outside any request")
-        assert re.search(
-            r" INFO registry\.test\.configure \[-\] outside any request$", capsys.readouterr().err
-        )
+        assert re.search(r" INFO registry\.test\.configure \[-\] outside any request$", later.getvalue())
     finally:
         logger.handlers.clear()
         logger.propagate = True

@@ -24,7 +24,7 @@ from registry.factory import create_app
 from registry.jobs import make_huey, queue_of
 from registry.models import InformationSystem, User
 from registry.services import readiness
-from registry.services.overlaps import portfolio_index
+from registry.services.overlaps import OVERLAP_INDEX, portfolio_index
 from registry.web import access
 from tests.conftest import PASSWORD
 
@@ -164,6 +164,17 @@ def test_an_unreachable_database_fails_first_and_the_dependent_checks_wait(app, 
         "index": "not_checked",
         "queue": "ok",
     }
+
+
+def test_a_query_failing_in_the_index_check_is_a_failed_check_not_a_server_error(app, anon_client):
+    class Broken:
+        def state(self):
+            raise RuntimeError("lost")
+
+    app.extensions[OVERLAP_INDEX] = Broken()
+    response = anon_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["index"] == {"ok": False, "status": "error", "error": "RuntimeError"}
 
 
 def portfolio_index_of(app: Flask):

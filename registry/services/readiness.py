@@ -186,7 +186,7 @@ def check(
     if database.ok:
         schema = check_schema(session)
         index_check = (
-            check_index(session, index, required=index_required)
+            _index_or_error(session, index, required=index_required)
             if schema.ok
             else Check("index", False, NOT_CHECKED, {"because": "schema"})
         )
@@ -194,6 +194,16 @@ def check(
         schema = Check("schema", False, NOT_CHECKED, {"because": "database"})
         index_check = Check("index", False, NOT_CHECKED, {"because": "database"})
     return Readiness([database, schema, index_check, check_queue(queue)])
+
+
+def _index_or_error(session: Session, index: PortfolioIndex, *, required: bool) -> Check:
+    """The index check, or a failed one if its queries fail: a probe answers, never a 500."""
+    try:
+        return check_index(session, index, required=required)
+    except Exception as exc:  # noqa: BLE001 - the database went away between two checks
+        _rollback(session)
+        log.warning("Readiness: the overlap index check failed", exc_info=True)
+        return Check("index", False, "error", {"error": type(exc).__name__})
 
 
 def _rollback(session: Session) -> None:

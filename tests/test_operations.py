@@ -265,6 +265,18 @@ def test_an_aborted_request_is_logged_once_too(failing_app, caplog):
     assert response.headers["X-Request-ID"] in response.text
 
 
+def test_an_api_server_error_names_its_request_id_in_the_body(failing_app):
+    @failing_app.get("/api/v1/ops-crash")
+    @access.public
+    def api_crash() -> str:
+        raise RuntimeError("boom")
+
+    response = failing_app.test_client().get("/api/v1/ops-crash", headers={"X-Request-ID": "api-call-0042"})
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "server_error"
+    assert response.get_json()["error"]["request_id"] == "api-call-0042"
+
+
 def test_client_errors_do_not_show_a_reference(anon_client):
     assert "data-request-id" not in anon_client.get("/no-such-page").text
 

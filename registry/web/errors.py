@@ -30,13 +30,14 @@ API_CODES = {
 
 
 def _respond(code: int, message: str) -> Any:
-    if is_api_request():
-        from registry.web.api import api_error
-
-        return api_error(code, API_CODES.get(code, "error"), message)
     # A server error shows its request id, so a user can quote it and the operator can find
     # every log line of that request.
     request_id = g.get("request_id") if code >= 500 else None
+    if is_api_request():
+        from registry.web.api import api_error
+
+        extra = {"request_id": request_id} if request_id else {}
+        return api_error(code, API_CODES.get(code, "error"), message, **extra)
     return render_template("error.html", code=code, message=message, request_id=request_id), code
 
 

@@ -23,6 +23,7 @@ from registry.db import get_engine, make_engine
 from registry.factory import create_app
 from registry.jobs import make_huey, queue_of
 from registry.models import InformationSystem, User
+from registry.services import doctor as dr
 from registry.services import readiness
 from registry.services.overlaps import OVERLAP_INDEX, portfolio_index
 from registry.web import access
@@ -390,3 +391,23 @@ def test_doctor_times_the_index_build_when_asked(app, make_system):
     make_system(name="Cổng dịch vụ công tỉnh")
     result = doctor(app, "--fit-index")
     assert re.search(r"^OK +index +built from 1 systems in \d+\.\d s", result.output, re.M)
+
+
+@pytest.mark.parametrize(
+    ("finding", "level", "says"),
+    [
+        (lambda: dr.database_url("sqlite:////srv/registry.sqlite3", True), "WARN", "Use PostgreSQL"),
+        (lambda: dr.database_url("postgresql+psycopg://u:pw@db/registry", True), "OK", "u:***@db"),
+        (lambda: dr.queue_url("sqlite:////srv/queue.sqlite3", True), "WARN", "redis://"),
+        (lambda: dr.queue_url("sqlite:////srv/queue.sqlite3", False), "OK", "queue.sqlite3"),
+        (lambda: dr.proxy(0, True), "WARN", "REGISTRY_PROXY_HOPS"),
+        (lambda: dr.log_format("text", True), "WARN", "REGISTRY_LOG_FORMAT=json"),
+        (lambda: dr.secret_key({"SECRET_KEY_GENERATED": True}, False), "WARN", "token_hex"),
+        (lambda: dr.secret_key({"SECRET_KEY": "ab" * 32}, True), "FAIL", "2 distinct"),
+        (lambda: dr.secret_key({"SECRET_KEY": "a3f1c9e07b5d2468" * 4}, True), "OK", "64 characters"),
+    ],
+)
+def test_each_configuration_finding_says_what_to_fix(finding, level, says):
+    result = finding()
+    assert result.level == level
+    assert says in result.summary + " " + result.fix

@@ -221,6 +221,14 @@ def test_no_password_token_or_form_body_reaches_the_log(app, make_user, anon_cli
     assert PASSWORD not in written and "secret-token-value-123" not in written
 
 
+def test_reading_the_schema_revision_writes_no_log_lines(app, anon_client, caplog):
+    """The probe reads it every few seconds; Alembic's context would log two lines each time."""
+    caplog.set_level(logging.INFO)
+    anon_client.get("/readyz")
+    assert migrate.current_revision(get_engine(app)) == migrate.head_revision()
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
+
+
 def test_probes_are_logged_at_debug_so_they_do_not_bury_people(anon_client, caplog):
     caplog.set_level(logging.INFO, logger="registry.access")
     anon_client.get("/readyz")

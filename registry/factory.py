@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import logging
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -110,7 +111,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["AUTO_SETUP"] and not app.config.get("TESTING"):
         first_run_setup(app)
-    if app.config.get("WARM_INDEX"):
+    if app.config.get("WARM_INDEX") and os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        # Only for a server: `flask db upgrade`, `flask worker` and the other commands read the
+        # same environment and must neither wait for the index nor need a schema to start.
         warm_index(app)
     return app
 
@@ -121,9 +124,15 @@ def warm_index(app: Flask) -> None:
     Otherwise each web worker builds it at its first overlap check, inside a request that a
     proxy or gunicorn may time out. Under ``gunicorn --preload`` this runs once in the master
     and the forked workers inherit the built index. The connection pool is emptied afterwards:
-    connections opened before a fork must not be shared by the children.
+    connections opened before a fork must not be shared by the children. A database whose
+    schema is not the newest is left alone: the readiness probe names that problem instead.
     """
     engine = db.get_engine(app)
+    revision = migrate.current_revision(engine)
+    if revision != migrate.shipped_head():
+        log.warning("Overlap index not built at start: the schema is at %s, not the newest", revision)
+        engine.dispose()
+        return
     started = time.perf_counter()
     with app.app_context(), Session(engine) as session:
         overlaps.portfolio_index().current(session)

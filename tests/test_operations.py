@@ -81,11 +81,8 @@ def test_the_index_reports_how_far_it_is_behind_the_database(app, session, make_
     assert index_check["behind_seconds"] > 0 and index_check["systems"] == 2
 
 
-def test_a_warmed_worker_is_ready_with_its_index_built_before_any_overlap_check(
-    app, make_system, database_url
-):
-    make_system(name="Cổng dịch vụ công tỉnh")
-    warmed = create_app(
+def warmed_app(database_url: str) -> Flask:
+    return create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
@@ -95,6 +92,14 @@ def test_a_warmed_worker_is_ready_with_its_index_built_before_any_overlap_check(
             "READY_REQUIRES_INDEX": True,
         }
     )
+
+
+def test_a_warmed_worker_is_ready_with_its_index_built_before_any_overlap_check(
+    app, make_system, database_url, monkeypatch
+):
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
+    make_system(name="Cổng dịch vụ công tỉnh")
+    warmed = warmed_app(database_url)
     try:
         response = warmed.test_client().get("/readyz")
         assert response.status_code == 200
@@ -102,6 +107,20 @@ def test_a_warmed_worker_is_ready_with_its_index_built_before_any_overlap_check(
         assert (index["status"], index["systems"], index["required"]) == ("ok", 1, True)
     finally:
         get_engine(warmed).dispose()
+
+
+def test_commands_and_an_old_schema_start_without_warming(app, database_url, schema_at, monkeypatch):
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # what every `flask …` command sets
+    command = warmed_app(database_url)
+    assert not portfolio_index_of(command).state().built
+    get_engine(command).dispose()
+
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI")
+    schema_at(previous_revision())
+    server = warmed_app(database_url)  # starts, and its probe names the schema
+    assert not portfolio_index_of(server).state().built
+    assert server.test_client().get("/readyz").get_json()["failing"] == ["schema"]
+    get_engine(server).dispose()
 
 
 def test_not_ready_when_the_queue_is_unreachable(app, anon_client):

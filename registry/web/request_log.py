@@ -42,10 +42,7 @@ def finish(response: Any) -> Any:
     response.headers["X-Request-ID"] = request_id
     started = g.get("request_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
-    # Only an account this request already loaded: asking Flask-Login now would query the
-    # database for pages that never needed to know who was there.
-    user = g.get("_login_user")
-    user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    user_id = _loaded_user_id()
     # Escaped so a path with a newline (%0A) cannot forge a second line in the text format.
     path = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", request.path)
     access_log.log(
@@ -64,6 +61,20 @@ def finish(response: Any) -> Any:
         },
     )
     return response
+
+
+def _loaded_user_id() -> int | None:
+    """The id of the account this request already loaded, if any.
+
+    Asking Flask-Login now would query the database for pages that never needed to know who
+    was there. The access line must never turn an answer into an error, so anything odd
+    stored as the request's user gives no id rather than an exception.
+    """
+    user = g.get("_login_user")
+    try:
+        return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    except Exception:  # noqa: BLE001 - e.g. a proxy stored as the user, resolving to itself
+        return None
 
 
 def init_app(app: Flask) -> None:

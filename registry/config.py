@@ -18,6 +18,8 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev"})
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ConfigError(RuntimeError):
@@ -43,7 +45,8 @@ def load_settings(
     env = os.environ if environ is None else environ
     production = env.get("REGISTRY_ENV", "development") == "production"
     secret = env.get("SECRET_KEY", "")
-    if secret in PLACEHOLDER_SECRETS:
+    generated = secret in PLACEHOLDER_SECRETS
+    if generated:
         if production:
             raise ConfigError("SECRET_KEY must be set to a long random value in production.")
         secret = secrets.token_hex(32)
@@ -56,9 +59,18 @@ def load_settings(
             f"REGISTRY_TIMEZONE={zone!r} is not a time zone name such as {DEFAULT_TIMEZONE}."
         ) from exc
     queue_url = env.get("REGISTRY_QUEUE_URL") or default_queue_url(instance_path)
+    log_format = env.get("REGISTRY_LOG_FORMAT") or ("json" if production else "text")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"REGISTRY_LOG_FORMAT={log_format!r} must be one of: {', '.join(LOG_FORMATS)}.")
+    log_level = (env.get("REGISTRY_LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"REGISTRY_LOG_LEVEL={log_level!r} must be one of: {', '.join(LOG_LEVELS)}.")
     embedded_default = "1" if queue_url.startswith("sqlite") else "0"
     return {
         "SECRET_KEY": secret,
+        # True when no key was given and one was made up for this process (development only):
+        # sessions then end at each restart and differ between workers; `flask doctor` says so.
+        "SECRET_KEY_GENERATED": generated,
         "DATABASE_URL": normalise_database_url(database_url),
         "REGISTRY_ENV": "production" if production else "development",
         # An empty SQLite database gets its schema and the demo portfolio on first start, so
@@ -89,6 +101,16 @@ def load_settings(
         # Several registries may share one Redis, each under its own name.
         "QUEUE_NAME": env.get("REGISTRY_QUEUE_NAME") or "registry",
         "EMBEDDED_WORKER": env.get("REGISTRY_EMBEDDED_WORKER", embedded_default) not in {"0", "false", "no"},
+        # Log lines (registry.logs): one JSON object a line for a log collector in production,
+        # readable text in development; each carries its request id.
+        "LOG_FORMAT": log_format,
+        "LOG_LEVEL": log_level,
+        # /readyz fails while this process's overlap index is not built yet: only for
+        # deployments that warm the index as a worker starts (see docs/deploy.md).
+        "READY_REQUIRES_INDEX": env.get("REGISTRY_READY_REQUIRES_INDEX", "0") in {"1", "true", "yes"},
+        # Build the overlap index when the app is created (factory.warm_index), not at the
+        # first overlap check: with gunicorn --preload, once for all workers.
+        "WARM_INDEX": env.get("REGISTRY_WARM_INDEX", "0") in {"1", "true", "yes"},
     }
 
 

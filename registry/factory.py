@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import faulthandler
 import logging
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlmodel import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import cli, db, i18n, migrate, resources
@@ -35,6 +37,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(app.instance_path))
     if test_config is not None:
         app.config.from_mapping(test_config)
+        if "SECRET_KEY" in test_config:
+            app.config["SECRET_KEY_GENERATED"] = False
 
     if app.config.get("PROXY_HOPS"):
         # Behind a TLS-terminating proxy: trust its X-Forwarded-* so secure cookies, HSTS and
@@ -42,6 +46,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    from registry.web import request_log
+
+    request_log.init_app(app)  # first: every later hook and log line has the request id
     db.init_app(app)
     overlaps.init_app(app)
     embeddings.init_app(app, db.get_engine(app))
@@ -103,7 +110,34 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["AUTO_SETUP"] and not app.config.get("TESTING"):
         first_run_setup(app)
+    if app.config.get("WARM_INDEX") and os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        # Only for a server: `flask db upgrade`, `flask worker` and the other commands read the
+        # same environment and must neither wait for the index nor need a schema to start.
+        warm_index(app)
     return app
+
+
+def warm_index(app: Flask) -> None:
+    """Build the overlap index now, before the process serves anyone.
+
+    Otherwise each web worker builds it at its first overlap check, inside a request that a
+    proxy or gunicorn may time out. Under ``gunicorn --preload`` this runs once in the master
+    and the forked workers inherit the built index. The connection pool is emptied afterwards:
+    connections opened before a fork must not be shared by the children. A database whose
+    schema is not the newest is left alone: the readiness probe names that problem instead.
+    """
+    engine = db.get_engine(app)
+    revision = migrate.current_revision(engine)
+    if revision != migrate.shipped_head():
+        log.warning("Overlap index not built at start: the schema is at %s, not the newest", revision)
+        engine.dispose()
+        return
+    started = time.perf_counter()
+    with app.app_context(), Session(engine) as session:
+        overlaps.portfolio_index().current(session)
+        state = overlaps.portfolio_index().state()
+    engine.dispose()
+    log.info("Overlap index built from %s systems in %.1f s", state.fitted, time.perf_counter() - started)
 
 
 FIRST_RUN_STEPS = 6

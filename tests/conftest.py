@@ -7,6 +7,7 @@ proves the migrations; each test then starts from empty tables.
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -185,6 +186,17 @@ def client(client_for: Callable[..., FlaskClient]) -> FlaskClient:
 def session(app: Flask) -> Iterator[Session]:
     with app.app_context(), Session(get_engine(app), expire_on_commit=False) as db_session:
         yield db_session
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """An app made outside testing mode configures the root logger (its handler and level):
+    put it back, so one test's app does not change what the next test's logs do."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.hookimpl(hookwrapper=True)

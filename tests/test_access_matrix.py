@@ -27,6 +27,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "dashboard.chart_csv": EVERYONE,
     "pages.set_language": PUBLIC,
     "pages.health": PUBLIC,
+    "pages.ready": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": EVERYONE,
     "systems.index": EVERYONE,

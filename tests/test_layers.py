@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "registry.limits",
         "registry.jsonlimits",
         "registry.resources",
+        "registry.logs",
     ),
 )
 """From the top down; a module may import its own layer and the layers below it."""

@@ -11,6 +11,7 @@ from flask import Flask
 from registry.cli.audit import audit_group
 from registry.cli.backup import backup_command, restore_command
 from registry.cli.database import db_group, seed_command
+from registry.cli.doctor import doctor_command
 from registry.cli.embed import embed_command
 from registry.cli.exports import export_group
 from registry.cli.imports import import_group
@@ -33,3 +34,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(doctor_command)

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
+from redis import ConnectionPool
 
 from registry import db
 from registry.choices import JobKind
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 QUEUE_KEY = "registry.queue"
 WORKS: Mapping[str, jobs.Work] = {JobKind.SCAN: run_scan}
 """Every kind of job and the work it does."""
+REDIS_CONNECT_TIMEOUT = 3.0
+"""Seconds to wait for Redis to accept a connection before calling it unreachable."""
 
 
 class EmbeddedConsumer(Consumer):  # type: ignore[misc]  # huey ships no type hints
@@ -77,7 +80,9 @@ def make_huey(config: Mapping[str, Any]) -> Huey:
         return MemoryHuey("registry", immediate=True)
     url, name = str(config["QUEUE_URL"]), str(config.get("QUEUE_NAME", "registry"))
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(name, url=url)
+        # A probe or a start must not hang on an unreachable Redis: refuse after a few seconds.
+        pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT)
+        return RedisHuey(name, connection_pool=pool)
     if url.startswith("sqlite:///"):
         return SqliteHuey(name, filename=url.removeprefix("sqlite:///"))
     raise ValueError(f"REGISTRY_QUEUE_URL must start with sqlite:/// or redis://, not {url!r}")

@@ -137,6 +137,21 @@ def portfolio_finder(store: VectorTable) -> DuplicateFinder:
     return DuplicateFinder(vectors=store, embed_missing=False)
 
 
+@dataclass(frozen=True)
+class IndexState:
+    """A snapshot of :class:`PortfolioIndex`'s bookkeeping, for probes and ``flask doctor``."""
+
+    built: bool
+    watermark: datetime | None
+    """The newest ``updated_at`` the index has seen (None before the first fit, or when empty)."""
+    fitted: int
+    """Systems in the last fit."""
+    caught_up: int
+    """Systems re-vectorised since that fit; the index refits once this reaches ``fitted``."""
+    busy: bool
+    """A fit or a catch-up is running right now."""
+
+
 class PortfolioIndex:
     """A fitted :class:`DuplicateFinder` that catches up with the database before each use."""
 
@@ -154,6 +169,21 @@ class PortfolioIndex:
             self._finder, self._watermark = None, None
             self._fitted = self._caught_up = 0
             self._vectors_seen = -1
+
+    def state(self) -> IndexState:
+        """What this process's index holds, read without waiting for its lock.
+
+        A readiness probe asks this every few seconds: it must neither fit the index nor queue
+        behind a fit in progress, so it reads the fields as they are and says whether the lock
+        is held (a fit or a catch-up running).
+        """
+        return IndexState(
+            built=self._finder is not None,
+            watermark=_aware(self._watermark) if self._watermark is not None else None,
+            fitted=self._fitted,
+            caught_up=self._caught_up,
+            busy=self._lock.locked(),
+        )
 
     def current(self, session: Session) -> DuplicateFinder:
         """The finder, caught up with every save since the last look.

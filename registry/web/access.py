@@ -1,4 +1,4 @@
-"""Who may open which page: sign-in, roles per view, CSRF, API tokens, request ids.
+"""Who may open which page: sign-in, roles per view, CSRF, API tokens.
 
 Every view declares its rule with :func:`allow`, :func:`signed_in` or :func:`public`. The app
 refuses to start if one does not, and one ``before_request`` hook enforces the rules, so a new
@@ -8,8 +8,6 @@ in the services, which views call with :func:`current_actor`.
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +29,6 @@ from registry.services.tokens import authenticate_token
 
 ACCESS_ATTR = "_registry_access"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 SIGNED_IN_AT = "signed_in_at"
 HASHER_KEY = "registry.password_hasher"
 
@@ -148,11 +145,6 @@ def _unauthenticated() -> Any:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _set_request_id() -> None:
-    supplied = request.headers.get("X-Request-ID", "")
-    g.request_id = supplied if REQUEST_ID.match(supplied) else uuid.uuid4().hex
-
-
 def _enforce() -> Any:
     """Authenticate, authorise and check CSRF before any view runs."""
     endpoint = request.endpoint
@@ -198,7 +190,6 @@ def _no_store(response: Any) -> Any:
     if request.endpoint != "static":
         # Pages show data people may only see signed in: no copies in shared or back-button caches.
         response.headers.setdefault("Cache-Control", "no-store")
-    response.headers["X-Request-ID"] = g.get("request_id", "")
     return response
 
 
@@ -222,6 +213,5 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.user_loader(_load_session_user)
     login_manager.request_loader(_load_token_user)
-    app.before_request(_set_request_id)
     app.before_request(_enforce)
     app.after_request(_no_store)

@@ -66,7 +66,9 @@ def change_password() -> Any:
         form.attach_errors(exc.errors)
         return _page(password_form=form, status=422)
     # Other sessions ended with the old epoch; this one continues under the new one.
-    login_user(current_user)  # type: ignore[arg-type]
+    # The account itself, not the proxy: Flask-Login stores what it is given as the request's
+    # user, and a proxy stored there resolves to itself for the rest of the request.
+    login_user(current_user._get_current_object())  # type: ignore[attr-defined]
     session[access.SIGNED_IN_AT] = session.get(access.SIGNED_IN_AT)
     flash(gettext("Password changed. Your other sessions have been signed out."), "success")
     return redirect(url_for(".index"))

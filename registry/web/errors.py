@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -12,6 +13,8 @@ from werkzeug.exceptions import HTTPException
 from registry.db import discard_request_changes
 from registry.errors import PermissionDeniedError
 from registry.web.access import is_api_request
+
+log = logging.getLogger(__name__)
 
 API_CODES = {
     400: "bad_request",
@@ -27,11 +30,15 @@ API_CODES = {
 
 
 def _respond(code: int, message: str) -> Any:
+    # A server error shows its request id, so a user can quote it and the operator can find
+    # every log line of that request.
+    request_id = g.get("request_id") if code >= 500 else None
     if is_api_request():
         from registry.web.api import api_error
 
-        return api_error(code, API_CODES.get(code, "error"), message)
-    return render_template("error.html", code=code, message=message), code
+        extra = {"request_id": request_id} if request_id else {}
+        return api_error(code, API_CODES.get(code, "error"), message, **extra)
+    return render_template("error.html", code=code, message=message, request_id=request_id), code
 
 
 def init_app(app: Flask) -> None:
@@ -61,6 +68,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> Any:
+        # An unhandled exception was already logged by Flask, with its traceback and the
+        # request id; an abort(500) (a view that caught a failure) was not: log it here.
+        if getattr(error, "original_exception", None) is None:
+            log.error("Server error on %s %s", request.method, request.path, exc_info=error)
         discard_request_changes()
         message = gettext("Something went wrong on our side. Nothing was saved; please try again.")
         return _respond(500, message)

@@ -53,6 +53,9 @@ class ErrorBody(BaseModel):
         None, description="Messages per field (record column), for code `invalid`."
     )
     current_version: int | None = Field(None, description="For code `conflict`: the record's version now.")
+    request_id: str | None = Field(
+        None, description="For code `server_error`: the request id (as in `X-Request-ID`), to quote."
+    )
 
 
 class Error(BaseModel):

@@ -163,7 +163,9 @@ def _check_references(session: Session, data: SystemInput, errors: _Errors, syst
         errors.add("data_domain_ids", _l("One of the chosen data domains does not exist."))
 
     if data.instance_of_id is not None:
-        platform = session.get(InformationSystem, data.instance_of_id)
+        platform = (
+            session.get(InformationSystem, data.instance_of_id) if 0 < data.instance_of_id <= MAX_ID else None
+        )
         if platform is None:
             errors.add("instance_of_id", _l("This system does not exist."))
         elif system_id is not None and platform.id == system_id:
@@ -174,8 +176,13 @@ def _check_references(session: Session, data: SystemInput, errors: _Errors, syst
             )
 
 
+MAX_ID = 2**31 - 1
+"""The largest id a row can have (an ``INTEGER`` key on PostgreSQL). A larger number typed or
+sent in is simply no row's id; given to the database it would be an overflow error."""
+
+
 def _existing_ids(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
-    wanted = set(ids)
+    wanted = {i for i in ids if 0 < i <= MAX_ID}
     if not wanted:
         return set()
     return set(session.scalars(select(model.id).where(model.id.in_(wanted))))

@@ -132,11 +132,21 @@ class JobState(LabelledEnum):
 
 class JobKind(LabelledEnum):
     SCAN = "scan"
+    IMPORT = "import"
 
 
 class JobStep(LabelledEnum):
     COMPARE = "compare"
     RULES = "rules"
+    CHECK = "check"
+    WRITE = "write"
+
+
+JOB_STEPS: dict[str, tuple[str, ...]] = {
+    JobKind.SCAN: (JobStep.COMPARE, JobStep.RULES),
+    JobKind.IMPORT: (JobStep.CHECK, JobStep.WRITE),
+}
+"""Each kind of job's steps in order, for the page's "step 1 of 2"."""
 
 
 LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
@@ -219,9 +229,12 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
     },
     JobKind: {
         JobKind.SCAN: _l("Portfolio scan"),
+        JobKind.IMPORT: _l("Import of systems"),
     },
     JobStep: {
         JobStep.COMPARE: _l("Comparing systems"),
         JobStep.RULES: _l("Checking the rules R1–R10"),
+        JobStep.CHECK: _l("Checking every row against the registry"),
+        JobStep.WRITE: _l("Writing the systems"),
     },
 }

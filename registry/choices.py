@@ -133,6 +133,7 @@ class JobState(LabelledEnum):
 class JobKind(LabelledEnum):
     SCAN = "scan"
     IMPORT = "import"
+    EXPORT = "export"
 
 
 class JobStep(LabelledEnum):
@@ -140,11 +141,13 @@ class JobStep(LabelledEnum):
     RULES = "rules"
     CHECK = "check"
     WRITE = "write"
+    EXPORT = "export"
 
 
 JOB_STEPS: dict[str, tuple[str, ...]] = {
     JobKind.SCAN: (JobStep.COMPARE, JobStep.RULES),
     JobKind.IMPORT: (JobStep.CHECK, JobStep.WRITE),
+    JobKind.EXPORT: (JobStep.EXPORT,),
 }
 """Each kind of job's steps in order, for the page's "step 1 of 2"."""
 
@@ -230,11 +233,13 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
     JobKind: {
         JobKind.SCAN: _l("Portfolio scan"),
         JobKind.IMPORT: _l("Import of systems"),
+        JobKind.EXPORT: _l("Export of the inventory"),
     },
     JobStep: {
         JobStep.COMPARE: _l("Comparing systems"),
         JobStep.RULES: _l("Checking the rules R1–R10"),
         JobStep.CHECK: _l("Checking every row against the registry"),
         JobStep.WRITE: _l("Writing the systems"),
+        JobStep.EXPORT: _l("Writing the file"),
     },
 }

@@ -89,6 +89,11 @@ def load_settings(
         # Several registries may share one Redis, each under its own name.
         "QUEUE_NAME": env.get("REGISTRY_QUEUE_NAME") or "registry",
         "EMBEDDED_WORKER": env.get("REGISTRY_EMBEDDED_WORKER", embedded_default) not in {"0", "false", "no"},
+        # Inventory exports of more systems than this (CSV, XLSX, JSON) are written by a job
+        # into EXPORT_DIR and downloaded from its page; smaller ones stream in the request.
+        "EXPORT_JOB_THRESHOLD": int(env.get("REGISTRY_EXPORT_JOB_THRESHOLD", "5000") or 5000),
+        # Empty: instance/exports. Several machines need one folder they all see.
+        "EXPORT_DIR": env.get("REGISTRY_EXPORT_DIR") or None,
     }
 
 

@@ -23,13 +23,18 @@ from huey.consumer import Consumer
 from registry import db
 from registry.choices import JobKind
 from registry.services import jobs
+from registry.services.export_jobs import run_export
 from registry.services.import_uploads import run_commit
 from registry.services.portfolio_scan import run_scan
 
 log = logging.getLogger(__name__)
 
 QUEUE_KEY = "registry.queue"
-WORKS: Mapping[str, jobs.Work] = {JobKind.SCAN: run_scan, JobKind.IMPORT: run_commit}
+WORKS: Mapping[str, jobs.Work] = {
+    JobKind.SCAN: run_scan,
+    JobKind.IMPORT: run_commit,
+    JobKind.EXPORT: run_export,
+}
 """Every kind of job and the work it does."""
 
 

@@ -26,6 +26,7 @@ from registry.services import jobs
 from registry.services.export_jobs import run_export
 from registry.services.import_uploads import run_commit
 from registry.services.portfolio_scan import run_scan
+from registry.services.reporting import run_reminders
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ WORKS: Mapping[str, jobs.Work] = {
     JobKind.SCAN: run_scan,
     JobKind.IMPORT: run_commit,
     JobKind.EXPORT: run_export,
+    JobKind.REMIND: run_reminders,
 }
 """Every kind of job and the work it does."""
 

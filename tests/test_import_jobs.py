@@ -145,11 +145,13 @@ def test_the_commit_is_a_job_whose_page_shows_the_counts_and_leads_to_the_result
 
 
 def test_committing_twice_while_it_waits_leads_to_the_same_job(client, province, session, held):
-    html, _token = _previewed(client, _csv("Hệ thống A,Mô tả hệ thống.,TU-THA,province"))
+    html, token = _previewed(client, _csv("Hệ thống A,Mô tả hệ thống.,TU-THA,province"))
     first = _commit(client, html).headers["Location"]
     assert _commit(client, html).headers["Location"] == first
     assert len(held) == 1 and session.scalar(select(func.count()).select_from(Job)) == 1
     assert _count(session) == 0  # nothing written until a worker runs it
+    preview = client.get(f"/imports/{token}").get_data(as_text=True)  # left and came back
+    assert "data-import-running" in preview and f'href="{first}"' in preview
 
 
 def test_a_job_delivered_again_never_imports_twice(app, client, province, session, held, make_user):

@@ -181,6 +181,15 @@ def commit_staged(
     return result
 
 
+def _commit_key(upload: ImportUpload) -> str:
+    return f"import:{upload.id}"
+
+
+def commit_under_way(session: Session, upload: ImportUpload) -> Job | None:
+    """The job committing this upload right now, so its preview can lead back to it."""
+    return jobs.active(session, _commit_key(upload))
+
+
 def start_commit(session: Session, actor: Actor, upload: ImportUpload, fingerprint: str) -> tuple[Job, bool]:
     """Queue the commit of the actor's upload as a job; while one is queued or running, that one.
 
@@ -194,7 +203,7 @@ def start_commit(session: Session, actor: Actor, upload: ImportUpload, fingerpri
         session,
         actor,
         JobKind.IMPORT,
-        dedupe_key=f"import:{upload.id}",
+        dedupe_key=_commit_key(upload),
         params={"upload_id": upload.id, "token": upload.token, "fingerprint": fingerprint},
     )
 

@@ -112,6 +112,11 @@ def start_scan(session: Session, actor: Actor) -> tuple[Job, bool]:
     return start(session, actor, JobKind.SCAN, dedupe_key=SCAN_KEY)
 
 
+def active(session: Session, dedupe_key: str) -> Job | None:
+    """The job queued or running under ``dedupe_key``, if any (to lead a page back to it)."""
+    return _active(session, dedupe_key)
+
+
 def _active(session: Session, dedupe_key: str) -> Job | None:
     return session.scalars(select(Job).where(col(Job.active_key) == dedupe_key)).first()
 

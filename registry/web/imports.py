@@ -94,7 +94,13 @@ def preview(token: str) -> str | BaseResponse:
         return render_template("imports/unreadable.html", upload=upload, message=exc.message), 422
     form = CommitForm(fingerprint=plan.fingerprint())
     return render_template(
-        "imports/preview.html", upload=upload, plan=plan, form=form, limit=PREVIEW_ROWS, Action=imports.Action
+        "imports/preview.html",
+        upload=upload,
+        plan=plan,
+        form=form,
+        limit=PREVIEW_ROWS,
+        Action=imports.Action,
+        running=import_uploads.commit_under_way(session, upload),
     )
 
 

@@ -120,3 +120,13 @@ def test_a_cancelled_export_keeps_no_file_but_stays_in_the_trail(
     folder = export_jobs.export_dir()
     assert not folder.exists() or list(folder.iterdir()) == []
     assert _exported(session) == 1  # what was begun is audited, as for a direct download
+
+
+def test_files_older_than_a_day_are_removed(app, client_for, session, portfolio, small_threshold):
+    client = client_for("auditor")
+    job_id = int(client.get("/exports/systems.csv").headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        (written,) = export_jobs.export_dir().iterdir()
+        assert export_jobs.remove_expired() == 0
+        assert export_jobs.remove_expired(now=written.stat().st_mtime + 86_401) == 1
+    assert client.get(f"/jobs/{job_id}/download").status_code == 404

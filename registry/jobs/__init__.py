@@ -22,7 +22,7 @@ from huey.consumer import Consumer
 
 from registry import db
 from registry.choices import JobKind
-from registry.services import jobs
+from registry.services import export_jobs, jobs
 from registry.services.export_jobs import run_export
 from registry.services.import_uploads import run_commit
 from registry.services.portfolio_scan import run_scan
@@ -102,6 +102,7 @@ def init_app(app: Flask) -> Queue:
     @huey.periodic_task(crontab(minute="*"), name="registry.reap_stale_jobs")  # type: ignore[misc]
     def reap_stale_jobs() -> int:
         with app.app_context(), db.command_session(db.get_engine(app)) as session:
+            export_jobs.remove_expired()
             return jobs.reap_stale(session)
 
     @huey.on_startup()  # type: ignore[misc]

@@ -5,7 +5,8 @@ above it, building a workbook of tens of thousands of rows would outlast a proxy
 worker's timeout, so :func:`start_export` queues a job that writes the file into
 ``EXPORT_DIR`` and the job's page offers it to the person who asked for it, and to no one else.
 The export is audited as the job starts writing, with the count it holds, as the direct
-download is when its first byte goes out. Files are removed a day after they are written.
+download is when its first byte goes out. Files are removed a day after they are written
+(:func:`remove_expired`).
 """
 
 from __future__ import annotations
@@ -96,7 +97,6 @@ def run_export(
     fmt = str(params["format"])
     folder = export_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    _remove_old(folder)
     target = folder / f"{params['file']}.{fmt}"
     partial = target.with_suffix(target.suffix + ".part")
     with Session(engine, expire_on_commit=False) as session:
@@ -127,11 +127,22 @@ def run_export(
     return {"systems": meta.count, "bytes": target.stat().st_size, "format": fmt}
 
 
-def _remove_old(folder: Path) -> None:
-    limit = time.time() - KEPT_FOR.total_seconds()
+def remove_expired(*, now: float | None = None) -> int:
+    """Remove the export files (and any left half written) older than :data:`KEPT_FOR`.
+
+    Run by the queue's minute-by-minute housekeeping, so files do not outlive their day even
+    when no one exports again. Returns how many were removed.
+    """
+    folder = export_dir()
+    if not folder.is_dir():
+        return 0
+    limit = (time.time() if now is None else now) - KEPT_FOR.total_seconds()
+    removed = 0
     for path in folder.iterdir():
         if path.is_file() and path.stat().st_mtime < limit:
             path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def export_file(session: Session, actor: Actor, job_id: int) -> ExportFile:

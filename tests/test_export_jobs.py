@@ -130,3 +130,13 @@ def test_files_older_than_a_day_are_removed(app, client_for, session, portfolio,
         assert export_jobs.remove_expired() == 0
         assert export_jobs.remove_expired(now=written.stat().st_mtime + 86_401) == 1
     assert client.get(f"/jobs/{job_id}/download").status_code == 404
+
+
+def test_a_submitters_export_job_keeps_to_their_agency(client_for, make_agency, make_system, small_threshold):
+    own = make_agency(code="TU-THA", name="Tỉnh ủy Thanh Hóa", level="province", block="locality")
+    ours = [make_system(name=f"Hệ thống Thanh Hóa {n}", owner_agency_id=own.id) for n in range(3)]
+    make_system(name="Hệ thống của cơ quan khác")
+    client = client_for("submitter", agency_id=own.id)
+    location = client.get("/exports/systems.json").headers["Location"]
+    body = client.get(f"{location}/download").get_data(as_text=True)
+    assert all(system.name in body for system in ours) and "cơ quan khác" not in body

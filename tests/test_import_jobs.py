@@ -212,3 +212,17 @@ def test_someone_elses_upload_cannot_be_committed(client_for, province, session)
     intruder = client_for("admin")
     assert intruder.post(f"/imports/{token}/commit", data={"fingerprint": "x"}).status_code == 404
     assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "step", "expected"),
+    [
+        ("import", "check", (1, 2)),
+        ("import", "write", (2, 2)),
+        ("scan", "rules", (2, 2)),
+        ("export", "", (0, 0)),
+    ],
+)
+def test_the_job_page_numbers_each_kinds_steps(kind, step, expected):
+    job = Job(kind=kind, dedupe_key="k", started_by_label="x", step=step, state="running")
+    assert jobs.view_of(job).step_number == expected

@@ -132,11 +132,27 @@ class JobState(LabelledEnum):
 
 class JobKind(LabelledEnum):
     SCAN = "scan"
+    IMPORT = "import"
+    EXPORT = "export"
+    REMIND = "remind"
 
 
 class JobStep(LabelledEnum):
     COMPARE = "compare"
     RULES = "rules"
+    CHECK = "check"
+    WRITE = "write"
+    EXPORT = "export"
+    REMIND = "remind"
+
+
+JOB_STEPS: dict[str, tuple[str, ...]] = {
+    JobKind.SCAN: (JobStep.COMPARE, JobStep.RULES),
+    JobKind.IMPORT: (JobStep.CHECK, JobStep.WRITE),
+    JobKind.EXPORT: (JobStep.EXPORT,),
+    JobKind.REMIND: (JobStep.REMIND,),
+}
+"""Each kind of job's steps in order, for the page's "step 1 of 2"."""
 
 
 LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
@@ -219,9 +235,16 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
     },
     JobKind: {
         JobKind.SCAN: _l("Portfolio scan"),
+        JobKind.IMPORT: _l("Import of systems"),
+        JobKind.EXPORT: _l("Export of the inventory"),
+        JobKind.REMIND: _l("Reporting reminders"),
     },
     JobStep: {
         JobStep.COMPARE: _l("Comparing systems"),
         JobStep.RULES: _l("Checking the rules R1–R10"),
+        JobStep.CHECK: _l("Checking every row against the registry"),
+        JobStep.WRITE: _l("Writing the systems"),
+        JobStep.EXPORT: _l("Writing the file"),
+        JobStep.REMIND: _l("Reminding the agencies not done"),
     },
 }

@@ -111,6 +111,11 @@ def load_settings(
         # Build the overlap index when the app is created (factory.warm_index), not at the
         # first overlap check: with gunicorn --preload, once for all workers.
         "WARM_INDEX": env.get("REGISTRY_WARM_INDEX", "0") in {"1", "true", "yes"},
+        # Inventory exports of more systems than this (CSV, XLSX, JSON) are written by a job
+        # into EXPORT_DIR and downloaded from its page; smaller ones stream in the request.
+        "EXPORT_JOB_THRESHOLD": int(env.get("REGISTRY_EXPORT_JOB_THRESHOLD", "5000") or 5000),
+        # Empty: instance/exports. Several machines need one folder they all see.
+        "EXPORT_DIR": env.get("REGISTRY_EXPORT_DIR") or None,
     }
 
 

@@ -354,6 +354,8 @@ def test_an_agency_imports_its_list_in_two_steps(
     page.screenshot(path=str(SCREENSHOTS / "import-preview.png"), full_page=True)
     page.get_by_role("button", name="Nhập 1 hệ thống").click()
 
+    expect(page.locator("#job")).to_have_attribute("data-job-state", "succeeded")
+    page.get_by_role("link", name="Xem các hệ thống đã nhập").click()
     expect(page.locator("[data-import=done]")).to_be_visible()
     expect(page.locator("[data-count=created]")).to_have_text("1")
     page.locator("[data-list=created-codes] a").first.click()

@@ -73,7 +73,10 @@ def test_a_submitter_previews_then_commits_into_their_own_agency(client_for, pro
     assert _count(session) == 1
     system = session.scalar(select(InformationSystem))
     assert system.owner_agency_id == province.id and system.status == "draft"
-    result = client.get(done.headers["Location"]).get_data(as_text=True)
+    job_page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'data-job-state="succeeded"' in job_page
+    result_url = re.search(r'href="([^"]+)" data-job-import-result', job_page).group(1)
+    result = client.get(result_url).get_data(as_text=True)
     assert 'data-import="done"' in result and system.code in result
     assert session.scalar(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import.commit")

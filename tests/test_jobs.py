@@ -72,7 +72,7 @@ def test_a_job_that_is_no_longer_queued_is_never_run_again(app, session, make_us
     session.commit()
     calls = []
 
-    def work(engine, progress, actor):
+    def work(engine, progress, actor, params):
         calls.append(actor)
         return {"systems": 0}
 
@@ -114,7 +114,7 @@ def test_a_running_job_stops_at_its_next_report_once_cancelled(app, session, mak
     engine = session.get_bind()
     seen = []
 
-    def work(engine_, progress: Progress, actor):
+    def work(engine_, progress: Progress, actor, params):
         progress.begin("compare", 1000)
         with engine_.begin() as conn:  # someone presses Cancel while it runs
             table = Job.__table__
@@ -138,7 +138,7 @@ def test_a_failing_job_is_marked_failed_with_its_reason(app, session, make_user)
     job, _ = jobs.start_scan(session, _actor(make_user("reviewer")))
     session.commit()
 
-    def work(engine, progress, actor):
+    def work(engine, progress, actor, params):
         raise RuntimeError("the similarity index is corrupt")
 
     assert jobs.run(session.get_bind(), job.id, {"scan": work}) == JobState.FAILED

@@ -49,7 +49,7 @@ def queued_server(app: Flask, tmp_path: Path) -> Iterator[str]:
     get_engine(served).dispose()
 
 
-def _slow_scan(engine, progress: Progress, actor) -> dict[str, int]:
+def _slow_scan(engine, progress: Progress, actor, params=None) -> dict[str, int]:
     """Long enough to watch and to cancel on a busy machine: up to a minute, in 600 steps."""
     progress.begin("compare", 600)
     for done in range(1, 601):
@@ -111,3 +111,38 @@ def test_a_scan_started_from_an_import_result_ends_with_its_counts(
         expect(page.locator("[data-jobs] tbody tr")).to_have_count(1)
         page.screenshot(path=str(SCREENSHOTS / f"jobs-list-{width}.png"), full_page=True)
         page.go_back()
+
+
+def test_an_import_commits_as_a_job_and_lands_on_its_result(
+    page: Page,
+    queued_server: str,
+    portfolio,  # noqa: F811
+    make_user,
+    tmp_path: Path,
+) -> None:
+    """Upload, preview, import: the job's page follows the worker to the end, then leads to
+    the imported systems."""
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    user = make_user("submitter", agency_id=portfolio.province.id)
+    listing = tmp_path / "danh-sach.csv"
+    listing.write_text(
+        "name,description,owner_agency,scope_level\n"
+        "Hệ thống lưu trữ hồ sơ điện tử Nghệ An,Lưu trữ hồ sơ điện tử của Tỉnh ủy.,TU-NAN,province\n",
+        encoding="utf-8",
+    )
+    sign_in(page, queued_server, user.username, next_path="/imports/")
+    page.get_by_label("Tệp").set_input_files(str(listing))
+    page.get_by_role("button", name="Kiểm tra tệp").click()
+    page.get_by_role("button", name="Nhập 1 hệ thống").click()
+    expect(page).to_have_url(re.compile(r"/jobs/\d+$"))
+    expect(page.locator("#job")).to_have_attribute("data-job-state", "succeeded", timeout=60_000)
+    expect(page.locator('[data-job-result] [data-count="created"]')).to_have_text("1")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for width, height in WIDTHS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(SCREENSHOTS / f"import-job-done-{width}.png"), full_page=True)
+    page.get_by_role("link", name="Xem các hệ thống đã nhập").click()
+    expect(page.locator("[data-import=done]")).to_be_visible()
+    expect(page.locator("[data-list=created-codes] a")).to_have_count(1)
+    assert problems == []

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from registry.models import AuditEvent, SystemAttestation, UsageReport
-from registry.services import reporting
+from registry.auth.actor import Actor
+from registry.models import AuditEvent, Notification, SystemAttestation, UsageReport
+from registry.services import jobs, reporting
+from registry.services.jobs import JobCancelled, Progress
 from registry.services.reporting import RoundInput
 from tests.conftest import OPERATOR, api_tokens, sign_in
 
@@ -141,6 +143,38 @@ def test_the_standing_office_reminds_and_closes(app, session, world):
     assert client.post(f"/reporting/{round_id}/close").status_code == 302
     page = client.get(f"/reporting/{round_id}")
     assert 'data-round-status="closed"' in page.text and 'data-action="close"' not in page.text
+
+
+def test_reminders_run_as_a_job_whose_page_counts_them_and_leads_back(app, session, world):
+    client = client_of(app, world, "reviewer")
+    round_id = world["round"].id
+    location = client.post(f"/reporting/{round_id}/remind").headers["Location"]
+    assert re.fullmatch(r"/jobs/\d+", location)
+    page = client.get(location).text
+    assert 'data-job-state="succeeded"' in page
+    assert re.search(r'data-count="agencies">2<', page) and re.search(r'data-count="messages">2<', page)
+    assert f'href="/reporting/{round_id}" data-job-round' in page
+    again = client.get(client.post(f"/reporting/{round_id}/remind").headers["Location"]).text
+    assert re.search(r'data-count="agencies">0<', again) and "data-job-again" in again
+    assert count(session, Notification, Notification.kind == "round_reminder") == 2
+
+
+class _CancelledWhileSending(Progress):
+    def __call__(self, done: int, total: int) -> None:
+        self.cancelled.set()
+        super().__call__(done, total)
+
+
+def test_cancelled_reminders_send_nothing(app, session, world):
+    app.extensions[jobs.DISPATCH_KEY] = lambda job_id: None
+    reviewer = Actor.of(world["users"]["reviewer"])
+    job, created = reporting.start_reminders(session, reviewer, world["round"].id)
+    assert created and reporting.start_reminders(session, reviewer, world["round"].id) == (job, False)
+    session.commit()
+    with pytest.raises(JobCancelled):
+        reporting.run_reminders(session.get_bind(), _CancelledWhileSending(), reviewer, job.params)
+    assert count(session, Notification, Notification.kind == "round_reminder") == 0
+    assert count(session, AuditEvent, AuditEvent.action == "round.remind") == 0
 
 
 def test_the_system_page_shows_the_usage_chart_and_table(app, session, world):

@@ -23,13 +23,21 @@ from redis import ConnectionPool
 
 from registry import db
 from registry.choices import JobKind
-from registry.services import jobs
+from registry.services import export_jobs, jobs
+from registry.services.export_jobs import run_export
+from registry.services.import_uploads import run_commit
 from registry.services.portfolio_scan import run_scan
+from registry.services.reporting import run_reminders
 
 log = logging.getLogger(__name__)
 
 QUEUE_KEY = "registry.queue"
-WORKS: Mapping[str, jobs.Work] = {JobKind.SCAN: run_scan}
+WORKS: Mapping[str, jobs.Work] = {
+    JobKind.SCAN: run_scan,
+    JobKind.IMPORT: run_commit,
+    JobKind.EXPORT: run_export,
+    JobKind.REMIND: run_reminders,
+}
 """Every kind of job and the work it does."""
 REDIS_CONNECT_TIMEOUT = 3.0
 """Seconds to wait for Redis to accept a connection before calling it unreachable."""
@@ -99,6 +107,7 @@ def init_app(app: Flask) -> Queue:
     @huey.periodic_task(crontab(minute="*"), name="registry.reap_stale_jobs")  # type: ignore[misc]
     def reap_stale_jobs() -> int:
         with app.app_context(), db.command_session(db.get_engine(app)) as session:
+            export_jobs.remove_expired()
             return jobs.reap_stale(session)
 
     @huey.on_startup()  # type: ignore[misc]

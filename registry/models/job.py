@@ -37,6 +37,8 @@ class Job(SQLModel, table=True):
     """The phase under way (a scan compares, then checks the rules); progress counts within it."""
     done: int = 0
     total: int = 0
+    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """What this run works on (an import's upload and the fingerprint of its preview)."""
     counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: str | None = Field(default=None, max_length=1000)
     cancel_requested: bool = False

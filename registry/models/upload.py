@@ -12,9 +12,10 @@ from registry.models.system import utcnow
 class ImportUpload(SQLModel, table=True):
     """A file uploaded for import, kept between its preview and its commit.
 
-    The commit re-reads these bytes rather than a second upload, so what is committed is
-    exactly what was previewed; kept in the database so any web worker can finish it.
-    Uncommitted uploads are removed after a day.
+    The file is read once, as it arrives: ``parsed`` keeps what the reader made of it, and the
+    preview and the commit plan from that, so what is committed is exactly what was previewed
+    and a large workbook is not unpacked again on every visit. Kept in the database so any web
+    worker or job worker can finish it. Uncommitted uploads are removed after a day.
     """
 
     __tablename__ = "import_upload"
@@ -29,6 +30,10 @@ class ImportUpload(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    """The file as uploaded, kept as evidence (its SHA-256 is in the trail); never read again."""
+    parsed: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """``{"source": …}`` as :func:`registry.interchange.source.keep_source` keeps it, or
+    ``{"unreadable": message}`` when the file could not be read at all."""
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
     )

@@ -201,10 +201,37 @@ def plan_import(
     """
     policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
     source = read_source(filename, data, fmt, max_records=max_records)
+    return plan_source(
+        session,
+        actor,
+        source,
+        filename=filename,
+        digest=hashlib.sha256(data).hexdigest(),
+        preview_overlaps=preview_overlaps,
+        default_owner=default_owner,
+    )
+
+
+def plan_source(
+    session: Session,
+    actor: Actor,
+    source: Source,
+    *,
+    filename: str,
+    digest: str,
+    preview_overlaps: bool = False,
+    default_owner: str | None = None,
+) -> ImportPlan:
+    """Plan a file already read (``digest`` is its SHA-256), as :func:`plan_import` does.
+
+    An upload is read once, when it arrives; its preview and its commit plan from the kept
+    :class:`Source` (:mod:`registry.services.import_uploads`).
+    """
+    policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
     plan = ImportPlan(
         format=source.format,
         filename=filename,
-        digest=hashlib.sha256(data).hexdigest(),
+        digest=digest,
         default_owner=(default_owner or "").strip() or None,
     )
     plan.file_problems.extend(source.problems)

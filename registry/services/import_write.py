@@ -73,6 +73,22 @@ def commit_import(
     The caller commits.
     """
     plan = plan or plan_import(session, actor, filename, data, fmt=fmt, default_owner=default_owner)
+    return commit_plan(session, actor, plan, expected_fingerprint=expected_fingerprint, progress=progress)
+
+
+def commit_plan(
+    session: Session,
+    actor: Actor,
+    plan: ImportPlan,
+    *,
+    expected_fingerprint: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Write a plan made on this session a moment ago: the one write of every import door.
+
+    The command line plans a file it has just read; the web's import job plans the rows kept
+    at upload. Both end here, so an import writes the same way whoever starts it.
+    """
     if not plan.ok:
         raise ImportRefusedError(plan, _l("The file has problems; nothing was imported."))
     if expected_fingerprint is not None and plan.fingerprint() != expected_fingerprint:

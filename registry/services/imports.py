@@ -23,8 +23,9 @@ from registry.services.import_plan import (
     OverlapPreview,
     RowPlan,
     plan_import,
+    plan_source,
 )
-from registry.services.import_write import commit_import
+from registry.services.import_write import commit_import, commit_plan
 
 __all__ = [
     "MAX_BYTES",
@@ -36,8 +37,10 @@ __all__ = [
     "OverlapPreview",
     "RowPlan",
     "commit_import",
+    "commit_plan",
     "detect_format",
     "extra_format_choices",
     "plan_import",
+    "plan_source",
     "read_source",
 ]

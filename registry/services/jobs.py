@@ -25,7 +25,7 @@ from sqlmodel import Session, col
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.auth.policy import Permission
-from registry.choices import JobKind, JobState
+from registry.choices import JOB_STEPS, JobKind, JobState
 from registry.errors import NotFoundError, ServiceError
 from registry.models import Job, User
 from registry.services import audit
@@ -44,6 +44,8 @@ compete with the job's own writes."""
 WORKER_LOST = "worker_lost"
 """The ``error`` of a job whose worker died; shown as a translated sentence, not as code."""
 SCAN_KEY = "scan:portfolio"
+IMPORT_REFUSED = "import_refused"
+"""The ``error`` of an import job the registry no longer matches (or the upload has gone)."""
 
 
 class JobError(ServiceError):
@@ -58,8 +60,24 @@ class JobCancelled(Exception):
     """Raised inside the work, at its next progress report, once someone asked to cancel."""
 
 
-def start(session: Session, actor: Actor, kind: str, *, dedupe_key: str) -> tuple[Job, bool]:
+class JobRefused(Exception):
+    """Raised by the work when it must not go on for a reason its user can act on.
+
+    ``reason`` is a short code (:data:`IMPORT_REFUSED`) that the job page turns into a sentence
+    in the reader's language, rather than an exception's text.
+    """
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+def start(
+    session: Session, actor: Actor, kind: str, *, dedupe_key: str, params: dict[str, Any] | None = None
+) -> tuple[Job, bool]:
     """Queue a job of ``kind`` unless one with the same key is queued or running.
+
+    ``params`` say what the work is to work on (it gets them as its fourth argument).
 
     Returns the job and whether it is new. Two starts at the same moment race for the unique
     ``active_key``: the loser gets the winner's job, as if it had come a second later.
@@ -73,6 +91,7 @@ def start(session: Session, actor: Actor, kind: str, *, dedupe_key: str) -> tupl
         active_key=dedupe_key,
         started_by_id=actor.user_id,
         started_by_label=actor.label[:100],
+        params=params,
     )
     try:
         with session.begin_nested():
@@ -91,6 +110,11 @@ def start_scan(session: Session, actor: Actor) -> tuple[Job, bool]:
     """Scan the whole portfolio in the background, as ``flask scan`` does; one at a time."""
     policy.ensure(policy.allows(actor, Permission.RUN_SCAN))
     return start(session, actor, JobKind.SCAN, dedupe_key=SCAN_KEY)
+
+
+def active(session: Session, dedupe_key: str) -> Job | None:
+    """The job queued or running under ``dedupe_key``, if any (to lead a page back to it)."""
+    return _active(session, dedupe_key)
 
 
 def _active(session: Session, dedupe_key: str) -> Job | None:
@@ -213,6 +237,14 @@ class JobView:
         return max(timedelta(0), _aware(end) - _aware(start))
 
     @property
+    def step_number(self) -> tuple[int, int]:
+        """``(n, of)`` for the page's "step n of m"; ``(0, 0)`` for a step its kind does not list."""
+        steps = JOB_STEPS.get(self.job.kind, ())
+        if self.job.step not in steps:
+            return 0, 0
+        return steps.index(self.job.step) + 1, len(steps)
+
+    @property
     def stale(self) -> bool:
         beat = self.job.heartbeat_at
         return (
@@ -284,9 +316,10 @@ class Progress:
             return self.step, self.done, self.total
 
 
-Work = Callable[[Engine, Progress, Actor], Mapping[str, Any]]
+Work = Callable[[Engine, Progress, Actor, Mapping[str, Any]], Mapping[str, Any]]
 """A kind of job's work: gets the engine (it opens and commits its own sessions), the progress
-reporter and the actor who started it; returns the counts to show when it is done."""
+reporter, the actor who started it and the job's ``params``; returns the counts to show when
+it is done."""
 
 
 def run(
@@ -309,6 +342,7 @@ def run(
             return None
         actor = _actor_of(session, job)
         work = works.get(job.kind)
+        params = dict(job.params or {})
     progress = Progress()
     stop = threading.Event()
     reporter = threading.Thread(
@@ -322,9 +356,11 @@ def run(
     try:
         if work is None:
             raise LookupError(f"no work is defined for jobs of kind {job.kind!r}")
-        counts = dict(work(engine, progress, actor))
+        counts = dict(work(engine, progress, actor, params))
     except JobCancelled:
         state = JobState.CANCELLED
+    except JobRefused as exc:
+        state, error = JobState.FAILED, exc.reason
     except Exception as exc:  # the job's outcome, recorded for its user; the worker goes on
         log.exception("job %s (%s) failed", job_id, job.kind)
         state, error = JobState.FAILED, f"{type(exc).__name__}: {exc}"[:1000]

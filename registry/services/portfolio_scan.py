@@ -15,7 +15,9 @@ from registry.services.jobs import Progress
 from registry.services.overlaps import scan_portfolio
 
 
-def run_scan(engine: Engine, progress: Progress, actor: Actor) -> Mapping[str, Any]:
+def run_scan(
+    engine: Engine, progress: Progress, actor: Actor, _params: Mapping[str, Any] | None = None
+) -> Mapping[str, Any]:
     """Compare every system and store the warnings, then check the rules R1–R10.
 
     The comparison commits as a whole (cancelled, it stores nothing); the rules commit batch

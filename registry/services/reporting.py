@@ -13,23 +13,34 @@ flush and the caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from registry.auth import policy
 from registry.auth.actor import Actor
-from registry.choices import AgencyBlock, AgencyLevel, AttestationOutcome, ReportingState, Role, RoundStatus
+from registry.choices import (
+    AgencyBlock,
+    AgencyLevel,
+    AttestationOutcome,
+    JobKind,
+    JobStep,
+    ReportingState,
+    Role,
+    RoundStatus,
+)
 from registry.errors import NotFoundError, ServiceError, ValidationError, too_long
 from registry.models import (
     Agency,
     InformationSystem,
+    Job,
     ReportingRound,
     RoundAgency,
     SystemAttestation,
@@ -37,7 +48,7 @@ from registry.models import (
     User,
 )
 from registry.models.system import SystemInput
-from registry.services import audit, notifications
+from registry.services import audit, jobs, notifications
 from registry.services.systems import update_system
 
 TITLE_LIMIT = 200
@@ -416,12 +427,13 @@ def send_reminders(
     actor: Actor,
     round_id: int | None = None,
     now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReminderReport:
     """Remind the accounts of every agency not done in the open rounds (or in ``round_id``).
 
     At most once per agency and day: running it again the same day (a second cron run, a
     double click) sends nothing more. Each round's reminders are one audit event. ``now`` (UTC)
-    is for tests.
+    is for tests; ``progress(done, total)`` counts a round's agencies as they are notified.
     """
     policy.ensure(policy.allows(actor, policy.Permission.MANAGE_ROUNDS))
     now = now or datetime.now(UTC)
@@ -441,7 +453,9 @@ def send_reminders(
         due = [p for p in parts if p.last_reminded_at is None or _day(p.last_reminded_at) < today]
         if not due:
             continue
-        sent = _notify_agencies(session, round_, [p.agency_id for p in due], "round_reminder", today)
+        sent = _notify_agencies(
+            session, round_, [p.agency_id for p in due], "round_reminder", today, progress=progress
+        )
         for part in due:
             part.last_reminded_at = now
             part.reminder_count += 1
@@ -472,12 +486,52 @@ def send_reminders(
     return report
 
 
+def start_reminders(session: Session, actor: Actor, round_id: int) -> tuple[Job, bool]:
+    """Queue the round's reminders as a job; while one is queued or running, that one.
+
+    A round of every commune reaches thousands of agencies and their accounts: the page that
+    asks for it should not wait on that.
+    """
+    policy.ensure(policy.allows(actor, policy.Permission.MANAGE_ROUNDS))
+    get_round(session, round_id)
+    return jobs.start(
+        session, actor, JobKind.REMIND, dedupe_key=f"remind:{round_id}", params={"round_id": round_id}
+    )
+
+
+def run_reminders(
+    engine: Engine, progress: jobs.Progress, actor: Actor, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The reminder job's work: :func:`send_reminders` in one transaction.
+
+    Cancelled, it sends nothing; delivered twice, or run again the same day, it sends nothing
+    more, since an agency is reminded at most once a day.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        progress.begin(JobStep.REMIND)
+        report = send_reminders(session, actor=actor, round_id=params.get("round_id"), progress=progress)
+        progress.check()
+        session.commit()
+    return {
+        "agencies": report.agencies,
+        "messages": report.messages,
+        "without_accounts": len(report.without_accounts),
+        "round_id": params.get("round_id"),
+    }
+
+
 def _day(moment: datetime) -> date:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
 
 
 def _notify_agencies(
-    session: Session, round_: ReportingRound, agency_ids: list[int], kind: str, today: date
+    session: Session,
+    round_: ReportingRound,
+    agency_ids: list[int],
+    kind: str,
+    today: date,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, int]:
     """Notify the active accounts of these agencies; return how many each agency got."""
     if not agency_ids:
@@ -500,7 +554,9 @@ def _notify_agencies(
             )
         ).all()
     )
-    for agency_id in agency_ids:
+    for done, agency_id in enumerate(agency_ids):
+        if progress is not None:
+            progress(done, len(agency_ids))
         deadline = extended.get(agency_id) or round_.deadline
         days_late = max(0, (today - deadline).days)
         details = {

@@ -15,7 +15,7 @@ from registry.errors import ValidationError
 from registry.exports import as_of, ecosystem, inventory, records, trail
 from registry.exports.formats import ExportMeta, csv_chunks, json_chunks, xlsx_chunks
 from registry.filters import parse_filter
-from registry.services import exports
+from registry.services import export_jobs, exports
 from registry.web import access
 from registry.web.access import current_actor
 from registry.web.systems import load_or_404
@@ -43,7 +43,11 @@ def systems(fmt: str) -> Response:
     if request.args.get("as_of") and instant is None:
         abort(400)
     session = get_session()
-    scope = exports.scope_for(current_actor(), parse_filter(request.args).filter)
+    flt = parse_filter(request.args).filter
+    if instant is None and export_jobs.wants_job(session, current_actor(), fmt, flt):
+        job, _created = export_jobs.start_export(session, current_actor(), fmt, flt)
+        return redirect(url_for("jobs.detail", job_id=job.id))  # type: ignore[return-value]
+    scope = exports.scope_for(current_actor(), flt)
     meta = exports.begin(session, current_actor(), fmt, scope, as_of=instant)
     if fmt in ecosystem.FORMATS:
         if instant is not None:

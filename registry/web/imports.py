@@ -89,56 +89,37 @@ def preview(token: str) -> str | BaseResponse:
     if upload.committed_at is not None:
         return render_template("imports/done.html", upload=upload)
     try:
-        plan = imports.plan_import(
-            session,
-            current_actor(),
-            upload.filename,
-            upload.content,
-            fmt=upload.format,
-            preview_overlaps=True,
-            default_owner=upload.default_owner,
-        )
+        plan = import_uploads.plan_staged(session, current_actor(), upload, preview_overlaps=True)
     except UnreadableFileError as exc:
         return render_template("imports/unreadable.html", upload=upload, message=exc.message), 422
     form = CommitForm(fingerprint=plan.fingerprint())
     return render_template(
-        "imports/preview.html", upload=upload, plan=plan, form=form, limit=PREVIEW_ROWS, Action=imports.Action
+        "imports/preview.html",
+        upload=upload,
+        plan=plan,
+        form=form,
+        limit=PREVIEW_ROWS,
+        Action=imports.Action,
+        running=import_uploads.commit_under_way(session, upload),
     )
 
 
 @bp.post("/<token>/commit")
 @access.allow(Permission.IMPORT)
-def commit(token: str) -> str | BaseResponse:
-    session = get_session()
+def commit(token: str) -> BaseResponse:
+    """Queue the commit and follow it on the job's page: a large import outlives any request."""
     upload = _own_upload(token)
     if upload.committed_at is not None:
         return redirect(url_for("imports.preview", token=token))
     form = CommitForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        result = import_uploads.commit_staged(
-            session,
-            current_actor(),
-            upload,
-            form.fingerprint.data or "",
-        )
-    except imports.ImportRefusedError as exc:
-        flash(str(exc.message), "warning")
-        return redirect(url_for("imports.preview", token=token))
-    except UnreadableFileError as exc:
-        flash(str(exc.message), "danger")
-        return redirect(url_for("imports.preview", token=token))
-    flash(
-        _(
-            "Imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
-        ),
-        "success",
+    job, created = import_uploads.start_commit(
+        get_session(), current_actor(), upload, form.fingerprint.data or ""
     )
-    return redirect(url_for("imports.preview", token=token))
+    if not created:
+        flash(_("This file is already being imported; here is its progress."), "info")
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 def _own_upload(token: str) -> ImportUpload:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.errors import NotFoundError
-from registry.services import jobs
+from registry.services import export_jobs, jobs
 from registry.web import access
 from registry.web.access import current_actor
 from registry.web.forms import BaseForm
@@ -46,6 +46,19 @@ def detail(job_id: int) -> str:
     except NotFoundError:
         abort(404)
     return render_template("jobs/detail.html", view=jobs.view_of(job), form=BaseForm(), poll=POLL_SECONDS)
+
+
+@bp.get("/<int(max=2147483647):job_id>/download")
+@access.signed_in
+def download(job_id: int) -> Response:
+    """The file an export job wrote, for the person who asked for it and no one else."""
+    try:
+        found = export_jobs.export_file(get_session(), current_actor(), job_id)
+    except NotFoundError:
+        abort(404)
+    return send_file(
+        found.path, mimetype=found.mimetype, as_attachment=True, download_name=found.download_name
+    )
 
 
 @bp.post("/<int(max=2147483647):job_id>/cancel")

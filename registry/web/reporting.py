@@ -121,20 +121,12 @@ def round_page(round_id: int) -> str:
 @bp.post("/reporting/<int:round_id>/remind")
 @access.allow(Permission.MANAGE_ROUNDS)
 def remind(round_id: int) -> Response:
+    """Queue the reminders and follow them on the job's page."""
     _round_or_404(round_id)
-    report = reporting.send_reminders(get_session(), actor=current_actor(), round_id=round_id)
-    if report.messages or report.agencies:
-        flash(
-            gettext(
-                "Reminded %(agencies)s agencies (%(messages)s messages).",
-                agencies=report.agencies,
-                messages=report.messages,
-            ),
-            "success",
-        )
-    else:
-        flash(gettext("Every agency not done was already reminded today."), "info")
-    return redirect(url_for(".round_page", round_id=round_id))
+    job, created = reporting.start_reminders(get_session(), current_actor(), round_id)
+    if not created:
+        flash(gettext("Reminders for this round are already being sent; here is their progress."), "info")
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @bp.post("/reporting/<int:round_id>/close")

@@ -7,6 +7,7 @@ server error, and every answer must match the status codes and schemas the docum
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from typing import Any
 
@@ -165,7 +166,7 @@ schema = schemathesis.openapi.from_dict(
 
 @schema.parametrize()
 @settings(
-    max_examples=10,
+    max_examples=int(os.environ.get("REGISTRY_FUZZ_EXAMPLES", "10")),
     derandomize=True,
     deadline=None,
     database=None,

@@ -132,11 +132,13 @@ class JobState(LabelledEnum):
 
 class JobKind(LabelledEnum):
     SCAN = "scan"
+    INDEX = "index"
 
 
 class JobStep(LabelledEnum):
     COMPARE = "compare"
     RULES = "rules"
+    INDEX = "index"
 
 
 LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
@@ -219,9 +221,11 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
     },
     JobKind: {
         JobKind.SCAN: _l("Portfolio scan"),
+        JobKind.INDEX: _l("Overlap index build"),
     },
     JobStep: {
         JobStep.COMPARE: _l("Comparing systems"),
         JobStep.RULES: _l("Checking the rules R1–R10"),
+        JobStep.INDEX: _l("Fitting and saving the overlap index"),
     },
 }

@@ -22,13 +22,15 @@ from huey.consumer import Consumer
 
 from registry import db
 from registry.choices import JobKind
+from registry.config import queue_is_immediate
 from registry.services import jobs
+from registry.services.index_snapshot import run_build
 from registry.services.portfolio_scan import run_scan
 
 log = logging.getLogger(__name__)
 
 QUEUE_KEY = "registry.queue"
-WORKS: Mapping[str, jobs.Work] = {JobKind.SCAN: run_scan}
+WORKS: Mapping[str, jobs.Work] = {JobKind.SCAN: run_scan, JobKind.INDEX: run_build}
 """Every kind of job and the work it does."""
 
 
@@ -73,7 +75,7 @@ class Queue:
 
 def make_huey(config: Mapping[str, Any]) -> Huey:
     # Tests run each job as it is queued unless they ask for a real consumer.
-    if config.get("QUEUE_IMMEDIATE", config.get("TESTING", False)):
+    if queue_is_immediate(config):
         return MemoryHuey("registry", immediate=True)
     url, name = str(config["QUEUE_URL"]), str(config.get("QUEUE_NAME", "registry"))
     if url.startswith(("redis://", "rediss://", "unix://")):

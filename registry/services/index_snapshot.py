@@ -172,21 +172,23 @@ class SnapshotStatus:
     created_at: str
     systems: int
     watermark: datetime | None
+    changed: int
+    """Systems saved since the watermark: what each worker catches up with after loading."""
     problem: str
 
 
-def snapshot_status(directory: Path) -> SnapshotStatus:
+def snapshot_status(session: Session, directory: Path) -> SnapshotStatus:
     """The newest snapshot's metadata without loading it, or what is wrong with it."""
     try:
         path = snapshot.current_path(directory)
         manifest = snapshot.read_manifest(path)
-    except snapshot.SnapshotError as exc:
-        return SnapshotStatus(None, "", 0, None, str(exc))
-    meta = manifest.get("meta") or {}
-    return SnapshotStatus(
-        path,
-        str(manifest.get("created_at", "")),
-        int(meta.get("systems", 0)),
-        parse_watermark(meta.get("watermark")),
-        "",
-    )
+        meta = manifest.get("meta") or {}
+        watermark = parse_watermark(meta.get("watermark"))
+        systems = int(meta.get("systems", 0))
+    except (snapshot.SnapshotError, TypeError, ValueError) as exc:
+        return SnapshotStatus(None, "", 0, None, 0, str(exc))
+    since = select(func.count()).select_from(InformationSystem)
+    if watermark is not None:
+        since = since.where(col(InformationSystem.updated_at) > watermark)
+    changed = int(session.scalar(since) or 0)
+    return SnapshotStatus(path, str(manifest.get("created_at", "")), systems, watermark, changed, "")

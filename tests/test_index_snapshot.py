@@ -118,7 +118,7 @@ def test_build_and_status_commands(app, session, documents):
     assert event.after["systems"] == 3
 
 
-def test_the_build_runs_as_a_job(app, session, documents, directory):
+def test_the_build_runs_as_a_job(app, session, documents, directory, client):
     with app.test_request_context():
         job, new = index_snapshot.start_build(session, OPERATOR)
         session.commit()  # the queue (immediate in tests) runs it once committed
@@ -126,6 +126,9 @@ def test_the_build_runs_as_a_job(app, session, documents, directory):
     assert new and job.kind == JobKind.INDEX and job.state == JobState.SUCCEEDED, job.error
     assert job.counts["systems"] == 3
     assert snapshot.load(directory, vectors=VectorTable(session.get_bind())).meta["systems"] == 3
+    page = client.get(f"/jobs/{job.id}").text
+    assert 'data-count="systems">3<' in page and 'data-count="pairs"' not in page  # not a scan's result
+    assert "Xây dựng chỉ mục trùng lặp" in page
 
 
 def _request_threads() -> list[threading.Thread]:

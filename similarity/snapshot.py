@@ -174,6 +174,7 @@ def save(
     last :data:`KEEP` are deleted (a process that mapped one keeps its pages until it exits).
     """
     finder._check_fitted()
+    _derive_shared_copies(finder)
     base = Path(root)
     base.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
@@ -205,6 +206,17 @@ def save(
     os.replace(pointer, base / CURRENT)
     _prune(base, name)
     return base / name
+
+
+def _derive_shared_copies(finder: Any) -> None:
+    """Make the copies a finder derives at its first query, so that they are saved too.
+
+    Every process would otherwise derive its own on its first query (the retrieval index by
+    term is 40 MB and a tenth of a second at 100,000 systems); saved, they are mapped and
+    shared like the rest.
+    """
+    if getattr(finder, "_retrieval_by_term", False) is None:
+        finder._retrieval_by_term = finder.retrieval_.tocsc()
 
 
 def _sha256(path: Path) -> str:

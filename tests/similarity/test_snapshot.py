@@ -72,7 +72,9 @@ def test_large_arrays_are_mapped_from_read_only_files_not_read(tmp_path):
     path = saved(tmp_path, fitted())
     finder = snapshot.load(tmp_path, embedder=HashEmbedder()).finder
     matrix = finder.text_.matrix_
-    for array in (matrix.data, matrix.indices, matrix.indptr, finder.active_, finder.semantic_.matrix):
+    by_term = finder._retrieval_by_term  # derived before saving, so not rebuilt by each process
+    arrays = (matrix.data, matrix.indices, matrix.indptr, finder.active_, finder.semantic_.matrix)
+    for array in (*arrays, by_term.data):
         owner = array
         while isinstance(owner, np.ndarray):
             owner = owner.base

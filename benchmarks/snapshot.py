@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="web workers to start at once (default 4)")
     parser.add_argument("--index-dir", type=Path, default=None, help="where to save (default: a temp dir)")
     parser.add_argument("--fit", action="store_true", help="also time one worker fitting its own index")
+    parser.add_argument(
+        "--reuse", action="store_true", help="start the workers on the snapshot already in --index-dir"
+    )
     args = parser.parse_args(argv)
 
     index_dir = args.index_dir or Path(tempfile.mkdtemp(prefix="overlap-index-"))
@@ -119,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         "INDEX_AUTO_BUILD": False,
         "EMBEDDED_WORKER": False,
     }
-    seconds, megabytes, systems = build(config, index_dir)
-    print(f"{systems:,} systems; snapshot in {index_dir}")
-    print(f"build (fit + save)   {seconds:8.1f} s   size on disk {megabytes:8.1f} MB")
+    if args.reuse:
+        print(f"snapshot in {index_dir}, built earlier")
+    else:
+        seconds, megabytes, systems = build(config, index_dir)
+        print(f"{systems:,} systems; snapshot in {index_dir}")
+        print(f"build (fit + save)   {seconds:8.1f} s   size on disk {megabytes:8.1f} MB")
     runs = [("snapshot", start_workers(args.workers, config))]
     if args.fit:
         runs.append(("fit", start_workers(1, {**config, "INDEX_DIR": str(index_dir / "none")})))

@@ -41,16 +41,17 @@ import gc
 import hashlib
 import io
 import json
+import operator
 import os
 import pickle
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import scipy
@@ -62,6 +63,7 @@ from similarity.semantic import Embedder, VectorStore, default_embedder
 
 __all__ = [
     "FORMAT_VERSION",
+    "MappedTexts",
     "Snapshot",
     "SnapshotError",
     "SnapshotMissing",
@@ -118,6 +120,64 @@ def _root(array: np.ndarray) -> np.ndarray:
     return array
 
 
+class MappedTexts(MutableSequence[str]):
+    """The finder's prepared texts as one UTF-8 block and its offsets, both mapped.
+
+    At 100,000 systems the texts are 70 MB of Python strings in every process; mapped, they
+    are shared, and each is decoded only when a reason is built from it (the few pairs
+    shown). Texts added afterwards (updates) are kept as strings after the mapped ones.
+    """
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, more: list[str] | None = None):
+        self._blob = blob
+        self._offsets = offsets
+        self._more = list(more or ())
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> MappedTexts:
+        encoded = [text.encode("utf-8") for text in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return MappedTexts, (self._blob, self._offsets, self._more)
+
+    def __len__(self) -> int:
+        return self._offsets.size - 1 + len(self._more)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        position = operator.index(index)
+        if position < 0:
+            position += len(self)
+        mapped = self._offsets.size - 1
+        if 0 <= position < mapped:
+            start, end = int(self._offsets[position]), int(self._offsets[position + 1])
+            return self._blob[start:end].tobytes().decode("utf-8")
+        if mapped <= position < len(self):
+            return self._more[position - mapped]
+        raise IndexError(index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError("the prepared texts are only appended to")
+
+    def __delitem__(self, index: Any) -> None:
+        raise TypeError("the prepared texts are only appended to")
+
+    def insert(self, index: int, value: str) -> None:
+        if index != len(self):
+            raise TypeError("the prepared texts are only appended to")
+        self._more.append(value)
+
+
 class _Pickler(pickle.Pickler):
     """Pickles the finder with its large arrays written beside it, each memory block once.
 
@@ -133,9 +193,14 @@ class _Pickler(pickle.Pickler):
         self.mapped_from = mapped_from
         self.store = finder.vectors  # a store of the caller's (a database table), not one of its own
         self.files: dict[int, tuple[np.ndarray, str]] = {}
+        self.texts: Any = getattr(getattr(finder, "text_", None), "texts_", None)
         self.shared = {id(default_knowledge()): "knowledge", id(default_lexicon()): "lexicon"}
 
     def persistent_id(self, obj: Any) -> Any:
+        if obj is self.texts and self.texts is not None:
+            texts = obj if isinstance(obj, MappedTexts) else MappedTexts.of(obj)
+            blob, offsets, more = texts.__reduce__()[1]
+            return ("texts", self._array(blob), self._array(offsets), more)
         if self.store is not None and obj is self.store:
             return ("store",)
         if isinstance(obj, Embedder):
@@ -145,8 +210,14 @@ class _Pickler(pickle.Pickler):
             return (name,)
         if not isinstance(obj, np.ndarray) or obj.dtype.hasobject:
             return None
+        return self._mapped(obj)
+
+    def _array(self, array: np.ndarray) -> Any:
+        return self._mapped(array) or ("inline", array)
+
+    def _mapped(self, obj: np.ndarray) -> Any:
         root = _root(obj)
-        if root.nbytes < self.mapped_from:
+        if root.nbytes < self.mapped_from or root.size == 0:  # an empty file cannot be mapped
             return None
         offset = obj.__array_interface__["data"][0] - root.__array_interface__["data"][0]
         strides = obj.strides
@@ -277,6 +348,10 @@ class _Unpickler(pickle.Unpickler):
         kind = pid[0]
         if kind in self.shared:
             return self.shared[kind]
+        if kind == "inline":
+            return pid[1]
+        if kind == "texts":
+            return MappedTexts(self.persistent_load(pid[1]), self.persistent_load(pid[2]), pid[3])
         if kind != "array":
             raise SnapshotError(f"unknown reference {kind!r} in the snapshot")
         _kind, file, dtype, shape, strides, offset = pid

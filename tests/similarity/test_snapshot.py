@@ -74,7 +74,9 @@ def test_large_arrays_are_mapped_from_read_only_files_not_read(tmp_path):
     matrix = finder.text_.matrix_
     by_term = finder._retrieval_by_term  # derived before saving, so not rebuilt by each process
     arrays = (matrix.data, matrix.indices, matrix.indptr, finder.active_, finder.semantic_.matrix)
-    for array in (*arrays, by_term.data):
+    texts = finder.text_.texts_  # the prepared texts, as one mapped block
+    assert isinstance(texts, snapshot.MappedTexts)
+    for array in (*arrays, by_term.data, texts._blob):
         owner = array
         while isinstance(owner, np.ndarray):
             owner = owner.base
@@ -100,6 +102,19 @@ def test_updates_after_loading_work_and_never_write_into_the_files(tmp_path):
     # A second process mapping the same files still sees the finder as it was saved.
     again = snapshot.load(tmp_path, embedder=HashEmbedder()).finder
     assert answers(again) == answers(fitted())
+
+
+def test_mapped_texts_read_as_the_list_they_replace():
+    words = ["quản lý văn bản", "", "cổng thông tin", "hồ sơ"]
+    texts = snapshot.MappedTexts.of(words)
+    texts.extend(["ký số"])
+    expected = [*words, "ký số"]
+    assert list(texts) == expected and len(texts) == 5
+    assert texts[np.int64(2)] == "cổng thông tin" and texts[-1] == "ký số" and texts[1:3] == expected[1:3]
+    with pytest.raises(IndexError):
+        texts[5]
+    with pytest.raises(TypeError):
+        texts[0] = "x"
 
 
 def test_the_newest_build_is_current_and_old_ones_are_pruned(tmp_path):
@@ -141,6 +156,14 @@ def test_an_unusable_snapshot_is_refused_with_its_reason(tmp_path, damage, messa
     damage(saved(tmp_path, fitted()))
     with pytest.raises(snapshot.SnapshotError, match=message):
         snapshot.load(tmp_path)
+
+
+def test_an_empty_portfolio_saves_and_loads(tmp_path):
+    empty = DuplicateFinder(semantic=HashEmbedder()).fit([])
+    saved(tmp_path, empty)
+    loaded = snapshot.load(tmp_path, embedder=HashEmbedder()).finder
+    assert loaded.query(PROBES[0]) == [] and loaded.pairs() == []
+    assert answers(loaded.update(NEW)) == answers(empty.update(NEW))
 
 
 def test_no_snapshot_is_told_apart(tmp_path):

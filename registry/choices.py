@@ -135,6 +135,7 @@ class JobKind(LabelledEnum):
     IMPORT = "import"
     EXPORT = "export"
     REMIND = "remind"
+    INDEX = "index"
 
 
 class JobStep(LabelledEnum):
@@ -144,6 +145,7 @@ class JobStep(LabelledEnum):
     WRITE = "write"
     EXPORT = "export"
     REMIND = "remind"
+    INDEX = "index"
 
 
 JOB_STEPS: dict[str, tuple[str, ...]] = {
@@ -151,6 +153,7 @@ JOB_STEPS: dict[str, tuple[str, ...]] = {
     JobKind.IMPORT: (JobStep.CHECK, JobStep.WRITE),
     JobKind.EXPORT: (JobStep.EXPORT,),
     JobKind.REMIND: (JobStep.REMIND,),
+    JobKind.INDEX: (JobStep.INDEX,),
 }
 """Each kind of job's steps in order, for the page's "step 1 of 2"."""
 
@@ -238,6 +241,7 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         JobKind.IMPORT: _l("Import of systems"),
         JobKind.EXPORT: _l("Export of the inventory"),
         JobKind.REMIND: _l("Reporting reminders"),
+        JobKind.INDEX: _l("Overlap index build"),
     },
     JobStep: {
         JobStep.COMPARE: _l("Comparing systems"),
@@ -246,5 +250,6 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         JobStep.WRITE: _l("Writing the systems"),
         JobStep.EXPORT: _l("Writing the file"),
         JobStep.REMIND: _l("Reminding the agencies not done"),
+        JobStep.INDEX: _l("Fitting and saving the overlap index"),
     },
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ def default_database_url(instance_path: str | os.PathLike[str]) -> str:
 
 def default_queue_url(instance_path: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(instance_path) / 'queue.sqlite3'}"
+
+
+def queue_is_immediate(config: Mapping[str, Any]) -> bool:
+    """Whether jobs run inside the call that queues them (tests, unless they ask otherwise)."""
+    return bool(config.get("QUEUE_IMMEDIATE", config.get("TESTING", False)))
 
 
 def load_settings(
@@ -116,6 +122,11 @@ def load_settings(
         "EXPORT_JOB_THRESHOLD": int(env.get("REGISTRY_EXPORT_JOB_THRESHOLD", "5000") or 5000),
         # Empty: instance/exports. Several machines need one folder they all see.
         "EXPORT_DIR": env.get("REGISTRY_EXPORT_DIR") or None,
+        # The fitted overlap index, saved once and mapped by every worker (services.index_snapshot);
+        # empty means ``overlap-index`` in the instance folder.
+        "INDEX_DIR": env.get("REGISTRY_INDEX_DIR", ""),
+        # A worker that finds no snapshot asks the queue for one.
+        "INDEX_AUTO_BUILD": env.get("REGISTRY_INDEX_AUTO_BUILD", "1") not in {"0", "false", "no"},
     }
 
 

@@ -14,7 +14,9 @@ pairs are kept as one table (:mod:`similarity.pairs`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -307,6 +309,33 @@ class DuplicateFinder(BaseEstimator):
                     self.graph_.remove_node(record_id)
         self._adjacency = None
         return self
+
+    def save(self, root: str | os.PathLike[str], *, meta: Mapping[str, Any] | None = None) -> Path:
+        """Write the fitted finder as the newest snapshot under ``root``, for other processes to
+        map instead of fitting (:mod:`similarity.snapshot`); returns the snapshot's directory."""
+        from similarity import snapshot
+
+        return snapshot.save(self, root, meta=meta)
+
+    @classmethod
+    def load(
+        cls,
+        root: str | os.PathLike[str],
+        *,
+        vectors: VectorStore | None = None,
+        embedder: Embedder | None = None,
+    ) -> DuplicateFinder:
+        """The newest snapshot under ``root``, memory-mapped and ready to query and update.
+
+        Raises :class:`~similarity.snapshot.SnapshotError` when there is none or it cannot be
+        used; :func:`similarity.snapshot.load` also gives back the metadata saved with it.
+        """
+        from similarity import snapshot
+
+        finder = snapshot.load(root, vectors=vectors, embedder=embedder).finder
+        if not isinstance(finder, cls):
+            raise snapshot.SnapshotError(f"{root} holds a {type(finder).__name__}, not a {cls.__name__}")
+        return finder
 
     def _check_fitted(self) -> None:
         check_is_fitted(self, "records_", msg="call fit(records) before query() or pairs()")

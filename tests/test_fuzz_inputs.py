@@ -99,7 +99,7 @@ form_data = st.fixed_dictionaries(
 
 # Only the fields any text may go into: these cases get past validation and are saved.
 free_text_only = st.fixed_dictionaries(
-    {}, optional={name: some_text for name in ("purpose", "legal_basis", "mandate", "funding_source")}
+    {}, optional=dict.fromkeys(("purpose", "legal_basis", "mandate", "funding_source"), some_text)
 )
 
 IMPORT_COLUMNS = (

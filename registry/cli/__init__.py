@@ -15,6 +15,7 @@ from registry.cli.doctor import doctor_command
 from registry.cli.embed import embed_command
 from registry.cli.exports import export_group
 from registry.cli.imports import import_group
+from registry.cli.index import index_group
 from registry.cli.reporting import reporting_group
 from registry.cli.scan import scan_command
 from registry.cli.users import users_group
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(scan_command)
     app.cli.add_command(embed_command)
+    app.cli.add_command(index_group)
     app.cli.add_command(users_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(export_group)

@@ -23,9 +23,11 @@ from redis import ConnectionPool
 
 from registry import db
 from registry.choices import JobKind
+from registry.config import queue_is_immediate
 from registry.services import export_jobs, jobs
 from registry.services.export_jobs import run_export
 from registry.services.import_uploads import run_commit
+from registry.services.index_snapshot import run_build
 from registry.services.portfolio_scan import run_scan
 from registry.services.reporting import run_reminders
 
@@ -37,6 +39,7 @@ WORKS: Mapping[str, jobs.Work] = {
     JobKind.IMPORT: run_commit,
     JobKind.EXPORT: run_export,
     JobKind.REMIND: run_reminders,
+    JobKind.INDEX: run_build,
 }
 """Every kind of job and the work it does."""
 REDIS_CONNECT_TIMEOUT = 3.0
@@ -84,7 +87,7 @@ class Queue:
 
 def make_huey(config: Mapping[str, Any]) -> Huey:
     # Tests run each job as it is queued unless they ask for a real consumer.
-    if config.get("QUEUE_IMMEDIATE", config.get("TESTING", False)):
+    if queue_is_immediate(config):
         return MemoryHuey("registry", immediate=True)
     url, name = str(config["QUEUE_URL"]), str(config.get("QUEUE_NAME", "registry"))
     if url.startswith(("redis://", "rediss://", "unix://")):

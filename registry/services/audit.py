@@ -345,6 +345,7 @@ ACTION_LABELS: dict[str, object] = {
     "token.issue": _l("API token issued"),
     "token.revoke": _l("API token revoked"),
     "overlap.scan": _l("Portfolio scanned for overlaps"),
+    "overlap.index_build": _l("Overlap index built and saved"),
     "seed.load": _l("Demo data loaded"),
     "usage.file": _l("Usage reported"),
     "usage.correct": _l("Usage report corrected"),

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -42,7 +43,7 @@ from registry.models import (
 from registry.services import audit
 from registry.services.taxonomy import localized_name
 from registry.services.vectors import VectorTable
-from similarity import DETECTOR_VERSION, DuplicateFinder
+from similarity import DETECTOR_VERSION, DuplicateFinder, snapshot
 from similarity.knowledge import default_knowledge
 from similarity.terms import meaningful_terms
 
@@ -155,20 +156,33 @@ class IndexState:
 class PortfolioIndex:
     """A fitted :class:`DuplicateFinder` that catches up with the database before each use."""
 
-    def __init__(self, store: VectorTable) -> None:
+    def __init__(
+        self,
+        store: VectorTable,
+        snapshots: Callable[[], Path | None] | None = None,
+        request_snapshot: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
+        self.snapshots = snapshots
+        """Where to look for a saved index (:mod:`.index_snapshot`); ``None``: always fit."""
+        self.request_snapshot = request_snapshot
+        """Asks the queue for a saved index, after this process had to fit its own."""
+        self.source = ""
+        """How the index in use was made: ``snapshot``, ``fit``, or nothing yet."""
         self._lock = threading.Lock()
         self._finder: DuplicateFinder | None = None
         self._watermark: datetime | None = None
         self._fitted = 0
         self._caught_up = 0
         self._vectors_seen = -1
+        self._snapshot_tried: Path | None = None
 
     def reset(self) -> None:
         with self._lock:
             self._finder, self._watermark = None, None
             self._fitted = self._caught_up = 0
             self._vectors_seen = -1
+            self._snapshot_tried, self.source = None, ""
 
     def state(self) -> IndexState:
         """What this process's index holds, read without waiting for its lock.
@@ -196,6 +210,8 @@ class PortfolioIndex:
         with self._lock:
             self.store.bind(session)
             latest = session.scalar(select(func.max(col(InformationSystem.updated_at))))
+            if self._finder is None:
+                self._adopt_snapshot()
             changed: Sequence[int | None] = ()
             if self._finder is not None and (
                 latest is not None and (self._watermark is None or _aware(latest) > _aware(self._watermark))
@@ -212,6 +228,10 @@ class PortfolioIndex:
                 records = portfolio_records(session)
                 self._finder = portfolio_finder(self.store).fit(records)
                 self._watermark, self._fitted, self._caught_up = latest, len(records), 0
+                self.source = "fit"
+                if self.snapshots is not None and self.request_snapshot is not None:
+                    # The next worker to start (or this one, restarted) maps it instead.
+                    self.request_snapshot()
             elif changed:
                 fresh = portfolio_records(session, [i for i in changed if i is not None])
                 live = {record["id"] for record in fresh}
@@ -226,9 +246,56 @@ class PortfolioIndex:
                 self._vectors_seen = vectors
             return self._finder
 
+    def _adopt_snapshot(self) -> bool:
+        """Map the saved index, if there is one this process has not tried yet.
+
+        Its watermark then says where catching up starts. A snapshot that cannot be used
+        (another format, damaged, fitted by another version of the detector) is only logged:
+        the index is then fitted here, as without one.
+        """
+        directory = self.snapshots() if self.snapshots is not None else None
+        if directory is None:
+            return False
+        try:
+            path = snapshot.current_path(directory)
+            if path == self._snapshot_tried:
+                return False  # loaded once already and outgrown, or unusable: fit instead
+            self._snapshot_tried = path
+            loaded = snapshot.load(directory, vectors=self.store)
+            meta = loaded.meta
+            if meta.get("detector_version") != DETECTOR_VERSION:
+                raise snapshot.SnapshotError(
+                    f"fitted by detector {meta.get('detector_version')!r}, running {DETECTOR_VERSION!r}"
+                )
+            watermark = meta.get("watermark")
+            systems, vectors = int(meta["systems"]), int(meta.get("vectors", -1))
+            moment = datetime.fromisoformat(watermark) if watermark else None
+        except snapshot.SnapshotMissing:
+            log.info("Overlap index: no snapshot in %s yet; fitting in this process", directory)
+            return False
+        except (snapshot.SnapshotError, KeyError, TypeError, ValueError) as exc:
+            log.warning("Overlap index: snapshot in %s not used, fitting instead: %s", directory, exc)
+            return False
+        self._finder, self._watermark = loaded.finder, moment
+        self._fitted, self._caught_up, self._vectors_seen = max(systems, 1), 0, vectors
+        self.source = "snapshot"
+        log.info(
+            "Overlap index: loaded snapshot %s (%d systems, watermark %s)",
+            loaded.path.name,
+            systems,
+            watermark,
+        )
+        return True
+
 
 def init_app(app: Flask) -> None:
-    app.extensions[OVERLAP_INDEX] = PortfolioIndex(VectorTable(get_engine(app)))
+    from registry.services import index_snapshot  # it builds on this module
+
+    app.extensions[OVERLAP_INDEX] = PortfolioIndex(
+        VectorTable(get_engine(app)),
+        snapshots=lambda: index_snapshot.index_dir(app),
+        request_snapshot=lambda: index_snapshot.request_build(app),
+    )
 
 
 def portfolio_index() -> PortfolioIndex:

@@ -26,7 +26,9 @@ ENGINE_KEY = "registry.engine"
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the settings each backend needs to behave like the other."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        # Pre-ping here too: a connection closed under the pool (a file restored by a backup,
+        # a closed handle) is replaced instead of failing the request that draws it.
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_pre_ping=True, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine

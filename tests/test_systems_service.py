@@ -37,6 +37,21 @@ def test_codes_count_per_year(make_system, session):
     assert next_code(session, 2026) == "HTTT-2026-000001"
 
 
+def test_a_registration_that_lost_the_race_for_a_code_takes_the_next(make_system, session, monkeypatch):
+    """Two registrations read the same next code; the unique index refuses the second, which
+    must retry with the next number. The retry once failed with a 500 under load: the savepoint's
+    rollback had already taken the new row out of the session, and removing it again raised."""
+    first = make_system(registered_year=2026, name="Hệ thống một")
+    from registry.services import systems
+
+    real_next_code = systems.next_code
+    calls = iter([first.code])  # the first attempt gets the code just taken, as a racer would
+    monkeypatch.setattr(systems, "next_code", lambda s, year: next(calls, None) or real_next_code(s, year))
+    second = make_system(registered_year=2026, name="Hệ thống hai", user_agency_ids=[first.owner_agency_id])
+    assert second.code == "HTTT-2026-000002"
+    assert session.scalar(select(InformationSystem).where(InformationSystem.code == second.code)) is not None
+
+
 def test_text_is_stored_nfc_and_trimmed_and_searchable(make_system):
     system = make_system(name=unicodedata.normalize("NFD", "  Sổ tay   đảng viên  "))
     assert system.name == "Sổ tay đảng viên"

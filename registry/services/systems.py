@@ -311,7 +311,10 @@ def create_system(
                 session.add(system)
                 session.flush()
         except IntegrityError:
-            session.expunge(system)
+            # Rolling the savepoint back already took the new row out of the session, unless a
+            # relation had put it in before the savepoint began.
+            if system in session:
+                session.expunge(system)
             continue
         break
     else:  # pragma: no cover - five collisions in a row means something else is wrong

@@ -85,12 +85,25 @@ def _other_detector(text: str) -> str:
     return json.dumps(manifest)
 
 
+def _meta(**changes):
+    def change(text: str) -> str:
+        manifest = json.loads(text)
+        manifest["meta"].update(changes)
+        return json.dumps(manifest)
+
+    return change
+
+
 @pytest.mark.parametrize(
     ("change", "logged"),
     [
         (lambda t: t.replace('"format": 1', '"format": 0'), "snapshot format 0"),
         (lambda t: "{not json", "cannot be read"),
         (_other_detector, "an-older-detector"),
+        # Another registry's index in a shared folder: its systems would be warned about here.
+        (_meta(database="0" * 64), "another database"),
+        # This database restored from a backup older than the snapshot.
+        (_meta(watermark="2999-01-01T00:00:00+00:00"), "newer than the database"),
     ],
 )
 def test_an_unusable_snapshot_is_logged_and_the_worker_fits_instead(

@@ -32,7 +32,7 @@ from registry.db import get_engine
 from registry.models import InformationSystem
 from registry.services import audit, jobs
 from registry.services.jobs import Progress
-from registry.services.overlaps import portfolio_finder, portfolio_records
+from registry.services.overlaps import portfolio_finder, portfolio_records, registry_identity
 from registry.services.vectors import VectorTable
 from similarity import DETECTOR_VERSION, snapshot
 
@@ -95,6 +95,7 @@ def build_snapshot(session: Session, directory: Path, *, actor: Actor = INDEX_AC
             "systems": len(records),
             "vectors": vectors,
             "detector_version": DETECTOR_VERSION,
+            "database": registry_identity(session),
         },
     )
     size = sum(p.stat().st_size for p in path.iterdir())

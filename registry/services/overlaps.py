@@ -31,6 +31,7 @@ from registry.auth.actor import Actor
 from registry.choices import Disposition, SystemStatus
 from registry.db import get_engine
 from registry.models import (
+    AuditEvent,
     Capability,
     DataDomain,
     Dependency,
@@ -211,7 +212,7 @@ class PortfolioIndex:
             self.store.bind(session)
             latest = session.scalar(select(func.max(col(InformationSystem.updated_at))))
             if self._finder is None:
-                self._adopt_snapshot()
+                self._adopt_snapshot(session, latest)
             changed: Sequence[int | None] = ()
             if self._finder is not None and (
                 latest is not None and (self._watermark is None or _aware(latest) > _aware(self._watermark))
@@ -246,12 +247,15 @@ class PortfolioIndex:
                 self._vectors_seen = vectors
             return self._finder
 
-    def _adopt_snapshot(self) -> bool:
+    def _adopt_snapshot(self, session: Session, latest: datetime | None) -> bool:
         """Map the saved index, if there is one this process has not tried yet.
 
         Its watermark then says where catching up starts. A snapshot that cannot be used
-        (another format, damaged, fitted by another version of the detector) is only logged:
-        the index is then fitted here, as without one.
+        (another format, damaged, fitted by another version of the detector, built from
+        another database or from this one before it was restored from a backup) is only
+        logged: the index is then fitted here, as without one. Catching up only adds what
+        changed after the watermark, so a snapshot of other rows would keep systems this
+        database does not have and warn about them.
         """
         directory = self.snapshots() if self.snapshots is not None else None
         if directory is None:
@@ -267,9 +271,13 @@ class PortfolioIndex:
                 raise snapshot.SnapshotError(
                     f"fitted by detector {meta.get('detector_version')!r}, running {DETECTOR_VERSION!r}"
                 )
+            if meta.get("database") != registry_identity(session):
+                raise snapshot.SnapshotError("built from another database")
             watermark = meta.get("watermark")
             systems, vectors = int(meta["systems"]), int(meta.get("vectors", -1))
             moment = datetime.fromisoformat(watermark) if watermark else None
+            if moment is not None and (latest is None or _aware(latest) < _aware(moment)):
+                raise snapshot.SnapshotError("newer than the database (restored from a backup?)")
         except snapshot.SnapshotMissing:
             log.info("Overlap index: no snapshot in %s yet; fitting in this process", directory)
             return False
@@ -286,6 +294,12 @@ class PortfolioIndex:
             watermark,
         )
         return True
+
+
+def registry_identity(session: Session) -> str | None:
+    """What tells one registry database from another: the hash of its audit trail's first
+    event, written when it was set up and never changed (``None`` while the trail is empty)."""
+    return session.scalar(select(col(AuditEvent.hash)).order_by(col(AuditEvent.seq)).limit(1))
 
 
 def init_app(app: Flask) -> None:

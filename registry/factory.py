@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    # REGISTRY_INSTANCE_PATH moves the instance folder (SQLite database, queue, index snapshot,
+    # caches) out of the checkout or the installed package, e.g. to /var/lib/registry.
+    instance = os.environ.get("REGISTRY_INSTANCE_PATH")
     app = Flask(
         __name__,
+        instance_path=str(Path(instance).resolve()) if instance else None,
         instance_relative_config=True,
         template_folder=str(resources.folder("templates")),
         static_folder=str(resources.folder("static")),

@@ -10,6 +10,7 @@ import contextvars
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,11 @@ OPERATOR = Actor.operator("test")
 PASSWORD = "correct horse battery staple"
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Tests never write into the checkout's instance folder: apps made outside the ``app`` fixture
+# (a warmed worker, a second process, a command) shared its job queue and index snapshots,
+# so one test's snapshot was loaded by another's worker.
+os.environ["REGISTRY_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="registry-tests-")
 
 
 def _database_url(tmp_dir: Path) -> str:

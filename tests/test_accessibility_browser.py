@@ -105,8 +105,9 @@ def _candidates(session: Any, upload_token: str) -> dict[str, list[Any]]:
     }
 
 
-DOWNLOAD = re.compile(r"\.(<[^>]+>|[a-z]+)$")
-"""A route ending in a file extension (``/exports/systems.<fmt>``, ``/scorecards.csv``)."""
+DOWNLOAD = re.compile(r"(\.(<[^>]+>|[a-z]+)|/download)$")
+"""A route ending in a file extension (``/exports/systems.<fmt>``, ``/scorecards.csv``) or in
+``/download`` (an export job's file)."""
 
 
 def _pages(app: Flask, clients: dict[str | None, FlaskClient], values: dict[str, list[Any]]) -> Iterator[Any]:

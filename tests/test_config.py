@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from registry.config import ConfigError, load_settings, normalise_database_url
+from registry.factory import create_app
 
 
 def test_default_database_is_sqlite_in_instance_folder(tmp_path):
@@ -66,3 +67,10 @@ def test_the_app_leaves_a_trace_when_a_native_extension_crashes(tmp_path):
 
 def _env_without_faulthandler() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONFAULTHANDLER"}
+
+
+def test_the_instance_folder_can_live_outside_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "var" / "registry"))
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "AUTO_SETUP": False})
+    assert app.instance_path == str(tmp_path / "var" / "registry")
+    assert app.config["QUEUE_URL"] == f"sqlite:///{tmp_path / 'var' / 'registry' / 'queue.sqlite3'}"

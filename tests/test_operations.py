@@ -227,7 +227,7 @@ def test_one_json_access_line_per_request_with_its_id_and_the_account(client, se
     assert line["request_id"] == "trace-abcdef12"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/systems/", 200)
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
-    assert isinstance(line["cpu_ms"], float) and 0 <= line["cpu_ms"]
+    assert isinstance(line["cpu_ms"], float) and line["cpu_ms"] >= 0
     assert line["endpoint"] == "systems.index"
     assert line["level"] == "INFO" and line["logger"] == "registry.access"
     assert "private" not in json.dumps(line)  # never the query string

@@ -243,9 +243,23 @@ def main() -> int:
         return job.state == "running" and (job.done or 0) > 0
 
     kill_mid_job(
-        f"import of {args.rows:,} rows, worker killed while writing", engine, env, log, queue_import, writing
+        f"import of {args.rows:,} rows, worker killed while writing",
+        engine,
+        env,
+        log,
+        queue_import,
+        writing,
+        args.kill_after,
     )
-    kill_mid_job("portfolio scan, worker killed while comparing", engine, env, log, queue_scan, comparing)
+    kill_mid_job(
+        "portfolio scan, worker killed while comparing",
+        engine,
+        env,
+        log,
+        queue_scan,
+        comparing,
+        args.kill_after,
+    )
     print(f"\n{'all checks passed' if not failures else f'{len(failures)} checks failed'}")
     return 1 if failures else 0
 

@@ -149,9 +149,14 @@ def kill_mid_job(
             worker.kill()
             return
         time.sleep(0.1)
+    seen = job_row(engine, job_id)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
-    print(f"  killed the worker {time.perf_counter() - started:.1f} s after queueing", flush=True)
+    print(
+        f"  killed the worker {time.perf_counter() - started:.1f} s after queueing;"
+        f" last report: step {seen.step or '-'}, {seen.done:,}/{seen.total:,}",
+        flush=True,
+    )
     job = job_row(engine, job_id)
     check(job.state == "running", f"the job is left running by the dead worker ({job.state})")
     check(counts(engine) == before, f"nothing half written: systems, warnings {counts(engine)} == {before}")

@@ -136,6 +136,7 @@ class JobKind(LabelledEnum):
     EXPORT = "export"
     REMIND = "remind"
     INDEX = "index"
+    EMBED = "embed"
 
 
 class JobStep(LabelledEnum):
@@ -146,6 +147,7 @@ class JobStep(LabelledEnum):
     EXPORT = "export"
     REMIND = "remind"
     INDEX = "index"
+    EMBED = "embed"
 
 
 JOB_STEPS: dict[str, tuple[str, ...]] = {
@@ -154,6 +156,7 @@ JOB_STEPS: dict[str, tuple[str, ...]] = {
     JobKind.EXPORT: (JobStep.EXPORT,),
     JobKind.REMIND: (JobStep.REMIND,),
     JobKind.INDEX: (JobStep.INDEX,),
+    JobKind.EMBED: (JobStep.EMBED, JobStep.COMPARE),
 }
 """Each kind of job's steps in order, for the page's "step 1 of 2"."""
 
@@ -242,6 +245,7 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         JobKind.EXPORT: _l("Export of the inventory"),
         JobKind.REMIND: _l("Reporting reminders"),
         JobKind.INDEX: _l("Overlap index build"),
+        JobKind.EMBED: _l("Meaning analysis of system texts"),
     },
     JobStep: {
         JobStep.COMPARE: _l("Comparing systems"),
@@ -251,5 +255,6 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         JobStep.EXPORT: _l("Writing the file"),
         JobStep.REMIND: _l("Reminding the agencies not done"),
         JobStep.INDEX: _l("Fitting and saving the overlap index"),
+        JobStep.EMBED: _l("Analysing the meaning of system texts"),
     },
 }

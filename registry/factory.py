@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from registry import cli, db, i18n, migrate, resources
 from registry import jobs as job_queue
 from registry.config import load_settings
-from registry.services import embeddings, overlaps
+from registry.services import overlaps
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     request_log.init_app(app)  # first: every later hook and log line has the request id
     db.init_app(app)
     overlaps.init_app(app)
-    embeddings.init_app(app, db.get_engine(app))
     i18n.init_app(app)
     job_queue.init_app(app)
     cli.init_app(app)

@@ -119,10 +119,12 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.scorecard_detail": EVERYONE,
     "jobs.index": frozenset({"reviewer", "admin"}),  # those who may run scans follow every job
     "jobs.start_scan": frozenset({"reviewer", "admin"}),
+    "jobs.start_embedding": frozenset({"reviewer", "admin"}),
     "jobs.detail": EVERYONE,  # the starter's own job; someone else's is a 404, not a 403
     "jobs.cancel": EVERYONE,
     "jobs.download": EVERYONE,  # the requester's own export; anyone else's is a 404
     "api.scan_start": frozenset({"reviewer", "admin"}),
+    "api.embedding_start": frozenset({"reviewer", "admin"}),
     "api.job_detail": EVERYONE,
     "api.openapi_json": PUBLIC,
     "api.docs": PUBLIC,

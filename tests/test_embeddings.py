@@ -4,16 +4,18 @@ picked up by every worker, and shown in the reasons and the live panel."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
+from registry import jobs as job_queue
+from registry.choices import JobKind, JobState, JobStep
 from registry.db import get_engine
-from registry.models import InformationSystem, TextEmbedding
-from registry.services import embeddings
+from registry.models import InformationSystem, Job, TextEmbedding
+from registry.services import consequences, embeddings
+from registry.services.jobs import JobCancelled, Progress
 from registry.services.overlaps import PortfolioIndex, describe_reason
 from registry.services.similar import SimilarQuery, find_similar
 from registry.services.systems import SystemInput, update_system
@@ -209,12 +211,119 @@ def test_a_system_saved_while_the_encoder_fails_is_still_saved(session, make_sys
     assert session.get(InformationSystem, system.id) is not None
 
 
-def test_the_review_queue_shows_the_background_jobs_progress(app, client_for):
-    worker = embeddings.BackgroundEmbedder(get_engine(app), Path(app.instance_path) / "lock", lambda: None)
-    worker.run = embeddings.EmbeddingRun(total=2000, done=500)
-    app.extensions[embeddings.BACKGROUND] = worker
-    reviewer = client_for("reviewer")
-    page = reviewer.get("/review/").get_data(as_text=True)
+def test_the_review_queue_shows_the_embedding_jobs_progress(app, session, client_for):
+    job = Job(
+        kind=JobKind.EMBED,
+        dedupe_key=embeddings.EMBED_KEY,
+        active_key=embeddings.EMBED_KEY,
+        state=JobState.RUNNING,
+        step=JobStep.EMBED,
+        done=500,
+        total=2000,
+        started_by_label="embedder",
+    )
+    session.add(job)
+    session.commit()
+    page = client_for("reviewer").get("/review/").get_data(as_text=True)
     assert "data-embedding-progress" in page and "500 trên 2.000 (25%)" in page
-    worker.run.done, worker.run.finished = 2000, True
-    assert "data-embedding-progress" not in reviewer.get("/review/").get_data(as_text=True)
+    assert f'href="/jobs/{job.id}"' in page  # the standing office may follow every job
+
+    job.step = JobStep.COMPARE  # every text has its vector: the warning goes
+    session.commit()
+    assert "data-embedding-progress" not in client_for("reviewer").get("/review/").get_data(as_text=True)
+
+
+def _texts_without_vectors(session: Session, make_system, count: int) -> None:
+    for n in range(count):
+        make_system(name=f"Hệ thống số {n} về quản lý hồ sơ", description=f"Mô tả riêng của hệ thống {n}.")
+    session.execute(delete(TextEmbedding))
+    session.commit()
+
+
+def test_the_embedding_job_embeds_what_is_missing_then_compares_again(session, make_system, client_for):
+    _texts_without_vectors(session, make_system, 3)
+    office = client_for("reviewer")
+    response = office.post("/jobs/embed")
+    assert response.status_code == 302
+    job = session.scalars(select(Job).where(Job.kind == JobKind.EMBED)).one()
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert job.counts["texts"] == job.counts["embedded"] == 6 and "pairs" in job.counts
+    assert stored(session) == 6
+    page = office.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-count="embedded">6<' in page and 'data-count="pairs"' in page
+
+    again = office.post("/jobs/embed")  # nothing left: done at once, and nothing compared
+    second = session.get(Job, int(again.headers["Location"].rsplit("/", 1)[1]))
+    assert second.id != job.id and second.counts == {"texts": 0, "embedded": 0}
+    page = office.get(again.headers["Location"]).get_data(as_text=True)
+    assert 'data-count="pairs"' not in page and "không có gì để phân tích" in page.lower()
+
+
+def test_a_cancelled_embedding_keeps_its_finished_batches_and_the_next_run_resumes(
+    app, session, make_system, monkeypatch
+):
+    _texts_without_vectors(session, make_system, 3)
+    monkeypatch.setattr(embeddings, "BATCH", 2)
+
+    class CancelledAfterTheFirstBatch(Progress):
+        def __call__(self, done: int, total: int) -> None:
+            super().__call__(done, total)
+            self.cancelled.set()  # someone pressed Cancel: the next report stops the work
+
+    with pytest.raises(JobCancelled):
+        embeddings.run_embedding(get_engine(app), CancelledAfterTheFirstBatch(), OPERATOR)
+    assert stored(session) == 4  # two batches committed before the stop
+    counts = embeddings.run_embedding(get_engine(app), Progress(), OPERATOR)
+    assert (counts["texts"], counts["embedded"]) == (2, 2)
+    assert embeddings.embedding_status(session).missing == 0
+
+
+def test_an_embedding_job_without_the_encoder_fails_with_a_reason(app, session, monkeypatch, client_for):
+    monkeypatch.setattr(embeddings, "default_embedder", lambda: None)
+    office = client_for("reviewer")
+    page = office.get(office.post("/jobs/embed").headers["Location"]).get_data(as_text=True)
+    job = session.scalars(select(Job).where(Job.kind == JobKind.EMBED)).one()
+    assert (job.state, job.error) == (JobState.FAILED, embeddings.ENCODER_MISSING)
+    assert "data-job-error" in page and "SIMILARITY_SEMANTIC=off" in page and "<code>" not in page
+
+
+def test_a_large_save_queues_the_embedding_job_in_its_own_transaction(app, session, make_system, monkeypatch):
+    _texts_without_vectors(session, make_system, 2)
+    systems = list(session.scalars(select(InformationSystem)))
+    monkeypatch.setattr(embeddings, "INLINE_LIMIT", 1)
+    with app.test_request_context():
+        consequences.embed(session, systems)  # the test default: nothing queued
+        session.rollback()
+        assert session.scalars(select(Job)).first() is None
+
+        app.config["EMBED_IN_BACKGROUND"] = True
+        consequences.embed(session, systems)
+        session.rollback()  # the save failed: its job goes with it
+        assert session.scalars(select(Job)).first() is None
+
+        consequences.embed(session, systems)
+        session.commit()  # handed to the queue once committed (which here runs it at once)
+    job = session.scalars(select(Job)).one()
+    assert (job.kind, job.state, job.started_by_label) == (JobKind.EMBED, JobState.SUCCEEDED, "embedder")
+    assert stored(session) == 4
+
+
+def test_a_starting_worker_queues_the_embedding_only_when_texts_wait(app, session, make_system):
+    make_system(name="Cổng dịch vụ công của tỉnh", description="Tiếp nhận hồ sơ trực tuyến.")
+    job_queue.queue_pending_embedding(app)
+    assert session.scalars(select(Job)).first() is None  # every text has its vector
+
+    session.execute(delete(TextEmbedding))
+    session.commit()
+    job_queue.queue_pending_embedding(app)
+    job = session.scalars(select(Job)).one()
+    assert (job.kind, job.state, job.counts["embedded"]) == (JobKind.EMBED, JobState.SUCCEEDED, 2)
+
+
+def test_the_api_and_the_command_queue_the_embedding_job(app, session, make_system, client_for):
+    assert client_for("auditor").post("/api/v1/embeddings").status_code == 403
+    answer = client_for("reviewer").post("/api/v1/embeddings")
+    assert answer.status_code == 202 and answer.json["kind"] == "embed" and answer.json["created"] is True
+    assert answer.headers["Location"].endswith(f"/api/v1/jobs/{answer.json['id']}")
+    result = app.test_cli_runner().invoke(args=["embed", "--queue"])
+    assert result.exit_code == 0 and "Embedding queued as job" in result.output

@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from registry import db
+from registry.auth.actor import Actor
 
 
 @click.command("embed")
@@ -13,14 +14,25 @@ from registry import db
     "--batch", type=click.IntRange(1, 1024), default=64, show_default=True, help="Texts per commit."
 )
 @click.option("--status", is_flag=True, help="Only say how many systems have their vector.")
+@click.option(
+    "--queue", "queued", is_flag=True, help="Queue the embedding job for a worker (it then scans) instead."
+)
 @with_appcontext
-def embed_command(batch: int, status: bool) -> None:
+def embed_command(batch: int, status: bool, queued: bool) -> None:
     """Embed pending texts batch by batch; interrupted, it resumes where it stopped.
 
-    Then run ``flask scan`` so every warning weighs meaning.
+    Then run ``flask scan`` so every warning weighs meaning (the queued job does that itself).
     """
-    from registry.services.embeddings import embed_pending, embedding_status
+    from registry.services.embeddings import embed_pending, embedding_status, queue_embedding
     from similarity.semantic import default_embedder
+
+    if queued:
+        with db.command_session() as session:
+            job, new = queue_embedding(session, Actor.operator("cli"))
+        click.echo(
+            f"Embedding queued as job {job.id}." if new else f"Embedding is already queued: job {job.id}."
+        )
+        return
 
     with db.command_session() as session:
         before = embedding_status(session)

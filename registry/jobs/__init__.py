@@ -24,7 +24,7 @@ from redis import ConnectionPool
 from registry import db
 from registry.choices import JobKind
 from registry.config import queue_is_immediate
-from registry.services import export_jobs, jobs
+from registry.services import embeddings, export_jobs, jobs
 from registry.services.export_jobs import run_export
 from registry.services.import_uploads import run_commit
 from registry.services.index_snapshot import run_build
@@ -40,6 +40,7 @@ WORKS: Mapping[str, jobs.Work] = {
     JobKind.EXPORT: run_export,
     JobKind.REMIND: run_reminders,
     JobKind.INDEX: run_build,
+    JobKind.EMBED: embeddings.run_embedding,
 }
 """Every kind of job and the work it does."""
 REDIS_CONNECT_TIMEOUT = 3.0
@@ -116,6 +117,8 @@ def init_app(app: Flask) -> Queue:
     @huey.on_startup()  # type: ignore[misc]
     def reap_at_start() -> None:
         reap_stale_jobs.call_local()
+        if embeddings.wanted(app.config):
+            queue_pending_embedding(app)
 
     queue = Queue(huey, app, embedded=bool(app.config["EMBEDDED_WORKER"]) and not huey.immediate)
     app.extensions[QUEUE_KEY] = queue
@@ -123,6 +126,19 @@ def init_app(app: Flask) -> Queue:
     if queue.embedded and not app.config.get("TESTING"):
         app.before_request(queue.start_embedded)
     return queue
+
+
+def queue_pending_embedding(app: Flask) -> None:
+    """At a worker's start, queue the embedding of texts left without vectors (the demo
+    portfolio, an import saved while no worker ran). A failure only costs meaning until the
+    next start or save asks again."""
+    try:
+        with app.app_context(), db.command_session(db.get_engine(app)) as session:
+            job = embeddings.queue_if_pending(session)
+        if job is not None:
+            log.info("Meaning vectors: texts without one, embedding queued as job %s", job.id)
+    except Exception:  # noqa: BLE001 - the worker must start all the same
+        log.warning("Meaning vectors: could not queue the embedding job", exc_info=True)
 
 
 def queue_of(app: Flask) -> Queue:

@@ -97,22 +97,21 @@ def batched(session: Session) -> Iterator[None]:
 def embed(session: Session, systems: Sequence[Any]) -> None:
     """Give saved systems their meaning vectors, before their warnings are computed.
 
-    A few are embedded in the save (a second or two); a batch is left to the background job,
-    woken here. Like the overlap check, a failure never costs the save: it is logged, and the
-    background job embeds the text later.
+    A few are embedded in the save (a second or two); a batch is left to the embedding job,
+    queued here in the save's transaction. Like the overlap check, a failure never costs the
+    save: it is logged, and the embedding job embeds the text later.
     """
     if not systems:
         return
     if len(systems) > embeddings.INLINE_LIMIT:
-        worker = embeddings.background(current_app)
-        if worker is not None:
-            worker.wake()
+        if embeddings.wanted(current_app.config):
+            embeddings.queue_embedding(session)
         return
     try:
         with session.begin_nested():
             embeddings.embed_systems(session, systems, overlaps.portfolio_index().store)
-    except Exception:  # noqa: BLE001 - the save stands; the background job embeds it later
-        log.exception("embedding failed for %s systems; the background job retries", len(systems))
+    except Exception:  # noqa: BLE001 - the save stands; the embedding job embeds it later
+        log.exception("embedding failed for %s systems; the embedding job retries", len(systems))
 
 
 def refresh_overlaps(session: Session, system_ids: Sequence[int]) -> bool:

@@ -6,31 +6,34 @@ so a restart, another worker or a scan reuses every vector whose text has not ch
 
 * A saved system (form, API, small import) is embedded in the save's own transaction, before
   its warnings are computed: its first warnings already weigh meaning.
-* A large import and the first start leave their systems to :func:`embed_pending`, run by a
-  background thread (one per machine, see :class:`BackgroundEmbedder`) or by ``flask embed``;
-  it commits batch by batch, so a killed run resumes where it stopped. Until a system has its
-  vector the engine scores it with words and structure, and the reasons say so.
+* A large import and the first start leave their systems to :func:`embed_pending`, run by the
+  embedding job (:func:`run_embedding`, queued by the save or by the starting worker) or by
+  ``flask embed``; it commits batch by batch, so a killed run resumes where it stopped. Until
+  a system has its vector the engine scores it with words and structure, and the reasons say so.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from flask import Flask
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from registry.models import InformationSystem, TextEmbedding
+from registry.auth import policy
+from registry.auth.actor import Actor
+from registry.auth.policy import Permission
+from registry.choices import JobKind, JobStep
+from registry.models import InformationSystem, Job, TextEmbedding
 from registry.models.system import utcnow
+from registry.services import jobs
+from registry.services.jobs import JobRefused, Progress
 from registry.services.overlaps import EXCLUDED_STATUSES, scan_portfolio
 from registry.services.vectors import CHUNK, VectorTable, encode
 from similarity.semantic import default_embedder, piece_key, pieces, text_keys
@@ -39,10 +42,9 @@ log = logging.getLogger(__name__)
 
 INLINE_LIMIT = 50
 """Saved together, up to this many systems are embedded in the save itself (about 3 s); more
-(an import, the demo portfolio) are left to the background job."""
+(an import, the demo portfolio) are left to the embedding job."""
 BATCH = 64
-"""Systems embedded and committed at a time by the background job: a kill loses at most this."""
-BACKGROUND = "registry.background_embedder"
+"""Texts embedded and committed at a time by the embedding job: a kill loses at most this."""
 
 
 def _insert_ignoring_existing(session: Session, vectors: Mapping[str, np.ndarray]) -> None:
@@ -177,132 +179,78 @@ def embedding_status(session: Session) -> EmbeddingStatus:
 
 # --- the background job ------------------------------------------------------------------------
 
+EMBED_KEY = "embed:pending"
+"""Dedupe key of the embedding job: one at a time, however many saves or workers ask."""
+EMBED_ACTOR = Actor.operator("embedder")
+"""Who asks for embedding when a large save or a starting worker left texts without vectors."""
+ENCODER_MISSING = "encoder_missing"
+"""The ``error`` of an embedding job on a registry without the sentence encoder."""
 
-class BackgroundEmbedder:
-    """A thread that embeds pending texts after start-up and whenever :meth:`wake` is called.
 
-    Several web workers on one machine each have one; a lock (a file beside an SQLite
-    database, an advisory lock on PostgreSQL) lets one work while the others skip.
+def wanted(config: Mapping[str, Any]) -> bool:
+    """Whether saves and starting workers queue embedding on their own (``EMBED_IN_BACKGROUND``).
+
+    Off under test, where a job would embed on the spot, and without the encoder.
     """
-
-    def __init__(self, engine: Engine, lock_path: Path, session_factory: Callable[[], Session]):
-        self.engine = engine
-        self.lock_path = lock_path
-        self.session_factory = session_factory
-        self.run: EmbeddingRun | None = None
-        self._wanted = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="embedder", daemon=True)
-            self._thread.start()
-        self.wake()
-
-    def wake(self) -> None:
-        self._wanted.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wanted.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wanted.wait()
-            self._wanted.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self._once()
-            except Exception:  # noqa: BLE001 - a failed run is retried at the next wake
-                log.exception("background embedding failed; it resumes at the next save or restart")
-
-    def _once(self) -> None:
-        with self._exclusive() as mine:
-            if not mine:
-                return
-            session = self.session_factory()
-            try:
-                self.run = EmbeddingRun()
-                embed_pending(session, run=self.run, stop=self._stop, progress=_log_progress)
-                if self.run.done and not self._stop.is_set():
-                    # The warnings stored meanwhile were found without meaning: compare again.
-                    report = scan_portfolio(session)
-                    session.commit()
-                    log.info("after embedding: %s", report.summary())
-            finally:
-                session.close()
-
-    def _exclusive(self) -> Any:
-        return (
-            _PostgresLock(self.engine)
-            if self.engine.dialect.name == "postgresql"
-            else _FileLock(self.lock_path)
-        )
-
-
-def _log_progress(run: EmbeddingRun) -> None:
-    if run.done == run.total or run.done % (BATCH * 16) == 0:
-        log.info("embedded %s of %s texts in %.0f s", run.done, run.total, run.elapsed)
-
-
-class _FileLock:
-    def __init__(self, path: Path):
-        self.path = path
-        self.handle: Any = None
-
-    def __enter__(self) -> bool:
-        self.handle = self.path.open("a")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
-
-    def __exit__(self, *_exc: object) -> None:
-        self.handle.close()  # closing releases the lock
-
-
-class _PostgresLock:
-    KEY = 6_021_300  # any constant shared by every worker of this registry
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.connection: Any = None
-        self.held = False
-
-    def __enter__(self) -> bool:
-        self.connection = self.engine.connect()
-        self.held = bool(self.connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.KEY}))
-        return self.held
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.held:
-            self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.KEY})
-        self.connection.close()
-
-
-def init_app(app: Flask, engine: Engine) -> None:
-    """Start the background embedder with the first request (so commands never start one),
-    unless turned off (tests, ``EMBED_IN_BACKGROUND=False``)."""
-    wanted = app.config.get("EMBED_IN_BACKGROUND", not app.config.get("TESTING"))
-    if not wanted or default_embedder() is None:
-        return
-    worker = BackgroundEmbedder(
-        engine, Path(app.instance_path) / "embedding.lock", lambda: Session(engine, expire_on_commit=False)
+    return (
+        bool(config.get("EMBED_IN_BACKGROUND", not config.get("TESTING"))) and default_embedder() is not None
     )
-    app.extensions[BACKGROUND] = worker
-
-    @app.before_request
-    def _start_embedder() -> None:
-        if not worker.started:
-            worker.start()
 
 
-def background(app: Flask) -> BackgroundEmbedder | None:
-    return app.extensions.get(BACKGROUND)
+def start_embedding(session: Session, actor: Actor) -> tuple[Job, bool]:
+    """Queue the embedding job for someone who asked (page, API, command); one at a time."""
+    policy.ensure(policy.allows(actor, Permission.RUN_SCAN))
+    return queue_embedding(session)
+
+
+def queue_embedding(session: Session, actor: Actor = EMBED_ACTOR) -> tuple[Job, bool]:
+    """Queue the embedding job in the caller's transaction: it is handed to a worker only if
+    that transaction commits, so a save rolled back asks for nothing."""
+    return jobs.start(session, actor, JobKind.EMBED, dedupe_key=EMBED_KEY)
+
+
+def queue_if_pending(session: Session) -> Job | None:
+    """Queue the embedding job if some live system's text has no vector (the demo portfolio
+    at first start, an import made while no worker ran); the caller commits."""
+    if not pending_texts(session):
+        return None
+    job, _new = queue_embedding(session)
+    return job
+
+
+def running_embedding(session: Session) -> Job | None:
+    """The embedding job while it embeds, for pages that warn their overlaps lack meaning."""
+    job = jobs.active(session, EMBED_KEY)
+    return job if job is not None and job.step in ("", JobStep.EMBED) else None
+
+
+def run_embedding(
+    engine: Engine, progress: Progress, actor: Actor, _params: Mapping[str, Any] | None = None
+) -> Mapping[str, Any]:
+    """Embed every pending text, then compare the portfolio again (:data:`registry.jobs.WORKS`).
+
+    Embedding commits batch by batch, so a cancel or a killed worker keeps the finished
+    batches and the next run resumes after them. The comparison follows only if something
+    was embedded: the warnings stored meanwhile were found without meaning.
+    """
+    if default_embedder() is None:
+        raise JobRefused(ENCODER_MISSING)
+    with Session(engine, expire_on_commit=False) as session:
+        progress.begin(JobStep.EMBED)
+        run = embed_pending(session, batch=BATCH, progress=lambda done: progress(done.done, done.total))
+    counts: dict[str, Any] = {"texts": run.total, "embedded": run.done}
+    if not run.done:
+        return counts
+    with Session(engine, expire_on_commit=False) as session:
+        progress.begin(JobStep.COMPARE)
+        report = scan_portfolio(session, progress=progress, actor=actor)
+        progress.check()
+        session.commit()
+    log.info("after embedding %s texts: %s", run.done, report.summary())
+    return {
+        **counts,
+        "pairs": report.pairs,
+        "created": report.created,
+        "updated": report.updated,
+        "removed": report.removed,
+    }

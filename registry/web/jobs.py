@@ -1,15 +1,20 @@
-"""Background jobs on the web: start a portfolio scan, follow a job, cancel it, list recent ones."""
+"""Background jobs on the web: start a scan or the meaning analysis, follow, cancel, list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
+from registry.auth.actor import Actor
 from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.errors import NotFoundError
-from registry.services import export_jobs, jobs
+from registry.models import Job
+from registry.services import embeddings, export_jobs, jobs
 from registry.web import access
 from registry.web.access import current_actor
 from registry.web.forms import BaseForm
@@ -27,15 +32,34 @@ def index() -> str:
     return render_template("jobs/index.html", views=views, form=BaseForm())
 
 
+Starter = Callable[[Session, Actor], tuple[Job, bool]]
+
+
+def _start(starter: Starter, already: str) -> Response:
+    """Start a one-at-a-time job and show its page; the one under way if there is one."""
+    if not BaseForm().validate_on_submit():
+        abort(400)
+    job, created = starter(get_session(), current_actor())
+    if not created:
+        flash(already, "info")
+    return redirect(url_for("jobs.detail", job_id=job.id))
+
+
 @bp.post("/scan")
 @access.allow(Permission.RUN_SCAN)
 def start_scan() -> Response:
-    if not BaseForm().validate_on_submit():
-        abort(400)
-    job, created = jobs.start_scan(get_session(), current_actor())
-    if not created:
-        flash(gettext("A scan of the portfolio is already under way; here is its progress."), "info")
-    return redirect(url_for("jobs.detail", job_id=job.id))
+    return _start(
+        jobs.start_scan, gettext("A scan of the portfolio is already under way; here is its progress.")
+    )
+
+
+@bp.post("/embed")
+@access.allow(Permission.RUN_SCAN)
+def start_embedding() -> Response:
+    return _start(
+        embeddings.start_embedding,
+        gettext("The meaning of system texts is already being analysed; here is its progress."),
+    )
 
 
 @bp.get("/<int(max=2147483647):job_id>")

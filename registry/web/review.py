@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import select
 
@@ -48,8 +48,6 @@ def queue() -> str:
         flash(str(problem), "warning")
     flt = parsed.filter
     found = review.review_queue(session, flt, user_id=current_actor().user_id)
-    worker = embeddings.background(current_app)
-    run = worker.run if worker is not None and worker.run is not None and not worker.run.finished else None
     return render_template(
         "review/queue.html",
         items=found.items,
@@ -61,7 +59,7 @@ def queue() -> str:
         ages=QUEUE_AGE_LABELS,
         risk_levels=review.RISK_LEVELS,
         locale=current_locale(),
-        embedding=run,
+        embedding=embeddings.running_embedding(session),
     )
 
 

@@ -1,4 +1,4 @@
-"""Background jobs through the API: start a portfolio scan, follow a job."""
+"""Background jobs through the API: start a portfolio scan or the meaning analysis, follow a job."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from registry.auth.policy import Permission
 from registry.db import get_session
 from registry.errors import NotFoundError
 from registry.models import Job
-from registry.services import jobs
+from registry.services import embeddings, jobs
 from registry.web import access
 from registry.web.access import current_actor
 from registry.web.api import bp, fail
@@ -35,7 +35,21 @@ def scan_start() -> Response:
     duplication warnings, check the rules R1–R10 (what ``flask scan`` does). Answers 202 with
     the job and its URL in ``Location``; while a scan is queued or running, that one is
     returned (``created`` false) instead of starting another."""
-    job, created = jobs.start_scan(get_session(), current_actor())
+    return _started(*jobs.start_scan(get_session(), current_actor()))
+
+
+@bp.post("/embeddings")
+@access.allow(Permission.RUN_SCAN)
+@operation("Analyse the meaning of new texts", tag="jobs", responses={202: s.Job})
+def embedding_start() -> Response:
+    """Start the background meaning analysis: embed every system text that has no meaning
+    vector yet, then compare the portfolio again (what ``flask embed`` does). Answers 202 with
+    the job and its URL in ``Location``; while one is queued or running, that one is returned
+    (``created`` false)."""
+    return _started(*embeddings.start_embedding(get_session(), current_actor()))
+
+
+def _started(job: Job, created: bool) -> Response:
     response = jsonify(**_record(job), created=created)
     response.status_code = 202
     response.headers["Location"] = url_for("api.job_detail", job_id=job.id, _external=True)

@@ -20,6 +20,8 @@ from registry.choices import (
     DependencyKind,
     Disposition,
     Hosting,
+    JobKind,
+    JobStep,
     Severity,
     SystemStatus,
 )
@@ -718,23 +720,33 @@ class ScorecardDetail(Scorecard):
     scope_definition: str
 
 
+JobKindName = Literal[tuple(kind.value for kind in JobKind)]  # type: ignore[valid-type]
+JobStepName = Literal[tuple(step.value for step in JobStep)]  # type: ignore[valid-type]
+
+
 class Job(BaseModel):
     """A background job and how far it has got; poll ``url`` until ``active`` is false."""
 
     id: int
-    kind: Literal["scan"]
-    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    step: Literal["compare", "rules"] | None = Field(
-        description="The phase under way: a scan compares systems, then checks the rules R1–R10."
+    kind: JobKindName = Field(
+        description="scan, embed (meaning analysis), import, export, remind (reporting reminders) "
+        "or index (overlap index build)."
     )
-    done: int = Field(description="Units done in the current step (rows compared, systems checked).")
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    step: JobStepName | None = Field(
+        description="The phase under way: a scan compares systems (compare), then checks the rules "
+        "R1–R10 (rules); the meaning analysis embeds texts (embed), then compares (compare)."
+    )
+    done: int = Field(description="Units done in the current step (rows compared, texts embedded).")
     total: int = Field(description="Units in the current step; 0 until the step knows.")
     percent: int = Field(ge=0, le=100)
-    counts: dict[str, int] = Field(
-        description="When succeeded, for a scan: systems, pairs, created, updated, removed, findings."
+    counts: dict[str, int | float | str | bool | None] = Field(
+        description="When succeeded, for a scan: systems, pairs, created, updated, removed, findings; "
+        "for the meaning analysis: texts, embedded, then pairs, created, updated, removed if it compared."
     )
     error: str | None = Field(
-        description="Why it failed; `worker_lost` when the worker stopped while running it."
+        description="Why it failed: `worker_lost` when the worker stopped while running it, "
+        "`encoder_missing` when the meaning analysis has no sentence encoder, `import_refused`."
     )
     cancel_requested: bool
     started_by: str

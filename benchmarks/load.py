@@ -23,6 +23,14 @@ or a failed connection), p50/p95/max wall milliseconds seen by the client, and t
 p50 CPU milliseconds per request (from gunicorn's JSON access lines). The targets (issue 16):
 no error, p95 <= 300 ms for pages and <= 150 ms for ``POST /api/v1/similar``, CPU <= 15 ms for
 the list and a system's page. Nothing is asserted.
+
+With ``--import-rows N``, a second period follows: the same people go on while an administrator
+imports N new systems through the import pages (upload, preview, commit), and it lasts until
+the import job ends. It prints the second period's figures, each step of the import and, per
+action, p95 during the import over p95 before it (target: at most 1.5). ``--queue-url
+redis://…`` runs the jobs in a ``flask worker`` process of their own, as docs/deploy.md lays out
+for several web workers; ``--index-dir`` points the workers at a snapshot built beforehand by
+``flask --app app index build``.
 """
 
 from __future__ import annotations
@@ -90,7 +98,7 @@ def prepare(database_url: str) -> tuple[dict[str, str], list[str], list[str], st
     agency_code = ""
     with app.app_context(), Session(get_engine(app), expire_on_commit=False) as session:
         agency = session.scalars(select(Agency).where(Agency.level == "province")).first()
-        for role in ("submitter", "reviewer", "auditor"):
+        for role in ("submitter", "reviewer", "auditor", "admin"):
             username = f"load-{role}"
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
@@ -120,15 +128,41 @@ def prepare(database_url: str) -> tuple[dict[str, str], list[str], list[str], st
     return tokens, codes, waiting or codes[:50], agency_code
 
 
-def start_server(database_url: str, workers: int, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def server_env(database_url: str, instance: Path, index_dir: str, queue_url: str) -> dict[str, str]:
+    """The production settings (docs/deploy.md), with everything written kept in INSTANCE."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": secrets.token_hex(32),
         "REGISTRY_LOG_FORMAT": "json",
         "REGISTRY_WARM_INDEX": "1",
+        "REGISTRY_INSTANCE_PATH": str(instance),
+        # Generated systems have no meaning vectors; embedding 200,000 texts is a job of hours
+        # on a small machine, and would be measured instead of the people.
+        "REGISTRY_EMBED_IN_BACKGROUND": "0",
         "AUTO_SETUP": "0",
     }
+    if index_dir:
+        env["REGISTRY_INDEX_DIR"] = index_dir
+    if queue_url:
+        env["REGISTRY_QUEUE_URL"] = queue_url
+        env["REGISTRY_EMBEDDED_WORKER"] = "0"
+    return env
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """One `flask worker` process, as the deployment guide runs beside the web tier."""
+    command = [sys.executable, "-m", "flask", "--app", "app", "worker"]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**env, "REGISTRY_WARM_INDEX": "0"},
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def start_server(env: dict[str, str], workers: int, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -263,35 +297,29 @@ ENDPOINTS = {
 }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-
-    tokens, codes, waiting, agency = prepare(args.database_url)
-    log_path = Path(tempfile.mkstemp(prefix="registry-load-", suffix=".log")[1])
-    print(f"starting gunicorn -w {args.workers} (log: {log_path}) …", flush=True)
-    started = time.perf_counter()
-    server = start_server(args.database_url, args.workers, args.port, log_path)
-    print(f"gunicorn answered after {time.perf_counter() - started:.1f} s", flush=True)
-    base = f"http://127.0.0.1:{args.port}"
-    roles = actions(codes, waiting, agency)
+def run_people(
+    base: str,
+    tokens: dict[str, str],
+    roles: dict[str, list[Any]],
+    users: int,
+    seconds: float,
+    seed: int,
+    until: Callable[[], bool] | None = None,
+) -> dict[str, Tally]:
+    """USERS people, each a thread in a closed loop, for SECONDS (and, given ``until``, on until
+    it says so)."""
     tallies: dict[str, Tally] = defaultdict(Tally)
     lock = threading.Lock()
-    stop = time.monotonic() + args.seconds
+    stop = time.monotonic() + seconds
+
+    def going() -> bool:
+        return time.monotonic() < stop or (until is not None and not until())
 
     def person(number: int) -> None:
-        rng = random.Random(args.seed * 1000 + number)
+        rng = random.Random(seed * 1000 + number)
         role = ("submitter",) * 6 + ("reviewer",) * 2 + ("auditor",) * 2
         mine = role[number % len(role)]
-        while time.monotonic() < stop:
+        while going():
             name, make = rng.choice(roles[mine])
             method, path, body = make(rng)
             begun = time.perf_counter()
@@ -309,40 +337,251 @@ def main() -> int:
                 if (status == 0 or status >= 400) and not tally.refusal:
                     tally.refusal = f"{status} {path}: {answer[:300].decode(errors='replace')}"
 
-    threads = [threading.Thread(target=person, args=(n,), daemon=True) for n in range(args.users)]
+    threads = [threading.Thread(target=person, args=(n,), daemon=True) for n in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=60)
-    cpu = server_cpu(log_path)
+    return tallies
 
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def report(title: str, tallies: dict[str, Tally], seconds: float, cpu: dict[str, list[float]]) -> int:
     total = sum(len(t.wall_ms) for t in tallies.values())
     errors = sum(t.errors for t in tallies.values())
-    print(
-        f"\n{args.users} people for {args.seconds:.0f} s against gunicorn -w {args.workers}: "
-        f"{total:,} requests ({total / args.seconds:.1f}/s), {errors} errors"
-    )
+    print(f"\n{title}: {total:,} requests ({total / seconds:.1f}/s), {errors} errors")
     print(
         f"{'action':10s} {'n':>6s} {'err':>4s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} "
         f"{'cpu p50':>8s}  statuses"
     )
     for name, tally in sorted(tallies.items()):
         walls = sorted(tally.wall_ms)
-        p95 = walls[min(len(walls) - 1, int(len(walls) * 0.95))]
         cpu_values = cpu.get(ENDPOINTS.get(name, ""), [])
         cpu_p50 = f"{statistics.median(cpu_values):8.1f}" if cpu_values else "       -"
         statuses = ", ".join(f"{s}: {n}" for s, n in sorted(tally.statuses.items()))
         print(
-            f"{name:10s} {len(walls):6d} {tally.errors:4d} {statistics.median(walls):8.1f} {p95:8.1f} "
-            f"{walls[-1]:8.1f} {cpu_p50}  {statuses}"
+            f"{name:10s} {len(walls):6d} {tally.errors:4d} {statistics.median(walls):8.1f} "
+            f"{p95(walls):8.1f} {walls[-1]:8.1f} {cpu_p50}  {statuses}"
         )
-    print("(cpu p50: the server's own CPU ms per request of that endpoint; list and search share one)")
     for name, tally in sorted(tallies.items()):
         if tally.refusal:
             print(f"first refusal of {name}: {tally.refusal}")
-    return 1 if errors else 0
+    return errors
+
+
+def import_file(database_url: str, rows: int) -> bytes:
+    """ROWS systems of the registry's own export, as new ones: no code, a name of their own.
+
+    What an agency migrating its list sends, every column filled as on real data.
+    """
+    import csv
+    import io
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from imports import export_csv
+
+    text = export_csv(database_url, rows).decode("utf-8-sig")
+    lines = text.splitlines(keepends=True)
+    comment = [line for line in lines[:1] if line.startswith("#")]
+    reader = csv.DictReader(io.StringIO("".join(lines[len(comment) :])))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(reader.fieldnames or []), lineterminator="\n")
+    writer.writeheader()
+    for number, row in enumerate(reader, 1):
+        row.update(code="", external_id="", version="", created_at="", updated_at="")
+        row["name"] = f"{row['name']} (đợt nhập {number})"
+        writer.writerow(row)
+    return out.getvalue().encode("utf-8")
+
+
+@dataclass
+class ImportRun:
+    """The web import made while people use the site: each step's seconds and how it ended."""
+
+    rows: int
+    steps: dict[str, float] = field(default_factory=dict)
+    job_id: int | None = None
+    state: str = ""
+    counts: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def web_import(base: str, token: str, data: bytes, run: ImportRun) -> None:
+    """Upload, preview and commit through the import pages (as a person with a token would),
+    then follow the job through the API until it ends."""
+    import re
+
+    boundary = secrets.token_hex(16)
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="format"\r\n\r\ncsv\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="migration.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "vi"}
+    opener = urllib.request.build_opener(_NoRedirect())
+    try:
+        begun = time.perf_counter()
+        upload = urllib.request.Request(
+            base + "/imports/",
+            data=body,
+            headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            method="POST",
+        )
+        with _answer(opener, upload, 600) as answer:
+            preview = answer.headers["Location"]
+        run.steps["upload (read and keep the rows)"] = time.perf_counter() - begun
+        if not preview or "/imports/" not in preview:
+            raise RuntimeError(f"the upload was not accepted: {preview!r}")
+        begun = time.perf_counter()
+        with _answer(
+            opener, urllib.request.Request(urllib.parse.urljoin(base, preview), headers=headers), 600
+        ) as answer:
+            page = answer.read().decode()
+        run.steps["preview (plan every row)"] = time.perf_counter() - begun
+        found = re.search(r'name="fingerprint"[^>]*value="([^"]+)"', page) or re.search(
+            r'value="([^"]+)"[^>]*name="fingerprint"', page
+        )
+        if found is None:
+            raise RuntimeError("the preview offers no commit (are rows refused?)")
+        begun = time.perf_counter()
+        commit = urllib.request.Request(
+            urllib.parse.urljoin(base, preview.rstrip("/") + "/commit"),
+            data=urllib.parse.urlencode({"fingerprint": found.group(1)}).encode(),
+            headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            method="POST",
+        )
+        with _answer(opener, commit, 60) as answer:
+            job_page = answer.headers["Location"]
+        run.steps["commit (queue the job)"] = time.perf_counter() - begun
+        run.job_id = int(job_page.rstrip("/").rsplit("/", 1)[1])
+        begun = time.perf_counter()
+        while True:
+            with _answer(
+                opener, urllib.request.Request(f"{base}/api/v1/jobs/{run.job_id}", headers=headers), 60
+            ) as answer:
+                job = json.loads(answer.read())
+            if not job["active"]:
+                break
+            time.sleep(1)
+        run.steps["job (check and write, in the worker)"] = time.perf_counter() - begun
+        run.state, run.counts, run.error = job["state"], job["counts"], job["error"] or ""
+    except Exception as exc:  # the figures say what went wrong; the load goes on
+        run.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        run.done.set()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+def _answer(opener: urllib.request.OpenerDirector, req: urllib.request.Request, timeout: float) -> Any:
+    """The response, a redirect included (urllib raises those once redirects are off)."""
+    try:
+        return opener.open(req, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            return error
+        raise RuntimeError(f"{error.code} {req.full_url}: {error.read()[:300]!r}") from None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--index-dir",
+        default="",
+        help="a snapshot folder built by `flask index build` (else the master fits)",
+    )
+    parser.add_argument(
+        "--queue-url",
+        default="",
+        help="redis://… to run jobs in a `flask worker` process of their own (default: SQLite, "
+        "inside the web workers)",
+    )
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=0,
+        help="after the first period, import this many new systems through the web pages while "
+        "the people go on, and compare",
+    )
+    args = parser.parse_args()
+
+    tokens, codes, waiting, agency = prepare(args.database_url)
+    data = import_file(args.database_url, args.import_rows) if args.import_rows else b""
+    instance = Path(tempfile.mkdtemp(prefix="registry-load-"))
+    log_path = instance / "server.log"
+    env = server_env(args.database_url, instance, args.index_dir, args.queue_url)
+    print(f"starting gunicorn -w {args.workers} (log: {log_path}) …", flush=True)
+    started = time.perf_counter()
+    server = start_server(env, args.workers, args.port, log_path)
+    print(f"gunicorn answered after {time.perf_counter() - started:.1f} s", flush=True)
+    worker = start_worker(env, instance / "worker.log") if args.queue_url else None
+    base = f"http://127.0.0.1:{args.port}"
+    roles = actions(codes, waiting, agency)
+    try:
+        began = time.perf_counter()
+        quiet = run_people(base, tokens, roles, args.users, args.seconds, args.seed)
+        quiet_seconds = time.perf_counter() - began
+        quiet_cpu = server_cpu(log_path)
+        busy: dict[str, Tally] = {}
+        imported = ImportRun(args.import_rows)
+        if args.import_rows:
+            print(f"importing {args.import_rows:,} rows ({len(data) / 1e6:.1f} MB) during load …", flush=True)
+            thread = threading.Thread(target=web_import, args=(base, tokens["admin"], data, imported))
+            began = time.perf_counter()
+            thread.start()
+            busy = run_people(
+                base, tokens, roles, args.users, args.seconds, args.seed + 1, until=imported.done.is_set
+            )
+            busy_seconds = time.perf_counter() - began
+            thread.join()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+    title = f"{args.users} people for {quiet_seconds:.0f} s against gunicorn -w {args.workers}"
+    errors = report(title, quiet, quiet_seconds, quiet_cpu)
+    print("(cpu p50: the server's own CPU ms per request of that endpoint; list and search share one)")
+    if args.import_rows:
+        errors += report(
+            f"the same during the import of {args.import_rows:,} rows ({busy_seconds:.0f} s)",
+            busy,
+            busy_seconds,
+            {name: values[len(quiet_cpu.get(name, [])) :] for name, values in server_cpu(log_path).items()},
+        )
+        print(
+            f"\nimport: job {imported.job_id}, {imported.state or 'not finished'}; counts {imported.counts}"
+        )
+        for step, seconds in imported.steps.items():
+            print(f"  {step:40s} {seconds:8.1f} s")
+        if imported.error:
+            print(f"  error: {imported.error}")
+        print("p95 during the import / before it (target: at most 1.5):")
+        for name in sorted(set(quiet) & set(busy)):
+            before, during = p95(quiet[name].wall_ms), p95(busy[name].wall_ms)
+            print(f"  {name:10s} {before:8.1f} -> {during:8.1f} ms  x{during / before:.2f}")
+    return 1 if errors or imported.error else 0
 
 
 if __name__ == "__main__":

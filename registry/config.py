@@ -72,7 +72,12 @@ def load_settings(
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"REGISTRY_LOG_LEVEL={log_level!r} must be one of: {', '.join(LOG_LEVELS)}.")
     embedded_default = "1" if queue_url.startswith("sqlite") else "0"
-    return {
+    optional: dict[str, Any] = {}
+    if "REGISTRY_EMBED_IN_BACKGROUND" in env:
+        # Unset, large saves and starting workers queue the meaning analysis unless testing
+        # (services.embeddings.wanted); 0 leaves it to `flask embed` and the jobs page.
+        optional["EMBED_IN_BACKGROUND"] = env["REGISTRY_EMBED_IN_BACKGROUND"] not in {"0", "false", "no"}
+    return optional | {
         "SECRET_KEY": secret,
         # True when no key was given and one was made up for this process (development only):
         # sessions then end at each restart and differ between workers; `flask doctor` says so.

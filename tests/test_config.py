@@ -74,3 +74,10 @@ def test_the_instance_folder_can_live_outside_the_checkout(tmp_path, monkeypatch
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "AUTO_SETUP": False})
     assert app.instance_path == str(tmp_path / "var" / "registry")
     assert app.config["QUEUE_URL"] == f"sqlite:///{tmp_path / 'var' / 'registry' / 'queue.sqlite3'}"
+
+
+def test_the_meaning_analysis_can_be_left_to_people(tmp_path):
+    assert "EMBED_IN_BACKGROUND" not in load_settings(tmp_path, environ={})  # the default decides
+    off = load_settings(tmp_path, environ={"REGISTRY_EMBED_IN_BACKGROUND": "0"})
+    assert off["EMBED_IN_BACKGROUND"] is False
+    assert load_settings(tmp_path, environ={"REGISTRY_EMBED_IN_BACKGROUND": "1"})["EMBED_IN_BACKGROUND"]

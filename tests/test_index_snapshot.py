@@ -7,7 +7,7 @@ import logging
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from registry.choices import JobKind, JobState
 from registry.models import AuditEvent, Job
@@ -117,6 +117,15 @@ def test_an_unusable_snapshot_is_logged_and_the_worker_fits_instead(
     assert index.source == "fit"
     assert [r for r in caplog.records if r.levelno == logging.WARNING and logged in r.getMessage()]
     assert documents[1].id in [m["id"] for m in finder.query({"name": documents[0].name}, k=3)]
+
+
+def test_a_snapshot_of_a_registry_with_an_empty_audit_trail_is_still_its_own(session, documents, directory):
+    session.execute(delete(AuditEvent))  # filled by a bulk load: no event recorded yet
+    session.commit()
+    built(session, directory)
+    index = worker(session, directory)
+    index.current(session)
+    assert index.source == "snapshot"  # the build's own event names the registry
 
 
 def test_build_and_status_commands(app, session, documents):

@@ -80,7 +80,10 @@ def build_snapshot(session: Session, directory: Path, *, actor: Actor = INDEX_AC
     """Fit the portfolio's index and save it as the newest snapshot (the caller commits).
 
     The watermark is read before the records: a system saved meanwhile is then either in the
-    snapshot or after its watermark, and a worker catching up sees it either way.
+    snapshot or after its watermark, and a worker catching up sees it either way. The audit
+    event is recorded before the snapshot names the registry it belongs to: in a registry
+    whose trail was empty (filled by a bulk load), that event becomes the trail's first and
+    so the registry's identity, which the snapshot must carry for workers to accept it.
     """
     started = time.perf_counter()
     store = VectorTable(session.get_bind(), session)  # type: ignore[arg-type]  # a session is bound to an engine here
@@ -88,6 +91,16 @@ def build_snapshot(session: Session, directory: Path, *, actor: Actor = INDEX_AC
     vectors = store.latest()
     records = portfolio_records(session)
     finder = portfolio_finder(store).fit(records)
+    audit.record(
+        session,
+        actor,
+        "overlap.index_build",
+        object_type="portfolio",
+        object_id="all",
+        object_label=DETECTOR_VERSION,
+        after={"systems": len(records), "watermark": meta_watermark(watermark)},
+    )
+    session.flush()
     path = finder.save(
         directory,
         meta={
@@ -99,18 +112,7 @@ def build_snapshot(session: Session, directory: Path, *, actor: Actor = INDEX_AC
         },
     )
     size = sum(p.stat().st_size for p in path.iterdir())
-    report = BuildReport(len(records), watermark, path, time.perf_counter() - started, size)
-    audit.record(
-        session,
-        actor,
-        "overlap.index_build",
-        object_type="portfolio",
-        object_id="all",
-        object_label=path.name,
-        after={**report.counts(), "watermark": meta_watermark(watermark)},
-    )
-    session.flush()
-    return report
+    return BuildReport(len(records), watermark, path, time.perf_counter() - started, size)
 
 
 def meta_watermark(watermark: datetime | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Kill a job worker with SIGKILL in the middle of an import and of a portfolio scan.
+"""Kill a job worker with SIGKILL in the middle of an import and of a portfolio scan, and a web
+worker in the middle of an upload.
 
     python benchmarks/faults.py [--rows 20000] [--database-url URL]
 
@@ -15,6 +16,11 @@ portfolio, this starts ``flask --app app worker`` as a separate process, then fo
    ``STALE_AFTER``) and checks the job is failed with ``worker_lost``;
 5. starts a new worker and runs the job again, and checks it completes exactly once.
 
+Then it starts ``gunicorn -w 1`` and kills its worker with SIGKILL while it reads an upload of
+5 × ROWS rows (``POST /imports/``): the client's connection drops, nothing of the upload is kept,
+the audit chain verifies, gunicorn starts a new worker that answers, and the same upload then
+succeeds once.
+
 It prints each step's outcome and timing, and exits with status 1 if any check failed.
 """
 
@@ -22,13 +28,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import http.client
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,8 +53,9 @@ from sqlmodel import Session  # noqa: E402
 from registry.auth.actor import Actor  # noqa: E402
 from registry.db import get_engine  # noqa: E402
 from registry.factory import create_app  # noqa: E402
-from registry.models import Agency, DuplicateWarning, InformationSystem, Job  # noqa: E402
+from registry.models import Agency, DuplicateWarning, ImportUpload, InformationSystem, Job  # noqa: E402
 from registry.services import audit, import_uploads, jobs  # noqa: E402
+from registry.services.tokens import issue_token  # noqa: E402
 from registry.services.users import UserInput, create_user  # noqa: E402
 from registry.web.access import password_hasher  # noqa: E402
 
@@ -177,6 +188,122 @@ def kill_mid_job(
     print(f"  after: systems, warnings = {counts(engine)}", flush=True)
 
 
+def uploads(engine: Any) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(ImportUpload)) or 0
+
+
+def worker_pids(master: int) -> set[int]:
+    """gunicorn's workers: the master's child processes."""
+    path = Path(f"/proc/{master}/task/{master}/children")
+    return {int(pid) for pid in path.read_text().split()} if path.exists() else set()
+
+
+def upload(port: int, token: str, data: bytes) -> int:
+    """``POST /imports/`` as the import page's form does; the status (302: kept for preview)."""
+    boundary = "faults-benchmark-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="format"\r\n\r\ncsv\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="faults.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        connection.request(
+            "POST",
+            "/imports/",
+            body=body,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def kill_web_worker_mid_upload(
+    engine: Any, env: dict[str, str], folder: Path, token: str, data: bytes
+) -> None:
+    print(f"\nweb upload of {len(data) / 1e6:.1f} MB, web worker killed while reading it", flush=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = folder / "web.log"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "1",
+            "--timeout",
+            "120",
+            "-b",
+            f"127.0.0.1:{port}",
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        if not wait_for(answers, 120, "gunicorn to answer"):
+            return
+        before = uploads(engine)
+        first = worker_pids(server.pid)
+        outcome: dict[str, Any] = {}
+
+        def send() -> None:
+            try:
+                outcome["status"] = upload(port, token, data)
+            except (OSError, http.client.HTTPException) as error:
+                outcome["error"] = f"{type(error).__name__}: {error}"
+
+        client = threading.Thread(target=send)
+        client.start()
+        (pid,) = first
+        # Killed once the worker has spent half a second of CPU on the request: reading, checking.
+        spent = _cpu_seconds(pid)
+        deadline = time.monotonic() + 60
+        while _cpu_seconds(pid) - spent < 0.5 and client.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alive = client.is_alive()
+        os.kill(pid, signal.SIGKILL)
+        client.join(60)
+        check(alive and "error" in outcome, f"the request was cut off by the kill ({outcome})")
+        check(uploads(engine) == before, f"nothing of the upload kept: {uploads(engine)} == {before}")
+        check(chain_verifies(engine), "the audit chain verifies")
+        wait_for(lambda: bool(worker_pids(server.pid) - first) and answers(), 60, "a new worker to answer")
+        check(answers(), "gunicorn answers with a new worker")
+        status = upload(port, token, data)
+        check(
+            status == 302 and uploads(engine) == before + 1, f"the same upload then succeeds once ({status})"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,7 +315,14 @@ def main() -> int:
     parser.add_argument(
         "--database-url", help="PostgreSQL test database (emptied); default a new SQLite file"
     )
+    parser.add_argument(
+        "--only",
+        choices=("import", "scan", "web"),
+        action="append",
+        help="run only this scenario (repeatable)",
+    )
     args = parser.parse_args()
+    wanted = set(args.only or ("import", "scan", "web"))
     folder = Path(tempfile.mkdtemp(prefix="registry-faults-"))
     url = args.database_url or f"sqlite:///{folder / 'registry.sqlite3'}"
     env = {
@@ -223,9 +357,13 @@ def main() -> int:
             actor=Actor.operator("faults"),
             hasher=password_hasher(app),
         )
+        token = issue_token(
+            session, user, name="faults", scope="write", days=1, actor=Actor.operator("faults")
+        )
         session.commit()
         actor = Actor.of(user)
         data = csv_rows(args.rows, agency.code)
+        agency_code = agency.code
 
     def queue_import() -> int:
         with app.app_context(), Session(engine, expire_on_commit=False) as session:
@@ -247,24 +385,29 @@ def main() -> int:
     def comparing(job: Job) -> bool:
         return job.state == "running" and (job.done or 0) > 0
 
-    kill_mid_job(
-        f"import of {args.rows:,} rows, worker killed while writing",
-        engine,
-        env,
-        log,
-        queue_import,
-        writing,
-        args.kill_after,
-    )
-    kill_mid_job(
-        "portfolio scan, worker killed while comparing",
-        engine,
-        env,
-        log,
-        queue_scan,
-        comparing,
-        args.kill_after,
-    )
+    if "import" in wanted:
+        kill_mid_job(
+            f"import of {args.rows:,} rows, worker killed while writing",
+            engine,
+            env,
+            log,
+            queue_import,
+            writing,
+            args.kill_after,
+        )
+    if "scan" in wanted:
+        kill_mid_job(
+            "portfolio scan, worker killed while comparing",
+            engine,
+            env,
+            log,
+            queue_scan,
+            comparing,
+            args.kill_after,
+        )
+    if "web" in wanted:
+        # Five times the rows, so that reading the upload outlasts the moment of the kill.
+        kill_web_worker_mid_upload(engine, env, folder, token.secret, csv_rows(args.rows * 5, agency_code))
     print(f"\n{'all checks passed' if not failures else f'{len(failures)} checks failed'}")
     return 1 if failures else 0
 

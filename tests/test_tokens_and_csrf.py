@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from registry.auth.actor import Actor
 from registry.errors import ValidationError
-from registry.models import ApiToken, Dependency, InformationSystem
+from registry.models import ApiToken, Dependency, ImportUpload, InformationSystem
 from registry.services import tokens
 from registry.services.users import UserInput, update_user
 from registry.web.access import password_hasher
@@ -103,6 +104,27 @@ def test_a_token_needs_no_csrf_and_ignores_cookies(csrf_app, make_user, world, s
     browser = sign_in(csrf_app.test_client(), admin.username)
     assert browser.get("/api/v1/me", headers=_bearer("htr_not-a-real-token")).status_code == 401
     assert browser.get("/api/v1/me").get_json()["scope"] == "session"
+
+
+def test_a_token_posts_the_import_form_without_a_csrf_token(csrf_app, make_user, world, session):
+    secret = _issue(session, make_user("admin"))
+    upload = {
+        "format": "csv",
+        "file": (
+            io.BytesIO(
+                f"name,scope_level,owner_agency\nHệ thống mới,province,{world['province'].code}\n".encode()
+            ),
+            "a.csv",
+        ),
+    }
+    answer = csrf_app.test_client().post("/imports/", data=upload, headers=_bearer(secret))
+    assert answer.status_code == 302 and "/imports/" in answer.headers["Location"]
+    assert session.scalar(select(func.count()).select_from(ImportUpload)) == 1
+    # The same form from a signed-in browser without the page's token still writes nothing.
+    browser = sign_in(csrf_app.test_client(), make_user("admin").username)
+    upload["file"] = (io.BytesIO(b"name\nX\n"), "b.csv")
+    assert browser.post("/imports/", data=upload).status_code == 400
+    assert session.scalar(select(func.count()).select_from(ImportUpload)) == 1
 
 
 def test_a_read_token_reads_but_cannot_write(client, make_user, world, session):

@@ -45,7 +45,8 @@ from registry.models import (
     SystemUserAgencyLink,
     UsageReport,
 )
-from registry.services.systems import CODE_PREFIX, search_text_of
+from registry.services.codes import CODE_PREFIX  # noqa: E402
+from registry.services.systems import search_text_of
 from registry.text import clean_line, clean_text, fold
 
 # --------------------------------------------------------------------------------------------

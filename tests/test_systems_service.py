@@ -10,11 +10,11 @@ from sqlmodel import Session, select
 from registry.db import get_engine
 from registry.errors import NotFoundError, StaleEditError, ValidationError
 from registry.models import InformationSystem
+from registry.services.codes import reserve_codes
 from registry.services.systems import (
     SystemInput,
     create_system,
     get_system,
-    next_code,
     update_system,
     validate_system_input,
 )
@@ -32,24 +32,46 @@ def test_codes_count_per_year(make_system, session):
     make_system(registered_year=2023)
     make_system(registered_year=2023)
     make_system(registered_year=2025)
-    assert next_code(session, 2023) == "HTTT-2023-000003"
-    assert next_code(session, 2025) == "HTTT-2025-000002"
-    assert next_code(session, 2026) == "HTTT-2026-000001"
+    assert make_system(registered_year=2023).code == "HTTT-2023-000003"
+    assert make_system(registered_year=2025).code == "HTTT-2025-000002"
+    assert make_system(registered_year=2026).code == "HTTT-2026-000001"
 
 
 def test_a_registration_that_lost_the_race_for_a_code_takes_the_next(make_system, session, monkeypatch):
-    """Two registrations read the same next code; the unique index refuses the second, which
-    must retry with the next number. The retry once failed with a 500 under load: the savepoint's
+    """Two registrations got the same code; the unique index refuses the second, which must
+    retry with the next number. The retry once failed with a 500 under load: the savepoint's
     rollback had already taken the new row out of the session, and removing it again raised."""
     first = make_system(registered_year=2026, name="Hệ thống một")
     from registry.services import systems
 
-    real_next_code = systems.next_code
-    calls = iter([first.code])  # the first attempt gets the code just taken, as a racer would
-    monkeypatch.setattr(systems, "next_code", lambda s, year: next(calls, None) or real_next_code(s, year))
+    real_reserve = systems.reserve_codes
+    calls = iter([[first.code]])  # the first attempt gets the code just taken, as a racer would
+    monkeypatch.setattr(
+        systems, "reserve_codes", lambda s, year, n: next(calls, None) or real_reserve(s, year, n)
+    )
     second = make_system(registered_year=2026, name="Hệ thống hai", user_agency_ids=[first.owner_agency_id])
     assert second.code == "HTTT-2026-000002"
     assert session.scalar(select(InformationSystem).where(InformationSystem.code == second.code)) is not None
+
+
+def test_concurrent_saves_never_share_a_code_nor_wait_for_each_other(app, make_system, session):
+    """An import still writing (its transaction open) and a registration meanwhile: on
+    PostgreSQL the registration gets a number of its own at once, and the import's rollback
+    leaves a gap rather than a number handed out twice."""
+    make_system(registered_year=2026)
+    engine = get_engine(app)
+    with Session(engine) as importing, Session(engine) as registering:
+        held = reserve_codes(importing, 2026, 3)
+        assert held == ["HTTT-2026-000002", "HTTT-2026-000003", "HTTT-2026-000004"]
+        taken = reserve_codes(registering, 2026, 1)
+        importing.rollback()
+    if engine.dialect.name == "postgresql":
+        assert taken == ["HTTT-2026-000005"]  # reserved and committed: no wait, no collision
+        assert reserve_codes(session, 2026, 1) == ["HTTT-2026-000006"]  # 2–4 stay a gap
+    else:  # SQLite's writers take turns: the number is read in the save's own transaction
+        assert taken == ["HTTT-2026-000002"]
+    # Numbers a file brings along are never handed out again.
+    assert reserve_codes(session, 2026, 2, above=41) == ["HTTT-2026-000042", "HTTT-2026-000043"]
 
 
 def test_text_is_stored_nfc_and_trimmed_and_searchable(make_system):

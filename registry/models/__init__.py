@@ -12,6 +12,7 @@ from registry.models.review import Decision, Finding, Notification, OutboxMessag
 from registry.models.system import (
     InformationSystem,
     SystemCapabilityLink,
+    SystemCodeCounter,
     SystemDataDomainLink,
     SystemUserAgencyLink,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "ReviewAssignment",
     "RoundAgency",
     "SystemCapabilityLink",
+    "SystemCodeCounter",
     "SystemAttestation",
     "SystemDataDomainLink",
     "SystemUserAgencyLink",

@@ -296,3 +296,16 @@ class InformationSystem(SystemBase, table=True):
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, object]:  # noqa: N805 - SQLAlchemy's declared_attr protocol
         return {"version_id_col": cls.__table__.c.version}
+
+
+class SystemCodeCounter(SQLModel, table=True):
+    """The last public code number handed out in a year (:mod:`registry.services.codes`).
+
+    On PostgreSQL numbers are reserved from it in short transactions of their own, as from a
+    sequence, so concurrent registrations and imports never wait for or collide with each other.
+    """
+
+    __tablename__ = "system_code_counter"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = Field(default=0)

@@ -41,9 +41,9 @@ from registry.models import (
     Dependency,
     InformationSystem,
 )
+from registry.services.codes import CODE_PREFIX
 from registry.services.overlaps import EXCLUDED_STATUSES, WARNING_THRESHOLD, portfolio_index
 from registry.services.systems import (
-    CODE_PREFIX,
     SystemInput,
     check_actor_may_set,
     validate_system_input,

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlmodel import Session, col
 
 from registry import search_index
@@ -30,6 +30,7 @@ from registry.models import (
 )
 from registry.models.system import DATE_FIELDS
 from registry.services import audit, consequences
+from registry.services.codes import number_in, reserve_codes
 from registry.services.import_plan import (
     Action,
     ImportPlan,
@@ -39,7 +40,6 @@ from registry.services.import_plan import (
     plan_import,
 )
 from registry.services.systems import (
-    CODE_PREFIX,
     SystemInput,
     search_text_of,
     update_system,
@@ -209,19 +209,13 @@ def _remap(data: SystemInput, agency_ids: dict[int, int]) -> SystemInput:
 
 
 def _allocate_codes(session: Session, rows: list[RowPlan], year: int) -> None:
-    """Give every new row without a code of its own the next free code of ``year``."""
-    prefix = f"{CODE_PREFIX}-{year:04d}-"
-    taken = {row.code for row in rows if row.code}
-    last = session.scalar(
-        select(func.max(col(InformationSystem.code))).where(col(InformationSystem.code).like(prefix + "%"))
-    )
-    numbers = [int(last[len(prefix) :])] if last else [0]
-    numbers += [int(code[len(prefix) :]) for code in taken if code.startswith(prefix)]
-    number = max(numbers)
-    for row in rows:
-        if not row.code:
-            number += 1
-            row.code = f"{prefix}{number:06d}"
+    """Give every new row without a code of its own a fresh code of ``year``, above the codes
+    of that year the file itself brings."""
+    brought = [number_in(row.code, year) for row in rows if row.code]
+    without = [row for row in rows if not row.code]
+    fresh = reserve_codes(session, year, len(without), above=max([n for n in brought if n] or [0]))
+    for row, code in zip(without, fresh, strict=True):
+        row.code = code
 
 
 SYSTEM_COLUMNS = (

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -24,11 +24,10 @@ from registry.errors import NotFoundError, StaleEditError, ValidationError, too_
 from registry.models import Agency, Capability, DataDomain, InformationSystem
 from registry.models.system import BASE_FIELDS, NUMBER_LIMITS, TEXT_LIMITS, WEB_ADDRESS_FIELDS, SystemInput
 from registry.services import audit
+from registry.services.codes import reserve_codes
 from registry.services.consequences import follow_save
 from registry.services.locking import refused_if_stale
 from registry.text import fold, is_web_address
-
-CODE_PREFIX = "HTTT"
 
 PROPOSAL_REQUIRED = (
     "operator_agency_id",
@@ -188,16 +187,6 @@ def _existing_ids(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
     return set(session.scalars(select(model.id).where(model.id.in_(wanted))))
 
 
-def next_code(session: Session, year: int) -> str:
-    """The next free public code of ``year``: ``HTTT-2026-000124`` after ``HTTT-2026-000123``."""
-    prefix = f"{CODE_PREFIX}-{year:04d}-"
-    last = session.scalar(
-        select(func.max(col(InformationSystem.code))).where(col(InformationSystem.code).like(prefix + "%"))
-    )
-    number = int(last[len(prefix) :]) + 1 if last else 1
-    return f"{prefix}{number:06d}"
-
-
 def _apply(session: Session, system: InformationSystem, data: SystemInput) -> None:
     # Loading the relations below would autoflush the half-applied change, and every flush of a
     # changed row bumps its version: an edit would then count as two.
@@ -288,8 +277,9 @@ def create_system(
     event, then what every save entails (:func:`registry.services.consequences.follow_save`:
     the declared reuse, rules R1–R10, duplication warnings). Flushes; the caller commits.
 
-    Two registrations racing for the same code both pass the ``max()`` read; the unique index
-    refuses the second, which then retries with the next number inside a savepoint.
+    The code is reserved (:func:`registry.services.codes.reserve_codes`); should it collide all
+    the same (SQLite's concurrent readers), the unique index refuses it and the next one is tried
+    inside a savepoint.
     """
     policy.ensure(policy.allows(actor, policy.Permission.CREATE_SYSTEM))
     data = validate_system_input(session, data)
@@ -297,7 +287,7 @@ def create_system(
     year = registered_year or datetime.now(UTC).year
     for _attempt in range(5):
         system = InformationSystem(
-            code=next_code(session, year),
+            code=reserve_codes(session, year, 1)[0],
             external_id=external_id,
             owner_agency_id=data.owner_agency_id,  # type: ignore[arg-type]  # ids of saved rows are set; SQLModel types them optional
             name=data.name or "",

@@ -112,6 +112,21 @@ def test_the_queue_shows_risk_levels_labelled_findings_and_a_legend(app, session
     )
 
 
+def test_a_long_queue_comes_in_pages_riskiest_first(app, session, queue, monkeypatch):
+    monkeypatch.setattr(review, "QUEUE_PAGE_SIZE", 1)
+    reviewer = sign_in_as(app, "thuongtruc")
+    first = reviewer.get("/review/").text
+    second = reviewer.get("/review/?page=2&agency=").text
+    assert codes_in(first) == {queue["risky"].code} and codes_in(second) == {queue["calm"].code}
+    assert "Đề xuất 1–1 trên 2" in first and 'aria-current="page">2<' in second
+    assert codes_in(reviewer.get("/review/?page=99").text) == {queue["calm"].code}  # the last page
+    assert codes_in(reviewer.get("/review/?page=2&agency=TU-THA").text) == {queue["risky"].code}
+    # The tabs count the whole queue, and the API still lists every proposal.
+    assert ">2</span>" in first.split('class="nav nav-pills')[1].split("</ul>")[0]
+    listed = reviewer.get("/api/v1/review/queue").get_json()["items"]
+    assert [i["code"] for i in listed] == [queue["risky"].code, queue["calm"].code]
+
+
 # --- filters -----------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -77,21 +78,51 @@ def risk_level(risk: int) -> str:
     return next(level for level, low in RISK_LEVELS if risk >= low)
 
 
+IN_CHUNK = 5_000
+"""Ids per ``IN (…)`` list, well under every database's limit on bound parameters."""
+QUEUE_PAGE_SIZE = 50
+"""Proposals on one page of the queue; a ministry's backlog can hold thousands."""
+
+
 @dataclass
 class Queue:
     items: list[QueueItem]
+    """The page's proposals (all of them when no page was asked for), riskiest first."""
     counts: dict[str, int]
     """Proposals by status under the other filters, for the status tabs."""
+    total: int = 0
+    """Proposals in the queue under every filter, on all pages."""
+    page: int = 1
+    pages: int = 1
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    id: int
+    status: str
+    updated_at: datetime
+    cost_vnd: int | None
+    since: datetime
+    days: int
 
 
 def review_queue(
-    session: Session, flt: QueueFilter | None = None, *, user_id: int | None = None, today: date | None = None
+    session: Session,
+    flt: QueueFilter | None = None,
+    *,
+    user_id: int | None = None,
+    today: date | None = None,
+    page: int | None = None,
+    per_page: int | None = None,
 ) -> Queue:
     """The proposals waiting for the standing office that match ``flt``, riskiest first.
 
     ``user_id`` is the reader, for the "mine" filter. How long a proposal has waited counts
     from its last submission in the audit trail (from its last change when it has none, as on
     the dashboard), so a proposal sent back and resubmitted starts again.
+
+    Ranking needs every waiting proposal's risk, so it reads a few columns of each; only the
+    asked ``page`` (every proposal if ``None``, as the API lists them) is loaded whole.
     """
     flt = flt or QueueFilter()
     today = today or datetime.now(UTC).date()
@@ -102,68 +133,119 @@ def review_queue(
         .subquery()
     )
     rows = session.execute(
-        select(InformationSystem, last_submit.c.at)
+        select(
+            col(InformationSystem.id),
+            col(InformationSystem.status),
+            col(InformationSystem.updated_at),
+            col(InformationSystem.estimated_cost_vnd),
+            last_submit.c.at,
+        )
         .outerjoin(last_submit, last_submit.c.id == col(InformationSystem.id))
         .where(col(InformationSystem.status).in_(QUEUE_STATUSES), *queue_conditions(session, flt, user_id))
-    ).unique()
-    waited: dict[int, tuple[datetime, int]] = {}
-    systems: list[InformationSystem] = []
-    for system, submitted_at in rows:
-        since = _aware(submitted_at or system.updated_at)
+    )
+    waiting: list[_Waiting] = []
+    for system_id, status, updated_at, cost, submitted_at in rows:
+        since = _aware(submitted_at or updated_at)
         days = max(0, (today - since.date()).days)
         if flt.age and not in_age_band(days, flt.age):
             continue
-        waited[system.id] = (since, days)
-        systems.append(system)
-    counts = dict(Counter(str(s.status) for s in systems))
+        waiting.append(_Waiting(system_id, str(status), _aware(updated_at), cost, since, days))
+    counts = dict(Counter(w.status for w in waiting))
     if flt.status:
-        systems = [s for s in systems if s.status == flt.status]
-    ids = [s.id for s in systems]
+        waiting = [w for w in waiting if w.status == flt.status]
+    ids = [w.id for w in waiting]
+    best = _best_warnings(session, ids)
+    findings = _findings_by_severity(session, ids)
+    ranked = sorted(
+        waiting,
+        key=lambda w: (
+            -risk_of(best.get(w.id, (0.0, 0))[0], findings[w.id], w.cost_vnd),
+            -best.get(w.id, (0.0, 0))[0],
+            w.updated_at,
+        ),
+    )
+    per_page = per_page or QUEUE_PAGE_SIZE
+    pages = max(1, -(-len(ranked) // per_page))
+    number = min(max(page or 1, 1), pages)
+    shown = ranked if page is None else ranked[(number - 1) * per_page : number * per_page]
+    systems = _whole(session, [w.id for w in shown])
+    assignees = _assignees(session, [w.id for w in shown])
+    items = []
+    for w in shown:
+        score, n = best.get(w.id, (0.0, 0))
+        counter = findings[w.id]
+        items.append(
+            QueueItem(
+                systems[w.id],
+                score,
+                n,
+                counter,
+                risk_of(score, counter, w.cost_vnd),
+                w.since,
+                w.days,
+                assignees.get(w.id),
+            )
+        )
+    return Queue(items, counts, total=len(ranked), page=number, pages=pages)
+
+
+def _in_chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]
+
+
+def _best_warnings(session: Session, ids: list[int]) -> dict[int, tuple[float, int]]:
+    """Per proposal: the best score among its open or confirmed overlap warnings, and how many."""
+    wanted = set(ids)
     best: dict[int, tuple[float, int]] = {}
-    findings: dict[int, Counter[str]] = {i: Counter() for i in ids}  # type: ignore[misc]  # ids of saved rows are set; SQLModel types them optional
-    assignees: dict[int, User] = {}
-    if ids:
-        for w in session.scalars(
-            select(DuplicateWarning).where(
-                or_(col(DuplicateWarning.system_a_id).in_(ids), col(DuplicateWarning.system_b_id).in_(ids)),
+    for chunk in _in_chunks(ids):
+        for a, b, score in session.execute(
+            select(
+                col(DuplicateWarning.system_a_id),
+                col(DuplicateWarning.system_b_id),
+                col(DuplicateWarning.score),
+            ).where(
+                or_(
+                    col(DuplicateWarning.system_a_id).in_(chunk), col(DuplicateWarning.system_b_id).in_(chunk)
+                ),
                 col(DuplicateWarning.relation) == "overlap",
                 col(DuplicateWarning.disposition).in_([Disposition.OPEN, Disposition.CONFIRMED]),
             )
         ):
-            for side in (w.system_a_id, w.system_b_id):
-                if side in findings:
-                    score, n = best.get(side, (0.0, 0))
-                    best[side] = (max(score, w.score), n + 1)
+            for side in {a, b} & wanted:
+                top, n = best.get(side, (0.0, 0))
+                best[side] = (max(top, score), n + 1)
+    return best
+
+
+def _findings_by_severity(session: Session, ids: list[int]) -> dict[int, Counter[str]]:
+    findings: dict[int, Counter[str]] = {i: Counter() for i in ids}
+    for chunk in _in_chunks(ids):
         for system_id, severity in session.execute(
-            select(col(Finding.system_id), col(Finding.severity)).where(col(Finding.system_id).in_(ids))
+            select(col(Finding.system_id), col(Finding.severity)).where(col(Finding.system_id).in_(chunk))
         ):
             findings[system_id][severity] += 1
+    return findings
+
+
+def _whole(session: Session, ids: list[int]) -> dict[int, InformationSystem]:
+    found: dict[int, InformationSystem] = {}
+    for chunk in _in_chunks(ids):
+        for system in session.scalars(select(InformationSystem).where(col(InformationSystem.id).in_(chunk))):
+            found[system.id] = system  # type: ignore[index]  # ids of saved rows are set
+    return found
+
+
+def _assignees(session: Session, ids: list[int]) -> dict[int, User]:
+    assignees: dict[int, User] = {}
+    for chunk in _in_chunks(ids):
         for system_id, user in session.execute(
             select(col(ReviewAssignment.system_id), User)
             .join(User, col(User.id) == col(ReviewAssignment.reviewer_id))
-            .where(col(ReviewAssignment.system_id).in_(ids))
+            .where(col(ReviewAssignment.system_id).in_(chunk))
         ).unique():
             assignees[system_id] = user
-    items = []
-    for system in systems:
-        sid: int = system.id  # type: ignore[assignment]  # ids of saved rows are set; SQLModel types them optional
-        score, n = best.get(sid, (0.0, 0))
-        counter = findings[sid]
-        since, days = waited[sid]
-        items.append(
-            QueueItem(
-                system,
-                score,
-                n,
-                counter,
-                risk_of(score, counter, system.estimated_cost_vnd),
-                since,
-                days,
-                assignees.get(sid),
-            )
-        )
-    items.sort(key=lambda item: (-item.risk, -item.best_score, item.system.updated_at))
-    return Queue(items, counts)
+    return assignees
 
 
 def _aware(moment: datetime) -> datetime:

@@ -47,11 +47,17 @@ def queue() -> str:
     for problem in parsed.problems:
         flash(str(problem), "warning")
     flt = parsed.filter
-    found = review.review_queue(session, flt, user_id=current_actor().user_id)
+    found = review.review_queue(
+        session, flt, user_id=current_actor().user_id, page=page_number(request.args.get("page"))
+    )
     return render_template(
         "review/queue.html",
         items=found.items,
         counts=found.counts,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        first_index=(found.page - 1) * review.QUEUE_PAGE_SIZE + 1,
         flt=flt,
         status=flt.status,
         agencies=agency_choices(session, flt.agency),

@@ -199,14 +199,27 @@ class DuplicateFinder(BaseEstimator):
     def _languages(records: list[Record]) -> list[int]:
         return [language_of(f"{r.name} {r.description}") for r in records]
 
-    def attach_vectors(self) -> int:
+    def attach_vectors(self, arrived: Mapping[str, np.ndarray] | None = None) -> int:
         """Give rows still without a vector the ones the store now has (computed elsewhere, in
-        the background); returns how many rows got one."""
+        the background); returns how many rows got one.
+
+        Given the vectors that ``arrived`` since the last call, only rows waiting for one of
+        them are completed (their other keys read from the store), instead of asking the store
+        for every key still missing.
+        """
         self._check_fitted()
         if self.semantic_ is None:
             return 0
-        missing = self.semantic_.missing_keys(self.active_)
-        return self.semantic_.fill(self.store_.get_many(missing)) if missing else 0
+        if arrived is None:
+            missing = self.semantic_.missing_keys(self.active_)
+            return self.semantic_.fill(self.store_.get_many(missing)) if missing else 0
+        rows = self.semantic_.rows_waiting_for(self.active_, arrived.keys())
+        if not rows:
+            return 0
+        needed = {key for row in rows for key in self.semantic_.keys[row]}
+        vectors = {key: arrived[key] for key in needed if key in arrived}
+        vectors.update(self.store_.get_many(sorted(needed - vectors.keys())))
+        return self.semantic_.fill(vectors, rows)
 
     def missing_vectors(self) -> int:
         """Live rows still scored without meaning."""

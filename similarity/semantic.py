@@ -29,7 +29,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, KeysView, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -336,6 +336,15 @@ class SemanticRows:
                 self._present[row] = True
                 filled += 1
         return filled
+
+    def rows_waiting_for(self, active: np.ndarray, keys: Collection[str]) -> list[int]:
+        """Active rows without a vector that one of ``keys`` would help complete."""
+        wanted = keys if isinstance(keys, (set, frozenset, dict, KeysView)) else set(keys)
+        return [
+            row
+            for row in np.flatnonzero(active & ~self.present).tolist()
+            if any(key in wanted for key in self.keys[row])
+        ]
 
     def missing_keys(self, active: np.ndarray) -> list[str]:
         rows = np.flatnonzero(active & ~self.present).tolist()

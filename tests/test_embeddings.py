@@ -90,6 +90,30 @@ def test_every_worker_picks_up_vectors_stored_elsewhere(app, session, make_syste
     assert index.current(session).missing_vectors() == 0
 
 
+def test_a_worker_reads_only_the_vectors_that_arrived(app, session, make_system, monkeypatch):
+    systems = [make_system(name=f"Hệ thống riêng số {n}", description=f"Mô tả riêng {n}.") for n in range(4)]
+    kept = dict(session.execute(select(TextEmbedding.key, TextEmbedding.vector)).all())
+    session.execute(delete(TextEmbedding))
+    session.commit()
+    store = VectorTable(get_engine(app))
+    index = PortfolioIndex(store)
+    assert index.current(session).missing_vectors() == 4
+    asked: list[str] = []
+    looked_up = store.get_many
+    monkeypatch.setattr(store, "get_many", lambda keys: asked.extend(keys) or looked_up(keys))
+
+    whole = text_keys(systems[0].name, systems[0].description)
+    name, description = text_keys(systems[1].name, systems[1].description)
+    session.add_all(TextEmbedding(key=k, vector=kept[k]) for k in (*whole, name))  # stored elsewhere
+    session.commit()
+    assert index.current(session).missing_vectors() == 3  # the second still lacks its description
+    assert asked == [description]  # only the other half of a row an arrival touched, not all 8 keys
+    session.add(TextEmbedding(key=description, vector=kept[description]))
+    session.commit()
+    assert index.current(session).missing_vectors() == 2
+    assert asked == [description]  # the name came again, among the rows a late commit may hide
+
+
 def test_vectors_round_trip_in_384_bytes():
     rng = np.random.default_rng(1)
     a, b = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 384)).astype(np.float32))

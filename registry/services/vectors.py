@@ -16,6 +16,9 @@ from similarity.semantic import DIMENSIONS
 
 CHUNK = 500
 """Keys per ``IN (...)`` list when reading vectors."""
+LATE_COMMITS = 1_000
+"""Rows before the last one seen that :meth:`VectorTable.since` reads again, for transactions
+that took their id before the last seen one and committed after it was read."""
 
 
 def encode(vector: np.ndarray) -> bytes:
@@ -95,6 +98,14 @@ class VectorTable:
     def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
         """Only remembered: rows are written by the save or the job, in their transaction."""
         self.remember(vectors)
+
+    def since(self, seen: int) -> dict[str, np.ndarray]:
+        """Vectors stored after row ``seen`` (a :meth:`latest` value), and the last
+        :data:`LATE_COMMITS` before it: an id handed out earlier can commit later."""
+        query = select(col(TextEmbedding.key), col(TextEmbedding.vector)).where(
+            col(TextEmbedding.id) > seen - LATE_COMMITS
+        )
+        return {key: decode(blob) for key, blob in self._read(query)}
 
     def latest(self) -> int:
         """The newest row's id: when it moves, vectors have arrived from elsewhere."""

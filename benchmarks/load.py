@@ -393,9 +393,15 @@ def import_file(database_url: str, rows: int) -> bytes:
     writer.writeheader()
     for number, row in enumerate(reader, 1):
         row.update(code="", external_id="", version="", created_at="", updated_at="")
+        if row["status"] not in MIGRATED_STATUSES:  # the standing office decides the others
+            row["status"] = "in_operation"
         row["name"] = f"{row['name']} (đợt nhập {number})"
         writer.writerow(row)
     return out.getvalue().encode("utf-8")
+
+
+MIGRATED_STATUSES = ("draft", "in_operation", "retired")
+"""Statuses an agency may give the systems it brings; a proposal's others come from review."""
 
 
 @dataclass

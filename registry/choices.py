@@ -137,6 +137,7 @@ class JobKind(LabelledEnum):
     REMIND = "remind"
     INDEX = "index"
     EMBED = "embed"
+    IMPORT_CHECK = "import_check"
 
 
 class JobStep(LabelledEnum):
@@ -157,6 +158,7 @@ JOB_STEPS: dict[str, tuple[str, ...]] = {
     JobKind.REMIND: (JobStep.REMIND,),
     JobKind.INDEX: (JobStep.INDEX,),
     JobKind.EMBED: (JobStep.EMBED, JobStep.COMPARE),
+    JobKind.IMPORT_CHECK: (JobStep.CHECK,),
 }
 """Each kind of job's steps in order, for the page's "step 1 of 2"."""
 
@@ -246,6 +248,7 @@ LABELS: dict[type[LabelledEnum], dict[LabelledEnum, object]] = {
         JobKind.REMIND: _l("Reporting reminders"),
         JobKind.INDEX: _l("Overlap index build"),
         JobKind.EMBED: _l("Meaning analysis of system texts"),
+        JobKind.IMPORT_CHECK: _l("Check of an import file"),
     },
     JobStep: {
         JobStep.COMPARE: _l("Comparing systems"),

@@ -125,6 +125,9 @@ def load_settings(
         # Inventory exports of more systems than this (CSV, XLSX, JSON) are written by a job
         # into EXPORT_DIR and downloaded from its page; smaller ones stream in the request.
         "EXPORT_JOB_THRESHOLD": int(env.get("REGISTRY_EXPORT_JOB_THRESHOLD", "5000") or 5000),
+        # Import files of more rows than this are checked (planned for their preview) by a job
+        # that keeps the preview, not by the page: a 100,000-row plan outlasts any request.
+        "IMPORT_CHECK_JOB_THRESHOLD": int(env.get("REGISTRY_IMPORT_CHECK_JOB_THRESHOLD", "5000") or 5000),
         # Empty: instance/exports. Several machines need one folder they all see.
         "EXPORT_DIR": env.get("REGISTRY_EXPORT_DIR") or None,
         # The fitted overlap index, saved once and mapped by every worker (services.index_snapshot);

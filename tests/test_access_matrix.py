@@ -51,6 +51,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "imports.index": frozenset({"submitter", "admin"}),  # submitters into their own agency only
     "imports.preview": frozenset({"submitter", "admin"}),
     "imports.commit": frozenset({"submitter", "admin"}),
+    "imports.check": frozenset({"submitter", "admin"}),
     "imports.template": frozenset({"submitter", "admin"}),
     "exports.decisions": EVERYONE,  # every decision, for every reader: review outcomes are transparent
     "exports.warnings": EVERYONE,  # every warning, for every reader

@@ -21,6 +21,7 @@ from registry.models import AuditEvent, ImportUpload, InformationSystem, Job
 from registry.services import import_uploads, jobs
 from registry.services.import_uploads import run_commit
 from registry.services.jobs import JobCancelled, Progress
+from tests.conftest import csrf_token_of
 from tests.test_imports_web import _commit, _count, _csv, _upload
 
 
@@ -206,6 +207,68 @@ def test_a_stale_preview_fails_the_job_with_a_reason_and_a_way_back(client, prov
     assert _count(session) == 0 and session.scalar(select(ImportUpload)).committed_at is None
 
 
+ROWS = (
+    "Hệ thống A,Mô tả hệ thống.,TU-THA,province",
+    "Hệ thống B,Mô tả khác.,TU-THA,province",
+    ",Thiếu tên.,TU-THA,province",
+)
+
+
+def test_a_large_file_is_checked_by_a_job_that_keeps_its_preview(app, client, province, session, monkeypatch):
+    app.config["IMPORT_CHECK_JOB_THRESHOLD"] = 2  # three rows count as a large file here
+    planned = []
+    real_plan = import_uploads.plan_staged
+    monkeypatch.setattr(
+        import_uploads, "plan_staged", lambda *a, **k: planned.append(1) or real_plan(*a, **k)
+    )
+    location = _upload(client, _csv(*ROWS)).headers["Location"]
+    check = session.scalars(select(Job).where(Job.kind == "import_check")).one()
+    assert check.state == JobState.SUCCEEDED, check.error  # queued by the upload (run at once here)
+    assert check.counts == {"create": 2, "update": 0, "unchanged": 0, "refused": 1, "problems": 1}
+    job_page = client.get(f"/jobs/{check.id}").get_data(as_text=True)
+    assert f'href="{location}" data-job-import-preview' in job_page and 'data-count="refused">1<' in job_page
+
+    page = client.get(location).get_data(as_text=True)
+    assert "data-checked-at" in page and "data-check-again" in page
+    assert 'data-count="refused"' in page and "dòng 4" in page  # the kept problem, still translated
+    client.get(location)
+    assert planned == [1]  # the page showed the kept preview; only the job planned
+
+    fixed = _upload(client, _csv(*ROWS[:2])).headers["Location"]
+    html = client.get(fixed).get_data(as_text=True)
+    assert _commit(client, html).status_code == 302
+    assert _count(session) == 2
+
+
+def test_a_large_file_whose_check_has_not_run_says_so(app, client, province, session, held):
+    app.config["IMPORT_CHECK_JOB_THRESHOLD"] = 1
+    location = _upload(client, _csv(*ROWS[:2])).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    job = session.scalars(select(Job).where(Job.kind == "import_check")).one()
+    assert 'data-import="checking"' in page and f'href="/jobs/{job.id}" data-check-job' in page
+    assert 'http-equiv="refresh"' in page and "fingerprint" not in page  # nothing to commit yet
+
+
+def test_a_refused_commit_clears_the_kept_preview_so_the_file_is_checked_again(
+    app, client, province, session
+):
+    app.config["IMPORT_CHECK_JOB_THRESHOLD"] = 1
+    location = _upload(client, _csv(*ROWS[:2])).headers["Location"]
+    html = client.get(location).get_data(as_text=True)
+    stale = html.replace(_fingerprint(html), "0" * 64)  # the registry changed since the check
+    job = session.get(Job, _job_of(_commit(client, stale).headers["Location"]))
+    assert (job.state, job.error) == (JobState.FAILED, jobs.IMPORT_REFUSED)
+    session.expire_all()
+    assert session.scalar(select(ImportUpload)).preview is None
+    page = client.get(location).get_data(as_text=True)
+    assert 'data-import="unchecked"' in page and "data-check-again" in page
+    again = client.post(f"{location}/check", data={"csrf_token": csrf_token_of(page)})
+    rerun = session.get(Job, _job_of(again.headers["Location"]))
+    assert rerun.kind == "import_check" and rerun.state == JobState.SUCCEEDED
+    assert _commit(client, client.get(location).get_data(as_text=True)).status_code == 302
+    assert _count(session) == 2
+
+
 def test_someone_elses_upload_cannot_be_committed(client_for, province, session):
     owner = client_for("submitter", agency_id=province.id)
     html, token = _previewed(owner, _csv("Hệ thống A,Mô tả hệ thống.,TU-THA,province"))
@@ -221,6 +284,7 @@ def test_someone_elses_upload_cannot_be_committed(client_for, province, session)
         ("import", "write", (2, 2)),
         ("scan", "rules", (2, 2)),
         ("export", "", (0, 0)),
+        ("import_check", "check", (1, 1)),
     ],
 )
 def test_the_job_page_numbers_each_kinds_steps(kind, step, expected):

@@ -26,7 +26,7 @@ from registry.choices import JobKind
 from registry.config import queue_is_immediate
 from registry.services import embeddings, export_jobs, jobs
 from registry.services.export_jobs import run_export
-from registry.services.import_uploads import run_commit
+from registry.services.import_uploads import run_check, run_commit
 from registry.services.index_snapshot import run_build
 from registry.services.portfolio_scan import run_scan
 from registry.services.reporting import run_reminders
@@ -41,6 +41,7 @@ WORKS: Mapping[str, jobs.Work] = {
     JobKind.REMIND: run_reminders,
     JobKind.INDEX: run_build,
     JobKind.EMBED: embeddings.run_embedding,
+    JobKind.IMPORT_CHECK: run_check,
 }
 """Every kind of job and the work it does."""
 REDIS_CONNECT_TIMEOUT = 3.0

@@ -34,6 +34,10 @@ class ImportUpload(SQLModel, table=True):
     parsed: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     """``{"source": …}`` as :func:`registry.interchange.source.keep_source` keeps it, or
     ``{"unreadable": message}`` when the file could not be read at all."""
+    preview: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """What the preview shows, as the check job left it for a large file
+    (:class:`registry.services.import_preview.PreviewSummary`); cleared when a commit finds the
+    registry changed since, so the next visit checks again."""
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
     )

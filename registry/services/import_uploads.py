@@ -38,6 +38,7 @@ from registry.interchange.source import (
 )
 from registry.models import ImportUpload, Job
 from registry.services import jobs
+from registry.services.import_preview import PreviewSummary
 from registry.services.imports import (
     ImportPlan,
     ImportRefusedError,
@@ -47,6 +48,8 @@ from registry.services.imports import (
     plan_source,
 )
 
+CHECK_JOB_THRESHOLD = 5_000
+"""Files of more rows are checked by a job (``IMPORT_CHECK_JOB_THRESHOLD``), not by the page."""
 KEPT_FOR = timedelta(days=1)
 """An upload not committed within a day is removed: its preview is stale by then anyway."""
 
@@ -137,6 +140,71 @@ def plan_staged(
         preview_overlaps=preview_overlaps,
         default_owner=upload.default_owner,
     )
+
+
+def record_count(upload: ImportUpload) -> int:
+    """Records the reader found in the upload (0 for one it could not read)."""
+    source = (upload.parsed or {}).get("source")
+    return len(source.get("records", ())) if isinstance(source, dict) else 0
+
+
+def checked_by_job(upload: ImportUpload, threshold: int = CHECK_JOB_THRESHOLD) -> bool:
+    """Whether the upload is too large for its preview to be planned by the page."""
+    return record_count(upload) > threshold
+
+
+def preview_now(session: Session, actor: Actor, upload: ImportUpload) -> PreviewSummary:
+    """The preview of a small upload, planned on the registry as it is now."""
+    return PreviewSummary.of(plan_staged(session, actor, upload, preview_overlaps=True))
+
+
+def kept_preview(upload: ImportUpload) -> PreviewSummary | None:
+    """The preview the check job kept for a large upload, if it is still current."""
+    return PreviewSummary.from_kept(upload.preview) if upload.preview else None
+
+
+def _check_key(upload: ImportUpload) -> str:
+    return f"import-check:{upload.id}"
+
+
+def check_under_way(session: Session, upload: ImportUpload) -> Job | None:
+    return jobs.active(session, _check_key(upload))
+
+
+def start_check(session: Session, actor: Actor, upload: ImportUpload) -> tuple[Job, bool]:
+    """Queue the check of the actor's upload, which keeps its preview; one at a time."""
+    policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
+    if upload.user_id != actor.user_id:
+        raise NotFoundError(upload.token)
+    return jobs.start(
+        session,
+        actor,
+        JobKind.IMPORT_CHECK,
+        dedupe_key=_check_key(upload),
+        params={"upload_id": upload.id, "token": upload.token},
+    )
+
+
+def run_check(
+    engine: Engine, progress: jobs.Progress, actor: Actor, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The check job's work: plan the kept rows as the page would, and keep the preview."""
+    with Session(engine, expire_on_commit=False) as session:
+        upload = session.get(ImportUpload, params["upload_id"])
+        if upload is None or upload.committed_at is not None:
+            raise jobs.JobRefused(jobs.IMPORT_REFUSED)
+        progress.begin(JobStep.CHECK)
+        try:
+            summary = preview_now(session, actor, upload)
+        except UnreadableFileError:
+            raise jobs.JobRefused(jobs.IMPORT_REFUSED) from None
+        progress.check()
+        upload.preview = summary.keep()
+        session.add(upload)
+        session.commit()
+    return {action: summary.count(action) for action in ("create", "update", "unchanged", "refused")} | {
+        "problems": summary.problems_total
+    }
 
 
 def commit_staged(
@@ -238,6 +306,10 @@ def run_commit(
             session.refresh(upload)
             return _counts(upload.result or {}, again=True)
         except (ImportRefusedError, UnreadableFileError):
+            session.rollback()
+            upload.preview = None  # its next visit checks the file again
+            session.add(upload)
+            session.commit()
             raise jobs.JobRefused(jobs.IMPORT_REFUSED) from None
         progress.check()  # a cancel that came during the last rows still cancels
         session.commit()

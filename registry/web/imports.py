@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -24,8 +24,8 @@ from registry.web.forms import BaseForm
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
-PREVIEW_ROWS = 200
-"""Rows listed by kind on the preview; the counts always cover the whole file."""
+CHECK_POLL_SECONDS = 3
+"""How often the page of a file being checked reloads, to show the preview once it is ready."""
 
 
 class UploadForm(BaseForm):
@@ -77,6 +77,8 @@ def index() -> str | BaseResponse:
                 form.format.data or None,
                 default_owner=form.default_owner.data or None,
             )
+            if import_uploads.checked_by_job(staged, _check_threshold()):
+                import_uploads.start_check(session, current_actor(), staged)
             return redirect(url_for("imports.preview", token=staged.token))
     return render_template("imports/index.html", form=form, max_mb=imports.MAX_BYTES // 2**20)
 
@@ -88,20 +90,43 @@ def preview(token: str) -> str | BaseResponse:
     upload = _own_upload(token)
     if upload.committed_at is not None:
         return render_template("imports/done.html", upload=upload)
+    summary = import_uploads.kept_preview(upload)
+    if summary is None and import_uploads.checked_by_job(upload, _check_threshold()):
+        return render_template(
+            "imports/checking.html",
+            upload=upload,
+            rows=import_uploads.record_count(upload),
+            job=import_uploads.check_under_way(session, upload),
+            form=BaseForm(),
+            poll=CHECK_POLL_SECONDS,
+        )
     try:
-        plan = import_uploads.plan_staged(session, current_actor(), upload, preview_overlaps=True)
+        summary = summary or import_uploads.preview_now(session, current_actor(), upload)
     except UnreadableFileError as exc:
         return render_template("imports/unreadable.html", upload=upload, message=exc.message), 422
-    form = CommitForm(fingerprint=plan.fingerprint())
     return render_template(
         "imports/preview.html",
         upload=upload,
-        plan=plan,
-        form=form,
-        limit=PREVIEW_ROWS,
+        preview=summary,
+        form=CommitForm(fingerprint=summary.fingerprint),
         Action=imports.Action,
         running=import_uploads.commit_under_way(session, upload),
     )
+
+
+@bp.post("/<token>/check")
+@access.allow(Permission.IMPORT)
+def check(token: str) -> BaseResponse:
+    """Check a large file against the registry again, in the background; its page follows."""
+    upload = _own_upload(token)
+    if upload.committed_at is not None or not BaseForm().validate_on_submit():
+        return redirect(url_for("imports.preview", token=token))
+    job, _created = import_uploads.start_check(get_session(), current_actor(), upload)
+    return redirect(url_for("jobs.detail", job_id=job.id))
+
+
+def _check_threshold() -> int:
+    return int(current_app.config.get("IMPORT_CHECK_JOB_THRESHOLD", import_uploads.CHECK_JOB_THRESHOLD))
 
 
 @bp.post("/<token>/commit")

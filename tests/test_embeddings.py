@@ -272,6 +272,7 @@ def test_the_embedding_job_embeds_what_is_missing_then_compares_again(session, m
     job = session.scalars(select(Job).where(Job.kind == JobKind.EMBED)).one()
     assert job.state == JobState.SUCCEEDED, job.error
     assert job.counts["texts"] == job.counts["embedded"] == 6 and "pairs" in job.counts
+    assert job.started_by_label != embeddings.EMBED_ACTOR.label  # the person who asked
     assert stored(session) == 6
     page = office.get(response.headers["Location"]).get_data(as_text=True)
     assert 'data-count="embedded">6<' in page and 'data-count="pairs"' in page

@@ -146,3 +146,44 @@ def test_an_import_commits_as_a_job_and_lands_on_its_result(
     expect(page.locator("[data-import=done]")).to_be_visible()
     expect(page.locator("[data-list=created-codes] a")).to_have_count(1)
     assert problems == []
+
+
+@pytest.fixture
+def large_imports(app: Flask) -> None:
+    """Every file counts as large: its preview is checked by a job (set before the server starts)."""
+    app.config["IMPORT_CHECK_JOB_THRESHOLD"] = 1
+
+
+def test_a_large_file_is_checked_in_the_background_then_previewed_and_imported(
+    page: Page,
+    large_imports: None,
+    queued_server: str,
+    portfolio,  # noqa: F811
+    make_user,
+    tmp_path: Path,
+) -> None:
+    """The upload queues the check; the preview page waits for it, reloading, then shows the
+    kept preview with the time of the check, and the import goes on as usual."""
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    user = make_user("submitter", agency_id=portfolio.province.id)
+    listing = tmp_path / "danh-sach-lon.csv"
+    listing.write_text(
+        "name,description,owner_agency,scope_level\n"
+        "Hệ thống lưu trữ hồ sơ điện tử Nghệ An,Lưu trữ hồ sơ điện tử của Tỉnh ủy.,TU-NAN,province\n"
+        "Phần mềm quản lý thi đua Nghệ An,Theo dõi thi đua khen thưởng.,TU-NAN,province\n",
+        encoding="utf-8",
+    )
+    sign_in(page, queued_server, user.username, next_path="/imports/")
+    page.get_by_label("Tệp").set_input_files(str(listing))
+    page.get_by_role("button", name="Kiểm tra tệp").click()
+    expect(page.locator("[data-checked-at]")).to_be_visible(timeout=60_000)  # after a reload or two
+    expect(page.locator('[data-count="create"] .fs-4')).to_have_text("2")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for width, height in WIDTHS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(SCREENSHOTS / f"import-checked-{width}.png"), full_page=True)
+    page.get_by_role("button", name="Nhập 2 hệ thống").click()
+    expect(page.locator("#job")).to_have_attribute("data-job-state", "succeeded", timeout=60_000)
+    expect(page.locator('[data-job-result] [data-count="created"]')).to_have_text("2")
+    assert problems == []

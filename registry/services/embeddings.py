@@ -200,7 +200,7 @@ def wanted(config: Mapping[str, Any]) -> bool:
 def start_embedding(session: Session, actor: Actor) -> tuple[Job, bool]:
     """Queue the embedding job for someone who asked (page, API, command); one at a time."""
     policy.ensure(policy.allows(actor, Permission.RUN_SCAN))
-    return queue_embedding(session)
+    return queue_embedding(session, actor)
 
 
 def queue_embedding(session: Session, actor: Actor = EMBED_ACTOR) -> tuple[Job, bool]:

@@ -173,15 +173,18 @@ def check_under_way(session: Session, upload: ImportUpload) -> Job | None:
 
 def start_check(session: Session, actor: Actor, upload: ImportUpload) -> tuple[Job, bool]:
     """Queue the check of the actor's upload, which keeps its preview; one at a time."""
+    return _start_upload_job(session, actor, upload, JobKind.IMPORT_CHECK, _check_key(upload))
+
+
+def _start_upload_job(
+    session: Session, actor: Actor, upload: ImportUpload, kind: str, key: str, **params: Any
+) -> tuple[Job, bool]:
+    """A job on the actor's own upload (anyone else's is "not found"), one of a kind at a time."""
     policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
     if upload.user_id != actor.user_id:
         raise NotFoundError(upload.token)
     return jobs.start(
-        session,
-        actor,
-        JobKind.IMPORT_CHECK,
-        dedupe_key=_check_key(upload),
-        params={"upload_id": upload.id, "token": upload.token},
+        session, actor, kind, dedupe_key=key, params={"upload_id": upload.id, "token": upload.token, **params}
     )
 
 
@@ -264,15 +267,8 @@ def start_commit(session: Session, actor: Actor, upload: ImportUpload, fingerpri
     The job checks the preview's ``fingerprint`` again when it runs: planning a large file
     takes as long as writing it, so it is done once, by the worker.
     """
-    policy.ensure(policy.allows(actor, policy.Permission.IMPORT))
-    if upload.user_id != actor.user_id:
-        raise NotFoundError(upload.token)
-    return jobs.start(
-        session,
-        actor,
-        JobKind.IMPORT,
-        dedupe_key=_commit_key(upload),
-        params={"upload_id": upload.id, "token": upload.token, "fingerprint": fingerprint},
+    return _start_upload_job(
+        session, actor, upload, JobKind.IMPORT, _commit_key(upload), fingerprint=fingerprint
     )
 
 

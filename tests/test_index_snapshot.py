@@ -9,6 +9,7 @@ import threading
 import pytest
 from sqlalchemy import delete, select
 
+from registry.auth.actor import actor_name
 from registry.choices import JobKind, JobState
 from registry.models import AuditEvent, Job
 from registry.services import index_snapshot
@@ -151,6 +152,18 @@ def test_the_build_runs_as_a_job(app, session, documents, directory, client):
     page = client.get(f"/jobs/{job.id}").text
     assert 'data-count="systems">3<' in page and 'data-count="pairs"' not in page  # not a scan's result
     assert "Xây dựng chỉ mục trùng lặp" in page
+    assert "Hệ thống sổ đăng ký (chỉ mục trùng lặp)" not in page  # started by a person here
+
+
+def test_the_server_s_own_actors_are_named_in_the_reader_s_language(app, session, client, make_user):
+    with app.test_request_context():
+        job, _new = index_snapshot.start_build(session)  # as a worker without a snapshot asks
+        session.commit()
+    page = client.get(f"/jobs/{job.id}").text
+    assert "Hệ thống sổ đăng ký (chỉ mục trùng lặp)" in page and ">index<" not in page
+    assert "Hệ thống sổ đăng ký (chỉ mục trùng lặp)" in client.get("/audit/").text
+    # An account that happens to be called so keeps its name.
+    assert actor_name("index", make_user("admin", username="index").id) == "index"
 
 
 def _request_threads() -> list[threading.Thread]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
+
 from registry.choices import TokenScope
 
 if TYPE_CHECKING:
@@ -50,3 +52,25 @@ class Actor:
     @property
     def is_operator(self) -> bool:
         return self.role is None
+
+
+SERVER_ACTORS: dict[str, object] = {
+    "cli": _l("Command line (server)"),
+    "embedder": _l("Registry (meaning analysis)"),
+    "import": _l("Command line import (server)"),
+    "import-usage": _l("Command line usage import (server)"),
+    "index": _l("Registry (overlap index)"),
+    "reporting remind": _l("Registry (reporting reminders)"),
+    "scan": _l("Command line scan (server)"),
+    "seed": _l("Seed loader (server)"),
+    "worker": _l("Registry (job worker)"),
+}
+"""What the server's own actors are called on pages: their labels are codes."""
+
+
+def actor_name(label: str, user_id: int | None) -> object:
+    """How a page names who acted: a person by username, the server in the reader's language.
+
+    Only a label without an account is the server's: an account named "index" stays itself.
+    """
+    return SERVER_ACTORS.get(label, label) if user_id is None else label

@@ -20,6 +20,7 @@ from flask_babel import (
 )
 from markupsafe import Markup, escape
 
+from registry.auth.actor import actor_name
 from registry.choices import (
     AgencyBlock,
     AgencyLevel,
@@ -146,6 +147,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime_text"] = fmt_datetime_text  # inside attributes and sentences
     app.jinja_env.globals.update(
         label_of=label_of,
+        actor_name=actor_name,
         fmt_number=fmt_number,
         fmt_percent=fmt_percent,
         fmt_compact_money=fmt_compact_money,

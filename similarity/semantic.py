@@ -29,7 +29,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, KeysView, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -337,14 +337,11 @@ class SemanticRows:
                 filled += 1
         return filled
 
-    def rows_waiting_for(self, active: np.ndarray, keys: Collection[str]) -> list[int]:
-        """Active rows without a vector that one of ``keys`` would help complete."""
-        wanted = keys if isinstance(keys, (set, frozenset, dict, KeysView)) else set(keys)
-        return [
-            row
-            for row in np.flatnonzero(active & ~self.present).tolist()
-            if any(key in wanted for key in self.keys[row])
-        ]
+    def rows_waiting_for(self, active: np.ndarray, keys: Container[str]) -> list[int]:
+        """Active rows without a vector that one of ``keys`` (a set or a mapping's keys) would
+        help complete."""
+        rows = np.flatnonzero(active & ~self.present).tolist()
+        return [row for row in rows if any(key in keys for key in self.keys[row])]
 
     def missing_keys(self, active: np.ndarray) -> list[str]:
         rows = np.flatnonzero(active & ~self.present).tolist()

@@ -156,14 +156,9 @@ def review_queue(
     ids = [w.id for w in waiting]
     best = _best_warnings(session, ids)
     findings = _findings_by_severity(session, ids)
-    ranked = sorted(
-        waiting,
-        key=lambda w: (
-            -risk_of(best.get(w.id, (0.0, 0))[0], findings[w.id], w.cost_vnd),
-            -best.get(w.id, (0.0, 0))[0],
-            w.updated_at,
-        ),
-    )
+    top = {w.id: best.get(w.id, (0.0, 0)) for w in waiting}
+    risk = {w.id: risk_of(top[w.id][0], findings[w.id], w.cost_vnd) for w in waiting}
+    ranked = sorted(waiting, key=lambda w: (-risk[w.id], -top[w.id][0], w.updated_at))
     per_page = per_page or QUEUE_PAGE_SIZE
     pages = max(1, -(-len(ranked) // per_page))
     number = min(max(page or 1, 1), pages)
@@ -172,18 +167,10 @@ def review_queue(
     assignees = _assignees(session, [w.id for w in shown])
     items = []
     for w in shown:
-        score, n = best.get(w.id, (0.0, 0))
-        counter = findings[w.id]
+        score, n = top[w.id]
         items.append(
             QueueItem(
-                systems[w.id],
-                score,
-                n,
-                counter,
-                risk_of(score, counter, w.cost_vnd),
-                w.since,
-                w.days,
-                assignees.get(w.id),
+                systems[w.id], score, n, findings[w.id], risk[w.id], w.since, w.days, assignees.get(w.id)
             )
         )
     return Queue(items, counts, total=len(ranked), page=number, pages=pages)
